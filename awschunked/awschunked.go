@@ -1,0 +1,136 @@
+// Package awschunked decodes S3 "aws-chunked" request bodies:
+//
+//	STREAMING-AWS4-HMAC-SHA256-PAYLOAD          signed chunks
+//	STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER  signed chunks and a signed trailer
+//	STREAMING-UNSIGNED-PAYLOAD-TRAILER          plain chunks and a trailer
+//
+// A Reader streams the decoded payload through with bounded memory: chunk
+// data is passed to the caller as it arrives while being hashed, and each
+// chunk's signature is verified when the chunk ends. A bad signature or
+// malformed framing therefore surfaces as an error from Read at the latest
+// when the chunk (or trailer) ends, and always before io.EOF: callers must
+// commit an object only after reading io.EOF.
+package awschunked
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"strings"
+)
+
+// Values of the x-amz-content-sha256 header announcing an aws-chunked body.
+const (
+	StreamingSigned          = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
+	StreamingSignedTrailer   = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
+	StreamingUnsignedTrailer = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+)
+
+// ParseContentSHA256 maps an x-amz-content-sha256 value to the decoding
+// mode: whether chunks are signed and whether a trailer follows. ok is
+// false for any other value, including the SigV4a (ECDSA) streaming modes,
+// which this package does not implement.
+func ParseContentSHA256(v string) (signed, trailer, ok bool) {
+	switch v {
+	case StreamingSigned:
+		return true, false, true
+	case StreamingSignedTrailer:
+		return true, true, true
+	case StreamingUnsignedTrailer:
+		return false, true, true
+	}
+	return false, false, false
+}
+
+// Signer carries what is needed to verify chunk and trailer signatures of
+// a SigV4 streaming upload.
+type Signer struct {
+	Key     []byte // SigV4 signing key, see SigningKey
+	AmzDate string // request timestamp, e.g. "20130524T000000Z" (x-amz-date)
+	Scope   string // credential scope, e.g. "20130524/us-east-1/s3/aws4_request"
+	Seed    string // hex signature from the Authorization header
+}
+
+// SigningKey derives the SigV4 signing key from a secret access key, the
+// scope date (YYYYMMDD), region and service.
+func SigningKey(secret, date, region, service string) []byte {
+	k := hmacSHA256([]byte("AWS4"+secret), date)
+	k = hmacSHA256(k, region)
+	k = hmacSHA256(k, service)
+	return hmacSHA256(k, "aws4_request")
+}
+
+func hmacSHA256(key []byte, data string) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(data))
+	return m.Sum(nil)
+}
+
+// Error is a decoding failure, with the S3 error code the HTTP layer
+// should answer with. Compare with errors.Is against the sentinels, which
+// match any *Error with the same Code.
+type Error struct {
+	Code string // S3 error code
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	if e.Msg == "" {
+		return "awschunked: " + e.Code
+	}
+	return "awschunked: " + e.Code + ": " + e.Msg
+}
+
+// Is reports whether target is an *Error with the same Code.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == e.Code
+}
+
+// HTTPStatus returns the HTTP status S3 uses for the code.
+func (e *Error) HTTPStatus() int {
+	if e.Code == ErrSignatureDoesNotMatch.Code {
+		return 403
+	}
+	return 400
+}
+
+// Sentinel errors; the errors returned by Reader carry a message too but
+// match these with errors.Is.
+var (
+	// A chunk or trailer signature is wrong or missing.
+	ErrSignatureDoesNotMatch = &Error{Code: "SignatureDoesNotMatch"}
+	// The body ended early, or held fewer or more bytes than declared.
+	ErrIncompleteBody = &Error{Code: "IncompleteBody"}
+	// A chunk-size line is malformed or too long.
+	ErrInvalidChunkSize = &Error{Code: "InvalidChunkSizeError"}
+	// Other malformed framing: missing CRLF after chunk data, bad
+	// trailers, data after the end.
+	ErrMalformed = &Error{Code: "InvalidRequest"}
+)
+
+func newErr(base *Error, msg string) *Error { return &Error{Code: base.Code, Msg: msg} }
+
+// Limits on the framing; exceeding them is an error.
+const (
+	MaxLineLength = 4096 // chunk-size line or trailer line, with CRLF
+	MaxTrailers   = 16   // trailer lines, excluding x-amz-trailer-signature
+)
+
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerASCII(s string) string {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			return strings.ToLower(s)
+		}
+	}
+	return s
+}

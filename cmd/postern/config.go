@@ -1,0 +1,139 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+)
+
+// serverConfig holds the server's settings. Precedence, highest first:
+// command-line flags, environment variables (POSTERN_<NAME>), the config
+// file (--config / POSTERN_CONFIG, JSON with the flag names as keys), defaults.
+type serverConfig struct {
+	Config       string        `json:"-"`
+	Data         string        `json:"data"`
+	Listen       string        `json:"listen"`
+	Region       string        `json:"region"`
+	Domain       string        `json:"domain"`
+	TLSCert      string        `json:"tls-cert"`
+	TLSKey       string        `json:"tls-key"`
+	LogFormat    string        `json:"log-format"`
+	LogLevel     string        `json:"log-level"`
+	ShutdownWait time.Duration `json:"-"`
+	ShutdownStr  string        `json:"shutdown-timeout"`
+	SweepEvery   time.Duration `json:"-"`
+	SweepStr     string        `json:"sweep-interval"`
+}
+
+// flagHelp reports that -h was given and usage printed.
+var flagHelp = flag.ErrHelp
+
+// Defaults: an embedded single-node server that needs nothing else.
+const (
+	defaultData     = "./postern-data"
+	defaultListen   = "127.0.0.1:9000"
+	defaultRegion   = "us-east-1"
+	defaultShutdown = "30s"
+	defaultSweep    = "1h"
+)
+
+type setting struct {
+	name, env, def, help string
+	dst                  *string
+}
+
+func (c *serverConfig) settings() []setting {
+	return []setting{
+		{"config", "POSTERN_CONFIG", "", "optional JSON config file (keys are these flag names)", &c.Config},
+		{"data", "POSTERN_DATA", defaultData, "data folder: metadata database and object files", &c.Data},
+		{"listen", "POSTERN_LISTEN", defaultListen, "address to serve S3 on (host:port)", &c.Listen},
+		{"region", "POSTERN_REGION", defaultRegion, "region name clients sign requests for", &c.Region},
+		{"domain", "POSTERN_DOMAIN", "", "base domain for virtual-host-style requests (BUCKET.DOMAIN)", &c.Domain},
+		{"tls-cert", "POSTERN_TLS_CERT", "", "TLS certificate file (PEM); serves HTTPS with --tls-key", &c.TLSCert},
+		{"tls-key", "POSTERN_TLS_KEY", "", "TLS private key file (PEM)", &c.TLSKey},
+		{"log-format", "POSTERN_LOG_FORMAT", "text", "log format: text or json", &c.LogFormat},
+		{"log-level", "POSTERN_LOG_LEVEL", "info", "log level: debug, info, warn, error", &c.LogLevel},
+		{"shutdown-timeout", "POSTERN_SHUTDOWN_TIMEOUT", defaultShutdown, "how long in-flight requests may run after SIGTERM", &c.ShutdownStr},
+		{"sweep-interval", "POSTERN_SWEEP_INTERVAL", defaultSweep, "how often orphaned object files are removed", &c.SweepStr},
+	}
+}
+
+// loadConfig resolves settings from args, the environment and the config file.
+func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (*serverConfig, error) {
+	c := &serverConfig{}
+	fs := flag.NewFlagSet("postern server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	sets := c.settings()
+	for _, s := range sets {
+		fs.StringVar(s.dst, s.name, s.def, s.help+" (env "+s.env+")")
+	}
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: postern server [flags]\n\nSettings come from flags, then POSTERN_* environment variables, then the --config file, then defaults.\nRoot credentials: POSTERN_ROOT_ACCESS_KEY and POSTERN_ROOT_SECRET_KEY (generated and saved in the data folder when unset).\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, flagHelp
+		}
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+
+	// Environment overrides defaults (but not flags).
+	for _, s := range sets {
+		if !given[s.name] {
+			if v := getenv(s.env); v != "" {
+				*s.dst = v
+				given[s.name] = true
+			}
+		}
+	}
+	// The config file fills what neither flags nor environment set.
+	if c.Config != "" {
+		data, err := os.ReadFile(c.Config)
+		if err != nil {
+			return nil, fmt.Errorf("config file: %w", err)
+		}
+		var file map[string]string
+		dec := json.NewDecoder(strings.NewReader(string(data)))
+		if err := dec.Decode(&file); err != nil {
+			return nil, fmt.Errorf("config file %s: %w (want a JSON object of strings)", c.Config, err)
+		}
+		known := map[string]*string{}
+		for _, s := range sets {
+			known[s.name] = s.dst
+		}
+		for k, v := range file {
+			dst, ok := known[k]
+			if !ok || k == "config" {
+				return nil, fmt.Errorf("config file %s: unknown setting %q", c.Config, k)
+			}
+			if !given[k] {
+				*dst = v
+			}
+		}
+	}
+	var err error
+	if c.ShutdownWait, err = time.ParseDuration(c.ShutdownStr); err != nil {
+		return nil, fmt.Errorf("shutdown-timeout: %w", err)
+	}
+	if c.SweepEvery, err = time.ParseDuration(c.SweepStr); err != nil || c.SweepEvery <= 0 {
+		return nil, fmt.Errorf("sweep-interval: must be a positive duration")
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return nil, errors.New("--tls-cert and --tls-key go together")
+	}
+	if c.Data == "" || c.Listen == "" || c.Region == "" {
+		return nil, errors.New("data, listen and region must not be empty")
+	}
+	return c, nil
+}

@@ -1,0 +1,48 @@
+// Command postern is a self-hosted, S3-compatible object store for secure,
+// time-limited sharing.
+//
+//	postern server [flags]    run the server (see `postern server -h`)
+//	postern version           print the version
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+var version = "dev"
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "server":
+		err = runServer(os.Args[2:])
+	case "version":
+		fmt.Println("postern", version)
+	case "-h", "--help", "help":
+		usage()
+	default:
+		fmt.Fprintf(os.Stderr, "postern: unknown command %q\n", os.Args[1])
+		usage()
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "postern:", err)
+		os.Exit(1)
+	}
+}
+
+func usage() {
+	fmt.Fprint(os.Stderr, `Usage: postern <command> [flags]
+
+Commands:
+  server    run the S3-compatible server
+  version   print the version
+
+Run 'postern server -h' for the server's settings.
+`)
+}

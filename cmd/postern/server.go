@@ -1,0 +1,239 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/postern/postern/blob"
+	"github.com/postern/postern/iam"
+	"github.com/postern/postern/meta"
+	"github.com/postern/postern/meta/sqlite"
+	"github.com/postern/postern/s3api"
+)
+
+// Server timeouts against slow clients. Request bodies are not bounded by a
+// total read timeout (a 5 GiB upload may take long); instead each read must
+// make progress within bodyIdleTimeout (enforced in s3api).
+const (
+	readHeaderTimeout = 15 * time.Second
+	idleTimeout       = 120 * time.Second
+	maxHeaderBytes    = 64 << 10
+)
+
+func runServer(args []string) error {
+	cfg, err := loadConfig(args, os.Getenv, os.Stderr)
+	if err != nil {
+		if errors.Is(err, flagHelp) {
+			return nil
+		}
+		return err
+	}
+	logger := newLogger(cfg)
+
+	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+		return fmt.Errorf("data folder: %w", err)
+	}
+	creds, generated, err := resolveRootCredentials(cfg.Data, os.Getenv)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	store, err := sqlite.Open(ctx, filepath.Join(cfg.Data, "meta.db"), logger)
+	if err != nil {
+		return fmt.Errorf("metadata store: %w", err)
+	}
+	defer store.Close()
+	blobs, err := blob.Open(cfg.Data)
+	if err != nil {
+		return err
+	}
+	// Nothing is in flight before we listen: every unreferenced file is an orphan.
+	if n, err := blobs.Sweep(ctx, time.Now(), store.BlobReferenced); err != nil {
+		logger.Warn("sweeping orphaned object files", "err", err)
+	} else if n > 0 {
+		logger.Info("removed orphaned object files", "count", n)
+	}
+
+	m := newMetrics()
+	s3 := s3api.New(s3api.Config{
+		Region:    cfg.Region,
+		Domain:    cfg.Domain,
+		Meta:      store,
+		Blobs:     blobs,
+		Directory: &iam.Root{AccountID: iam.DefaultAccountID, AccessKey: creds.AccessKeyID, SecretKey: creds.SecretAccessKey},
+		Logger:    logger,
+		Observe:   m.observe,
+	})
+	var ready atomic.Bool
+	// Ready means the database answers: a lookup of a name no bucket can have.
+	ping := func(ctx context.Context) error {
+		_, err := store.GetBucket(ctx, "-")
+		if errors.Is(err, meta.ErrNoSuchBucket) {
+			return nil
+		}
+		return err
+	}
+	handler := rootHandler(s3, promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}), &ready, ping)
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	scheme := "http"
+	if cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("TLS: %w", err)
+		}
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		scheme = "https"
+	}
+	endpoint := scheme + "://" + displayAddr(ln.Addr().String())
+	logger.Info("postern listening", "endpoint", endpoint, "data", cfg.Data, "region", cfg.Region, "access_key", creds.AccessKeyID)
+	if generated {
+		fmt.Fprintf(os.Stderr, `
+Postern generated root credentials and saved them in %s (mode 0600).
+They are shown only this once:
+
+  AccessKeyId:     %s
+  SecretAccessKey: %s
+
+Try it:
+  AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s aws --endpoint-url %s --region %s s3 ls
+
+`, filepath.Join(cfg.Data, rootCredentialsFile), creds.AccessKeyID, creds.SecretAccessKey, creds.AccessKeyID, creds.SecretAccessKey, endpoint, cfg.Region)
+	}
+
+	go sweepLoop(ctx, logger, blobs, store.BlobReferenced, cfg.SweepEvery)
+
+	errc := make(chan error, 1)
+	go func() {
+		if srv.TLSConfig != nil {
+			errc <- srv.ServeTLS(ln, "", "")
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	ready.Store(true)
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	ready.Store(false)
+	logger.Info("shutting down: waiting for in-flight requests", "timeout", cfg.ShutdownWait)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownWait)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		logger.Warn("shutdown timed out; closing remaining connections", "err", err)
+		srv.Close()
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+func displayAddr(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// rootHandler routes the few non-S3 endpoints and hands everything else to S3.
+// /health/* and /metrics answer only unsigned requests, so that buckets named
+// "health" or "metrics" stay reachable through signed S3 requests.
+func rootHandler(s3 http.Handler, metricsHandler http.Handler, ready *atomic.Bool, ping func(context.Context) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && !signed(r) {
+			switch r.URL.Path {
+			case "/health/live":
+				w.Header().Set("Content-Type", "text/plain")
+				w.Write([]byte("ok\n"))
+				return
+			case "/health/ready":
+				w.Header().Set("Content-Type", "text/plain")
+				ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+				defer cancel()
+				if !ready.Load() || ping(ctx) != nil {
+					w.WriteHeader(http.StatusServiceUnavailable)
+					w.Write([]byte("not ready\n"))
+					return
+				}
+				w.Write([]byte("ready\n"))
+				return
+			case "/metrics":
+				metricsHandler.ServeHTTP(w, r)
+				return
+			}
+		}
+		s3.ServeHTTP(w, r)
+	})
+}
+
+func signed(r *http.Request) bool {
+	if r.Header.Get("Authorization") != "" {
+		return true
+	}
+	q := r.URL.RawQuery
+	return strings.Contains(q, "X-Amz-Signature") || strings.Contains(q, "Signature=")
+}
+
+func sweepLoop(ctx context.Context, logger *slog.Logger, blobs *blob.Store, referenced func(context.Context, []string) (map[string]bool, error), every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			// Files younger than an hour may belong to uploads still in flight.
+			n, err := blobs.Sweep(ctx, time.Now().Add(-time.Hour), referenced)
+			if err != nil && ctx.Err() == nil {
+				logger.Warn("sweeping orphaned object files", "err", err)
+			} else if n > 0 {
+				logger.Info("removed orphaned object files", "count", n)
+			}
+		}
+	}
+}
+
+func newLogger(cfg *serverConfig) *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		level = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}

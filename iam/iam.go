@@ -1,0 +1,75 @@
+// Package iam holds Postern's identities: who signed a request, and the
+// credential lookup the signature verifier uses to find a secret key.
+//
+// At this stage the only identity is each account's root user; IAM users,
+// roles and temporary credentials build on the same Principal type.
+package iam
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"time"
+)
+
+// DefaultAccountID is the account that owns the root credentials given to the server.
+const DefaultAccountID = "000000000000"
+
+// Kind says what sort of principal signed a request.
+type Kind string
+
+const (
+	KindAnonymous   Kind = "anonymous"
+	KindRoot        Kind = "root"
+	KindUser        Kind = "user"
+	KindAssumedRole Kind = "assumed-role"
+)
+
+// Principal is an authenticated identity.
+type Principal struct {
+	Kind      Kind
+	AccountID string
+	ARN       string // arn:aws:iam::123456789012:root, …:user/path/name, …
+	UserID    string // unique id (aws:userid)
+	Name      string // user name (aws:username); empty for root and roles
+	AccessKey string
+	// Expires is when temporary credentials end; zero for long-term keys.
+	Expires time.Time
+}
+
+// Anonymous is the principal of unsigned requests.
+var Anonymous = &Principal{Kind: KindAnonymous, ARN: "*"}
+
+// IsRoot reports whether p is an account's root user.
+func (p *Principal) IsRoot() bool { return p != nil && p.Kind == KindRoot }
+
+// ErrUnknownKey is returned by a Directory for an access key it does not know.
+var ErrUnknownKey = errors.New("iam: unknown access key")
+
+// Directory finds the secret and principal for an access key.
+type Directory interface {
+	// Credentials returns the secret key and principal of accessKey, checking
+	// sessionToken for temporary credentials. Unknown keys → ErrUnknownKey.
+	Credentials(ctx context.Context, accessKey, sessionToken string) (secret string, p *Principal, err error)
+}
+
+// Root is a Directory that knows only the default account's root credentials.
+type Root struct {
+	AccountID string
+	AccessKey string
+	SecretKey string
+}
+
+// Credentials implements Directory.
+func (r *Root) Credentials(_ context.Context, accessKey, sessionToken string) (string, *Principal, error) {
+	if sessionToken != "" || subtle.ConstantTimeCompare([]byte(accessKey), []byte(r.AccessKey)) != 1 {
+		return "", nil, ErrUnknownKey
+	}
+	return r.SecretKey, &Principal{
+		Kind:      KindRoot,
+		AccountID: r.AccountID,
+		ARN:       "arn:aws:iam::" + r.AccountID + ":root",
+		UserID:    r.AccountID,
+		AccessKey: r.AccessKey,
+	}, nil
+}

@@ -1,0 +1,182 @@
+// Package meta defines Postern's metadata model — buckets, objects, multipart
+// uploads — and the Store interface that holds it. Implementations live in
+// sub-packages (meta/sqlite for the embedded default).
+//
+// The store never touches object bytes: those live in the blob store, and
+// the metadata refers to them by opaque blob ids. Every operation that
+// replaces or removes metadata returns the blob ids that became unreferenced,
+// so the caller can delete those files after the transaction has committed.
+package meta
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors returned by a Store. Callers compare with errors.Is.
+var (
+	ErrNoSuchBucket     = errors.New("meta: no such bucket")
+	ErrBucketExists     = errors.New("meta: bucket already exists")
+	ErrBucketNotEmpty   = errors.New("meta: bucket not empty")
+	ErrNoSuchKey        = errors.New("meta: no such key")
+	ErrNoSuchUpload     = errors.New("meta: no such upload")
+	ErrNoSuchConfig     = errors.New("meta: no such bucket configuration")
+	ErrPreconditionFail = errors.New("meta: precondition failed")
+)
+
+// Bucket is a bucket's metadata.
+type Bucket struct {
+	Name      string
+	Owner     string // owning account id
+	Region    string
+	CreatedAt time.Time
+}
+
+// Segment is one stretch of an object's bytes, stored as one blob file.
+// A single-part object has one segment; a multipart object has one per part,
+// in part order, so completing an upload never copies bytes.
+type Segment struct {
+	BlobID string `json:"b"`
+	Size   int64  `json:"s"`
+	// PartETag is the part's ETag (hex MD5, no quotes) for multipart objects;
+	// empty for single-part objects.
+	PartETag string `json:"e,omitempty"`
+	// Checksums of this part (algorithm → base64), for multipart objects.
+	Checksums map[string]string `json:"c,omitempty"`
+}
+
+// Object is the metadata of one object version (Postern keeps one version per key).
+type Object struct {
+	Bucket       string
+	Key          string
+	Size         int64
+	ETag         string // hex MD5, or hex MD5-of-MD5s + "-N" for multipart; no quotes
+	LastModified time.Time
+
+	ContentType        string
+	ContentEncoding    string
+	ContentDisposition string
+	ContentLanguage    string
+	CacheControl       string
+	Expires            string
+
+	// UserMeta holds x-amz-meta-* headers: lower-case name without the prefix → value.
+	UserMeta map[string]string
+	// Checksums holds the object's checksums: algorithm name as S3 spells it
+	// (CRC32, CRC32C, CRC64NVME, SHA1, SHA256) → base64 value.
+	Checksums map[string]string
+	// ChecksumType is FULL_OBJECT or COMPOSITE (multipart), empty when no checksum.
+	ChecksumType string
+
+	// Segments are the object's bytes in order. Their sizes add up to Size.
+	Segments []Segment
+	// PartsCount is the number of parts for a multipart object, 0 otherwise.
+	PartsCount int
+}
+
+// Upload is an in-progress multipart upload.
+type Upload struct {
+	ID        string
+	Bucket    string
+	Key       string
+	Initiated time.Time
+	// Template holds the metadata given at CreateMultipartUpload (content type,
+	// user metadata, checksum algorithm in Checksums keys with empty values, …).
+	// Its Bucket/Key/Size/ETag/Segments fields are ignored.
+	Template          Object
+	ChecksumAlgorithm string // requested algorithm, "" when none
+	ChecksumType      string // FULL_OBJECT or COMPOSITE, "" when none
+	Owner             string // account id of the initiator
+}
+
+// Part is one uploaded part of a multipart upload.
+type Part struct {
+	Number       int
+	Segment      Segment // BlobID, Size, PartETag, Checksums
+	LastModified time.Time
+}
+
+// ListObjectsOptions selects a page of a bucket listing.
+type ListObjectsOptions struct {
+	Prefix    string
+	Delimiter string // "" for a flat listing
+	// After: only keys (and common prefixes) strictly greater than After are returned.
+	After   string
+	MaxKeys int // 0 returns an empty, non-truncated page (as S3 does)
+}
+
+// ListObjectsResult is a page of a listing, in UTF-8 binary key order.
+// Objects and CommonPrefixes together number at most MaxKeys.
+type ListObjectsResult struct {
+	Objects        []Object // Segments may be left empty by listings
+	CommonPrefixes []string
+	IsTruncated    bool
+	// NextAfter is the last key or common prefix returned; pass it as After
+	// to get the next page. Empty when not truncated.
+	NextAfter string
+}
+
+// ListUploadsOptions selects a page of ListMultipartUploads.
+type ListUploadsOptions struct {
+	Prefix         string
+	Delimiter      string
+	KeyMarker      string
+	UploadIDMarker string
+	MaxUploads     int
+}
+
+// ListUploadsResult is a page of in-progress uploads, ordered by key, then initiation.
+type ListUploadsResult struct {
+	Uploads            []Upload
+	CommonPrefixes     []string
+	IsTruncated        bool
+	NextKeyMarker      string
+	NextUploadIDMarker string
+}
+
+// Store holds Postern's metadata. Implementations must be safe for
+// concurrent use and make every method a single atomic transaction.
+type Store interface {
+	// CreateBucket returns ErrBucketExists (whoever owns it) when the name is taken.
+	CreateBucket(ctx context.Context, b Bucket) error
+	GetBucket(ctx context.Context, name string) (Bucket, error)
+	// ListBuckets lists buckets owned by owner ("" for all), by name.
+	ListBuckets(ctx context.Context, owner string) ([]Bucket, error)
+	// DeleteBucket fails with ErrBucketNotEmpty if it holds objects. In-progress
+	// uploads are aborted; their blob ids are returned.
+	DeleteBucket(ctx context.Context, name string) (freed []string, err error)
+
+	// PutObject creates or replaces bucket/key. It returns the blob ids of the replaced version.
+	// If ifMatch is non-nil, the replacement happens only when the current object
+	// passes it; otherwise ErrPreconditionFail (ErrNoSuchKey if absent and ifMatch requires presence).
+	PutObject(ctx context.Context, o Object, ifMatch func(cur *Object) error) (freed []string, err error)
+	GetObject(ctx context.Context, bucket, key string) (Object, error)
+	// DeleteObject removes bucket/key; deleting a missing key is not an error (freed is empty).
+	DeleteObject(ctx context.Context, bucket, key string) (freed []string, err error)
+	ListObjects(ctx context.Context, bucket string, opt ListObjectsOptions) (ListObjectsResult, error)
+
+	CreateUpload(ctx context.Context, u Upload) error
+	GetUpload(ctx context.Context, bucket, key, uploadID string) (Upload, error)
+	// PutPart stores or replaces a part; returns the replaced part's blob id, if any.
+	PutPart(ctx context.Context, bucket, key, uploadID string, p Part) (freed []string, err error)
+	// ListParts returns parts with Number > marker, up to max, and whether more remain.
+	ListParts(ctx context.Context, bucket, key, uploadID string, marker, max int) (parts []Part, truncated bool, err error)
+	// CompleteUpload atomically creates the object o (whose Segments must be
+	// blobs of this upload's parts), deletes the upload and returns the blob ids
+	// of unused parts and of the replaced object version.
+	CompleteUpload(ctx context.Context, bucket, key, uploadID string, o Object) (freed []string, err error)
+	AbortUpload(ctx context.Context, bucket, key, uploadID string) (freed []string, err error)
+	ListUploads(ctx context.Context, bucket string, opt ListUploadsOptions) (ListUploadsResult, error)
+
+	// Bucket configuration documents (policy, CORS, public access block, …), by kind.
+	PutBucketConfig(ctx context.Context, bucket, kind string, doc []byte) error
+	GetBucketConfig(ctx context.Context, bucket, kind string) ([]byte, error) // ErrNoSuchConfig
+	DeleteBucketConfig(ctx context.Context, bucket, kind string) error
+
+	// BlobReferenced reports which of ids are referenced by any object or part;
+	// used by the orphan sweeper.
+	BlobReferenced(ctx context.Context, ids []string) (map[string]bool, error)
+
+	Close() error
+}

@@ -1,0 +1,138 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+)
+
+// migrations are applied in order; migrations[i] brings the schema from
+// version i to version i+1. Never edit a released migration: append a new one.
+//
+// The SQL sticks to forms SQLite and PostgreSQL share ($n placeholders,
+// INSERT … ON CONFLICT … DO UPDATE, RETURNING, LIMIT). The only type that must
+// change for PostgreSQL is BLOB (BYTEA there). Object and upload keys are
+// BLOBs so that comparisons and ORDER BY are byte-wise (UTF-8 binary order,
+// the same as Go string comparison) on both engines, whatever the collation.
+// Times are Unix nanoseconds in BIGINT columns (0 = zero time).
+var migrations = [][]string{
+	// 1: buckets, objects, multipart uploads, bucket configs, blob references.
+	{
+		`CREATE TABLE buckets (
+			name       TEXT   NOT NULL PRIMARY KEY,
+			owner      TEXT   NOT NULL,
+			region     TEXT   NOT NULL,
+			created_at BIGINT NOT NULL
+		)`,
+		`CREATE INDEX buckets_owner ON buckets (owner, name)`,
+		`CREATE TABLE objects (
+			bucket              TEXT    NOT NULL REFERENCES buckets (name),
+			obj_key             BLOB    NOT NULL,
+			size                BIGINT  NOT NULL,
+			etag                TEXT    NOT NULL,
+			last_modified       BIGINT  NOT NULL,
+			content_type        TEXT    NOT NULL,
+			content_encoding    TEXT    NOT NULL,
+			content_disposition TEXT    NOT NULL,
+			content_language    TEXT    NOT NULL,
+			cache_control       TEXT    NOT NULL,
+			expires             TEXT    NOT NULL,
+			user_meta           TEXT    NOT NULL,
+			checksums           TEXT    NOT NULL,
+			checksum_type       TEXT    NOT NULL,
+			segments            TEXT    NOT NULL,
+			parts_count         INTEGER NOT NULL,
+			PRIMARY KEY (bucket, obj_key)
+		)`,
+		`CREATE TABLE uploads (
+			upload_id          TEXT   NOT NULL PRIMARY KEY,
+			bucket             TEXT   NOT NULL REFERENCES buckets (name),
+			obj_key            BLOB   NOT NULL,
+			initiated          BIGINT NOT NULL,
+			template           TEXT   NOT NULL,
+			checksum_algorithm TEXT   NOT NULL,
+			checksum_type      TEXT   NOT NULL,
+			owner              TEXT   NOT NULL
+		)`,
+		`CREATE INDEX uploads_listing ON uploads (bucket, obj_key, initiated, upload_id)`,
+		`CREATE TABLE parts (
+			upload_id     TEXT    NOT NULL REFERENCES uploads (upload_id),
+			part_number   INTEGER NOT NULL,
+			blob_id       TEXT    NOT NULL,
+			size          BIGINT  NOT NULL,
+			etag          TEXT    NOT NULL,
+			checksums     TEXT    NOT NULL,
+			last_modified BIGINT  NOT NULL,
+			PRIMARY KEY (upload_id, part_number)
+		)`,
+		`CREATE TABLE bucket_configs (
+			bucket TEXT NOT NULL REFERENCES buckets (name),
+			kind   TEXT NOT NULL,
+			doc    BLOB NOT NULL,
+			PRIMARY KEY (bucket, kind)
+		)`,
+		// blob_refs counts the references to each blob from objects' segments
+		// and from parts. A blob is unreferenced (and reported as freed) when
+		// its row goes away. Maintained in the same transactions as the rows.
+		`CREATE TABLE blob_refs (
+			blob_id TEXT    NOT NULL PRIMARY KEY,
+			refs    INTEGER NOT NULL CHECK (refs > 0)
+		)`,
+	},
+}
+
+// migrate creates the schema_version table if needed and applies pending
+// migrations, each in its own transaction.
+func migrate(ctx context.Context, db *sql.DB, logger *slog.Logger) error {
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("create schema_version: %w", err)
+	}
+	for {
+		done, err := migrateStep(ctx, db, logger)
+		if err != nil || done {
+			return err
+		}
+	}
+}
+
+func migrateStep(ctx context.Context, db *sql.DB, logger *slog.Logger) (done bool, err error) {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("migrate: begin: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	var version int
+	switch err = tx.QueryRowContext(ctx, `SELECT version FROM schema_version`).Scan(&version); err {
+	case nil:
+	case sql.ErrNoRows:
+		if _, err = tx.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES (0)`); err != nil {
+			return false, fmt.Errorf("migrate: init version: %w", err)
+		}
+	default:
+		return false, fmt.Errorf("migrate: read version: %w", err)
+	}
+	if version > len(migrations) {
+		return false, fmt.Errorf("migrate: database schema version %d is newer than this program supports (%d)", version, len(migrations))
+	}
+	if version == len(migrations) {
+		return true, tx.Commit()
+	}
+	for _, stmt := range migrations[version] {
+		if _, err = tx.ExecContext(ctx, stmt); err != nil {
+			return false, fmt.Errorf("migrate to version %d: %w", version+1, err)
+		}
+	}
+	if _, err = tx.ExecContext(ctx, `UPDATE schema_version SET version = $1`, version+1); err != nil {
+		return false, fmt.Errorf("migrate: set version: %w", err)
+	}
+	if err = tx.Commit(); err != nil {
+		return false, fmt.Errorf("migrate: commit version %d: %w", version+1, err)
+	}
+	logger.Info("meta/sqlite: applied schema migration", "version", version+1)
+	return false, nil
+}

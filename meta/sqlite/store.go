@@ -1,0 +1,310 @@
+// Package sqlite implements meta.Store on an embedded SQLite database
+// (modernc.org/sqlite, pure Go).
+//
+// Concurrency design: SQLite admits one writer at a time, so all writes go
+// through a single connection owned by one writer goroutine, and reads use a
+// separate pool of query_only connections. In WAL mode readers see the last
+// committed state and never wait for the writer.
+//
+// Group commit: the writer goroutine takes every write request that is
+// already queued (up to maxBatch) and runs them in one transaction, each
+// inside its own SAVEPOINT, so that one request failing rolls back only its
+// own changes. Callers get their results only after the COMMIT has returned,
+// i.e. after the WAL has been fsynced (synchronous=FULL). With concurrent
+// writers this amortises the fsync over the whole batch; a lone writer pays
+// exactly one transaction, with no added latency (the writer never waits for
+// a batch to fill).
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	_ "modernc.org/sqlite" // database/sql driver "sqlite"
+
+	"github.com/postern/postern/meta"
+)
+
+// ErrClosed is returned by methods called after Close.
+var ErrClosed = errors.New("meta/sqlite: store closed")
+
+var _ meta.Store = (*Store)(nil)
+
+// Store is a meta.Store backed by an SQLite database file.
+type Store struct {
+	logger *slog.Logger
+	wdb    *sql.DB // the single write connection, used only by the writer goroutine
+	rdb    *sql.DB // read-only pool
+
+	maxBatch int
+	reqs     chan *writeReq
+	quit     chan struct{}
+	done     chan struct{}
+	// closeMu makes submission and Close exclusive so that no request can be
+	// queued after the writer has stopped draining.
+	closeMu   sync.RWMutex
+	closed    bool
+	closeOnce sync.Once
+	closeErr  error
+}
+
+type config struct {
+	maxBatch  int // 1 disables group commit
+	readConns int
+}
+
+func defaultConfig() config {
+	return config{maxBatch: 256, readConns: max(4, runtime.GOMAXPROCS(0))}
+}
+
+// Open opens (creating if needed) the SQLite database at path and brings its
+// schema up to date. logger may be nil.
+func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error) {
+	return open(ctx, path, logger, defaultConfig())
+}
+
+func open(ctx context.Context, path string, logger *slog.Logger, cfg config) (*Store, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if path == "" || strings.ContainsAny(path, "?#") || strings.HasPrefix(path, "file:") {
+		return nil, fmt.Errorf("meta/sqlite: invalid database path %q", path)
+	}
+	if cfg.maxBatch < 1 {
+		cfg.maxBatch = 1
+	}
+	if cfg.readConns < 1 {
+		cfg.readConns = 1
+	}
+	// Write connection: BEGIN IMMEDIATE so a transaction takes the write lock
+	// up front, WAL, fsync on every commit, foreign keys enforced.
+	const common = "_busy_timeout=10000&_foreign_keys=1&_synchronous=FULL"
+	wdb, err := sql.Open("sqlite", path+"?_txlock=immediate&_journal_mode=WAL&"+common)
+	if err != nil {
+		return nil, fmt.Errorf("meta/sqlite: open %s: %w", path, err)
+	}
+	wdb.SetMaxOpenConns(1)
+	wdb.SetMaxIdleConns(1)
+	wdb.SetConnMaxLifetime(0)
+	wdb.SetConnMaxIdleTime(0)
+	if err := migrate(ctx, wdb, logger); err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("meta/sqlite: %s: %w", path, err)
+	}
+	var mode string
+	if err := wdb.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode); err != nil || !strings.EqualFold(mode, "wal") {
+		wdb.Close()
+		return nil, fmt.Errorf("meta/sqlite: %s: cannot enable WAL (journal_mode=%q): %v", path, mode, err)
+	}
+
+	rdb, err := sql.Open("sqlite", path+"?_txlock=deferred&_query_only=1&"+common)
+	if err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("meta/sqlite: open %s: %w", path, err)
+	}
+	rdb.SetMaxOpenConns(cfg.readConns)
+	rdb.SetMaxIdleConns(cfg.readConns)
+	rdb.SetConnMaxIdleTime(5 * time.Minute)
+	if err := rdb.PingContext(ctx); err != nil {
+		wdb.Close()
+		rdb.Close()
+		return nil, fmt.Errorf("meta/sqlite: open %s: %w", path, err)
+	}
+
+	s := &Store{
+		logger:   logger,
+		wdb:      wdb,
+		rdb:      rdb,
+		maxBatch: cfg.maxBatch,
+		reqs:     make(chan *writeReq, cfg.maxBatch),
+		quit:     make(chan struct{}),
+		done:     make(chan struct{}),
+	}
+	go s.writer()
+	return s, nil
+}
+
+// Close stops the writer (after the requests already queued have been
+// served) and closes the database.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.closeMu.Lock()
+		s.closed = true
+		close(s.quit)
+		s.closeMu.Unlock()
+		<-s.done
+		s.closeErr = errors.Join(s.rdb.Close(), s.wdb.Close())
+	})
+	return s.closeErr
+}
+
+// Request states.
+const (
+	reqPending int32 = iota
+	reqRunning
+	reqCanceled
+)
+
+type writeReq struct {
+	fn    func(tx *sql.Tx) error
+	state atomic.Int32
+	err   error
+	panic any
+	done  chan struct{}
+}
+
+// write runs fn in a write transaction (possibly shared with other requests,
+// isolated by a savepoint) and returns its error, or the commit's. fn must
+// not use ctx for its statements: an interrupted statement may abort the
+// whole shared transaction. ctx only bounds the wait before fn starts; once
+// it has started, write waits for the commit so that its result is known.
+func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	r := &writeReq{fn: fn, done: make(chan struct{})}
+	s.closeMu.RLock()
+	if s.closed {
+		s.closeMu.RUnlock()
+		return ErrClosed
+	}
+	select {
+	case s.reqs <- r:
+		s.closeMu.RUnlock()
+	case <-ctx.Done():
+		s.closeMu.RUnlock()
+		return ctx.Err()
+	}
+	select {
+	case <-r.done:
+	case <-ctx.Done():
+		if r.state.CompareAndSwap(reqPending, reqCanceled) {
+			return ctx.Err()
+		}
+		<-r.done
+	}
+	if r.panic != nil {
+		panic(r.panic)
+	}
+	return r.err
+}
+
+func (s *Store) writer() {
+	defer close(s.done)
+	batch := make([]*writeReq, 0, s.maxBatch)
+	for {
+		var r *writeReq
+		select {
+		case r = <-s.reqs:
+		case <-s.quit:
+			// Serve what was queued before Close.
+			for {
+				select {
+				case r = <-s.reqs:
+					s.runBatch([]*writeReq{r})
+				default:
+					return
+				}
+			}
+		}
+		batch = append(batch[:0], r)
+	fill:
+		for len(batch) < s.maxBatch {
+			select {
+			case r = <-s.reqs:
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		s.runBatch(batch)
+		clear(batch)
+	}
+}
+
+// runBatch runs the requests in one transaction, each in a savepoint.
+func (s *Store) runBatch(batch []*writeReq) {
+	var live []*writeReq
+	for _, r := range batch {
+		if r.state.CompareAndSwap(reqPending, reqRunning) {
+			live = append(live, r)
+		}
+	}
+	if len(live) == 0 {
+		return
+	}
+	ctx := context.Background()
+	fail := func(err error) {
+		for _, r := range live {
+			if r.err == nil && r.panic == nil {
+				r.err = err
+			}
+			close(r.done)
+		}
+	}
+	tx, err := s.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		s.logger.Error("meta/sqlite: begin write transaction", "err", err)
+		fail(fmt.Errorf("meta/sqlite: begin: %w", err))
+		return
+	}
+	single := len(live) == 1
+	for _, r := range live {
+		if !single {
+			if _, err := tx.ExecContext(ctx, `SAVEPOINT req`); err != nil {
+				_ = tx.Rollback()
+				s.logger.Error("meta/sqlite: savepoint", "err", err)
+				fail(fmt.Errorf("meta/sqlite: savepoint: %w", err))
+				return
+			}
+		}
+		r.err, r.panic = runFn(r.fn, tx)
+		if single {
+			break
+		}
+		if r.err != nil || r.panic != nil {
+			if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT req`); err != nil {
+				_ = tx.Rollback()
+				s.logger.Error("meta/sqlite: rollback to savepoint", "err", err)
+				fail(fmt.Errorf("meta/sqlite: transaction aborted by a concurrent request: %w", err))
+				return
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT req`); err != nil {
+			_ = tx.Rollback()
+			s.logger.Error("meta/sqlite: release savepoint", "err", err)
+			fail(fmt.Errorf("meta/sqlite: transaction aborted by a concurrent request: %w", err))
+			return
+		}
+	}
+	if single && (live[0].err != nil || live[0].panic != nil) {
+		_ = tx.Rollback()
+		close(live[0].done)
+		return
+	}
+	if err := tx.Commit(); err != nil {
+		s.logger.Error("meta/sqlite: commit", "err", err, "batch", len(live))
+		fail(fmt.Errorf("meta/sqlite: commit: %w", err))
+		return
+	}
+	for _, r := range live {
+		close(r.done)
+	}
+}
+
+func runFn(fn func(*sql.Tx) error, tx *sql.Tx) (err error, p any) {
+	defer func() {
+		if v := recover(); v != nil {
+			p = v
+		}
+	}()
+	return fn(tx), nil
+}

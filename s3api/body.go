@@ -1,0 +1,264 @@
+package s3api
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/postern/postern/awschunked"
+	"github.com/postern/postern/checksum"
+)
+
+// Size limits from https://docs.aws.amazon.com/AmazonS3/latest/userguide/qfacts.html.
+const (
+	MaxPutSize      = 5 << 30 // a single PUT or part: 5 GiB
+	MinPartSize     = 5 << 20 // every part but the last: 5 MiB
+	MaxPartNumber   = 10000
+	MaxUserMetadata = 2 << 10 // x-amz-meta-* names and values together: 2 KB
+)
+
+// Payload hash modes of x-amz-content-sha256.
+const (
+	unsignedPayload        = "UNSIGNED-PAYLOAD"
+	streamingSigned        = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
+	streamingSignedTrailer = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
+	streamingUnsignedTrail = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+)
+
+// received describes a request body that was stored and verified.
+type received struct {
+	size      int64
+	etag      string            // hex MD5
+	checksums map[string]string // algorithm → base64, verified where the client sent one
+}
+
+// checksumRequest works out which checksum algorithm the client asks for and
+// the value it sent (in a header now, or in a trailer later).
+type checksumRequest struct {
+	alg       string
+	value     string // from the header; empty if in a trailer or absent
+	inTrailer bool
+}
+
+func parseChecksumRequest(hdr http.Header) (checksumRequest, error) {
+	var cr checksumRequest
+	n := 0
+	for _, alg := range checksum.Algorithms() {
+		if v := hdr.Get(checksum.HeaderName(alg)); v != "" {
+			n++
+			cr.alg, cr.value = alg, v
+		}
+	}
+	if n > 1 {
+		return cr, errInvalidRequest("Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.")
+	}
+	if t := hdr.Get("x-amz-trailer"); t != "" {
+		alg, ok := checksum.Parse(strings.TrimSpace(t))
+		if !ok {
+			return cr, errInvalidRequest("The value specified in the x-amz-trailer header is not supported")
+		}
+		if n > 0 && alg != cr.alg {
+			return cr, errInvalidRequest("Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.")
+		}
+		cr.alg, cr.inTrailer = alg, true
+	}
+	if cr.alg == "" {
+		if a := hdr.Get("x-amz-sdk-checksum-algorithm"); a != "" {
+			alg, ok := checksum.Parse(a)
+			if !ok {
+				return cr, errInvalidRequest("Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]")
+			}
+			cr.alg = alg
+		}
+	}
+	if cr.value != "" && !checksum.Valid(cr.alg, cr.value) {
+		return cr, errInvalidRequest(fmt.Sprintf("Value for %s header is invalid.", checksum.HeaderName(cr.alg)))
+	}
+	return cr, nil
+}
+
+// receiveBody streams the request body into dst while checking everything the
+// client asserted about it: length, x-amz-content-sha256, aws-chunked
+// signatures, Content-MD5 and additional checksums. Any failure returns an
+// S3 error; the caller then discards what dst received. extraAlg, if set, is
+// computed too (e.g. the checksum algorithm of a multipart upload).
+func (h *Handler) receiveBody(req *request, dst io.Writer, extraAlg string) (*received, error) {
+	r := req.r
+	payload := unsignedPayload
+	if req.auth != nil && req.auth.PayloadHash != "" {
+		payload = req.auth.PayloadHash
+	}
+	streaming := strings.HasPrefix(payload, "STREAMING-")
+	if te := r.Header.Get("Content-Encoding"); !streaming && strings.Contains(te, "aws-chunked") {
+		return nil, errInvalidArgument("aws-chunked Content-Encoding requires a STREAMING-* x-amz-content-sha256 value")
+	}
+
+	var size int64
+	if streaming {
+		v := r.Header.Get("x-amz-decoded-content-length")
+		if v == "" {
+			return nil, errMissingContentLength()
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return nil, errInvalidArgument("x-amz-decoded-content-length is not a valid length")
+		}
+		size = n
+	} else {
+		if r.ContentLength < 0 {
+			return nil, errMissingContentLength()
+		}
+		size = r.ContentLength
+	}
+	if size > MaxPutSize {
+		e := errEntityTooLarge()
+		e.Extra = append(e.Extra, kv("ProposedSize", itoa(size)), kv("MaxSizeAllowed", itoa(MaxPutSize)))
+		return nil, e
+	}
+
+	cr, err := parseChecksumRequest(r.Header)
+	if err != nil {
+		return nil, err
+	}
+	if cr.inTrailer && !(payload == streamingSignedTrailer || payload == streamingUnsignedTrail) {
+		return nil, errInvalidRequest("x-amz-trailer requires a STREAMING-*-TRAILER x-amz-content-sha256 value")
+	}
+	algs := []string{}
+	if cr.alg != "" {
+		algs = append(algs, cr.alg)
+	}
+	if extraAlg != "" {
+		algs = append(algs, extraAlg)
+	}
+	signedHash := ""
+	if !streaming && payload != unsignedPayload {
+		signedHash = payload
+	}
+	set, err := checksum.NewSet(signedHash != "", algs...)
+	if err != nil {
+		return nil, errInvalidRequest(err.Error())
+	}
+
+	var src io.Reader = r.Body
+	var chunked *awschunked.Reader
+	if streaming {
+		var signer *awschunked.Signer
+		if payload == streamingSigned || payload == streamingSignedTrailer {
+			a := req.auth
+			signer = &awschunked.Signer{Key: a.SigningKey, AmzDate: a.SignedAt.UTC().Format("20060102T150405Z"), Scope: a.Scope, Seed: a.Signature}
+		}
+		chunked = awschunked.NewReader(r.Body, signer, payload != streamingSigned)
+		src = chunked
+	}
+	// Read at most one byte more than declared, to notice over-long bodies.
+	lr := &io.LimitedReader{R: src, N: size + 1}
+	n, err := io.Copy(dst, io.TeeReader(lr, set))
+	req.bytesIn += n
+	if err != nil {
+		return nil, bodyError(err)
+	}
+	if n < size {
+		return nil, errIncompleteBody()
+	}
+	if n > size {
+		if streaming {
+			return nil, errInvalidRequest("The decoded body is longer than x-amz-decoded-content-length.")
+		}
+		return nil, errIncompleteBody()
+	}
+	if streaming {
+		// Drain the final chunk and trailers so their signatures are checked.
+		if _, err := io.Copy(io.Discard, io.LimitReader(chunked, 1)); err != nil {
+			return nil, bodyError(err)
+		}
+	}
+
+	if signedHash != "" {
+		if err := set.VerifyContentSHA256(signedHash); err != nil {
+			return nil, errSHA256Mismatch()
+		}
+	}
+	if md := r.Header.Get("Content-MD5"); md != "" {
+		if err := set.VerifyContentMD5(md); err != nil {
+			var me *checksum.MismatchError
+			if errors.As(err, &me) {
+				return nil, errBadDigest()
+			}
+			return nil, errInvalidDigest()
+		}
+	}
+	expected := map[string]string{}
+	if cr.value != "" {
+		expected[cr.alg] = cr.value
+	}
+	if cr.inTrailer {
+		v := chunked.Trailers()[strings.ToLower(checksum.HeaderName(cr.alg))]
+		if v == "" {
+			return nil, errInvalidRequest("The x-amz-trailer header named a trailing checksum that the body did not carry.")
+		}
+		expected[cr.alg] = v
+	}
+	if len(expected) > 0 {
+		if err := set.Verify(expected); err != nil {
+			var me *checksum.MismatchError
+			if errors.As(err, &me) {
+				return nil, errorf(http.StatusBadRequest, "BadDigest", fmt.Sprintf("The %s you specified did not match the calculated checksum.", me.Algorithm))
+			}
+			return nil, errInvalidRequest(err.Error())
+		}
+	}
+	sums := map[string]string{}
+	if cr.alg != "" {
+		sums[cr.alg] = set.Encoded(cr.alg)
+	}
+	if extraAlg != "" {
+		sums[extraAlg] = set.Encoded(extraAlg)
+	}
+	return &received{size: n, etag: set.ETag(), checksums: sums}, nil
+}
+
+// bodyError maps a failure while reading a request body to an S3 error.
+func bodyError(err error) error {
+	var ce *awschunked.Error
+	if errors.As(err, &ce) {
+		return errorf(ce.HTTPStatus(), ce.Code, chunkedMessage(ce))
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return errRequestTimeout()
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return errIncompleteBody()
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return errEntityTooLarge()
+	}
+	if errors.Is(err, syscall.ENOSPC) {
+		return errorf(http.StatusInsufficientStorage, "InsufficientStorage", "The server has no space left to store this object.")
+	}
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return err // a local write failure: an internal error, logged
+	}
+	// Anything else while reading is the client going away or sending garbage.
+	return errIncompleteBody()
+}
+
+// chunkedMessage gives the human message for an aws-chunked decoding error.
+func chunkedMessage(ce *awschunked.Error) string {
+	switch ce.Code {
+	case "SignatureDoesNotMatch":
+		return "The request signature we calculated does not match the signature you provided. Check your key and signing method."
+	case "IncompleteBody":
+		return "The request body terminated unexpectedly"
+	}
+	if ce.Msg != "" {
+		return ce.Msg
+	}
+	return "The aws-chunked request body is malformed."
+}

@@ -1,0 +1,250 @@
+// Package s3api serves the S3 REST API: it routes a request to its operation,
+// authenticates it, authorizes it with one call, runs the operation against the
+// metadata and blob stores, and writes S3's XML responses and errors.
+package s3api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/postern/postern/blob"
+	"github.com/postern/postern/iam"
+	"github.com/postern/postern/meta"
+	"github.com/postern/postern/sigv4"
+)
+
+// Config holds what the handler needs. All fields but Domain are required.
+type Config struct {
+	Region string
+	// Domain is the base domain for virtual-host-style requests
+	// (bucket.Domain); empty disables them.
+	Domain    string
+	Meta      meta.Store
+	Blobs     *blob.Store
+	Directory iam.Directory
+	// Authorizer decides every request; nil means "only the bucket owner's root".
+	Authorizer Authorizer
+	Logger     *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Observe, if set, is called once per request after the response is written.
+	Observe func(op string, status int, bytesIn, bytesOut int64, d time.Duration)
+}
+
+// Handler serves the S3 API.
+type Handler struct {
+	cfg      Config
+	verifier *sigv4.Verifier
+	log      *slog.Logger
+	now      func() time.Time
+	authz    Authorizer
+}
+
+// MaxSkew is the clock skew S3 tolerates between a request's date and the
+// server's clock (RequestTimeTooSkewed beyond it).
+const MaxSkew = 15 * time.Minute
+
+// New returns a Handler.
+func New(cfg Config) *Handler {
+	h := &Handler{cfg: cfg, log: cfg.Logger, now: cfg.Now, authz: cfg.Authorizer}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	if h.authz == nil {
+		h.authz = OwnerOnly{}
+	}
+	h.verifier = sigv4.NewVerifier(cfg.Region, []string{"s3"}, MaxSkew, h.lookupSecret)
+	return h
+}
+
+// lookupSecret adapts the iam.Directory to the verifier. The principal found is
+// not returned here; authenticate looks it up again from the cache-friendly
+// directory after the signature checks out.
+func (h *Handler) lookupSecret(accessKey, token string) (string, bool, error) {
+	secret, _, err := h.cfg.Directory.Credentials(context.Background(), accessKey, token)
+	if errors.Is(err, iam.ErrUnknownKey) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	return secret, true, nil
+}
+
+// request carries one request's state through the handler.
+type request struct {
+	r         *http.Request
+	w         *responseWriter
+	id        string
+	op        string
+	bucket    string
+	key       string
+	principal *iam.Principal
+	auth      *sigv4.Result // nil for anonymous requests
+	bytesIn   int64
+}
+
+func newRequestID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return strings.ToUpper(hex.EncodeToString(b[:]))
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := h.now()
+	rw := &responseWriter{ResponseWriter: w}
+	req := &request{r: r, w: rw, id: newRequestID()}
+	rw.Header().Set("x-amz-request-id", req.id)
+	rw.Header().Set("x-amz-id-2", req.id)
+	rw.Header().Set("Server", "Postern")
+
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			h.log.Error("panic serving request", "request_id", req.id, "op", req.op, "panic", p)
+			if !rw.wroteHeader {
+				writeError(rw, r, req.id, errInternal())
+			}
+		}
+		h.finish(req, start)
+	}()
+
+	if err := h.serve(req); err != nil {
+		e, known := toError(err)
+		if !known {
+			h.log.Error("request failed", "request_id", req.id, "op", req.op, "bucket", req.bucket, "err", err)
+		}
+		if rw.wroteHeader {
+			// The body is already on its way; the client sees a truncated
+			// response, which is the only honest signal left.
+			h.log.Warn("error after response started", "request_id", req.id, "err", err)
+			return
+		}
+		if e.Resource == "" {
+			e.Resource = resourcePath(req)
+		}
+		writeError(rw, r, req.id, e)
+	}
+}
+
+func resourcePath(req *request) string {
+	if req.bucket == "" {
+		return "/"
+	}
+	if req.key == "" {
+		return "/" + req.bucket
+	}
+	return "/" + req.bucket + "/" + req.key
+}
+
+func (h *Handler) finish(req *request, start time.Time) {
+	d := h.now().Sub(start)
+	status := req.w.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	ak := ""
+	if req.auth != nil {
+		ak = req.auth.AccessKey
+	}
+	h.log.Info("request",
+		"request_id", req.id,
+		"op", req.op,
+		"method", req.r.Method,
+		"bucket", req.bucket,
+		"key", req.key,
+		"status", status,
+		"bytes_in", req.bytesIn,
+		"bytes_out", req.w.written,
+		"duration_ms", float64(d.Microseconds())/1000,
+		"access_key", ak,
+		"remote", req.r.RemoteAddr,
+	)
+	if h.cfg.Observe != nil {
+		op := req.op
+		if op == "" {
+			op = "Unknown"
+		}
+		h.cfg.Observe(op, status, req.bytesIn, req.w.written, d)
+	}
+}
+
+// serve routes, authenticates, authorizes and runs one request.
+func (h *Handler) serve(req *request) error {
+	if err := h.route(req); err != nil {
+		return err
+	}
+	if err := h.authenticate(req); err != nil {
+		return err
+	}
+	op, ok := operations[req.op]
+	if !ok {
+		return errNotImplemented()
+	}
+	return op.run(h, req)
+}
+
+// responseWriter records the status and bytes written, and keeps
+// io.ReaderFrom so that GETs of files can use sendfile.
+type responseWriter struct {
+	http.ResponseWriter
+	status      int
+	wroteHeader bool
+	written     int64
+}
+
+func (w *responseWriter) WriteHeader(code int) {
+	if w.wroteHeader {
+		return
+	}
+	w.status = code
+	w.wroteHeader = true
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *responseWriter) Write(p []byte) (int, error) {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	n, err := w.ResponseWriter.Write(p)
+	w.written += int64(n)
+	return n, err
+}
+
+// ReadFrom passes through to the connection's ReadFrom (sendfile for files).
+func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	var n int64
+	var err error
+	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
+		n, err = rf.ReadFrom(r)
+	} else {
+		n, err = io.Copy(struct{ io.Writer }{w.ResponseWriter}, r)
+	}
+	w.written += n
+	return n, err
+}
+
+func (w *responseWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

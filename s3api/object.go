@@ -1,0 +1,478 @@
+package s3api
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/postern/postern/blob"
+	"github.com/postern/postern/checksum"
+	"github.com/postern/postern/meta"
+)
+
+// httpTime is the format of Last-Modified and the conditional request headers.
+const httpTime = http.TimeFormat
+
+// objectMetadata reads the metadata headers of PutObject, CopyObject (REPLACE)
+// and CreateMultipartUpload.
+func objectMetadata(hdr http.Header) (meta.Object, error) {
+	o := meta.Object{
+		ContentType:        hdr.Get("Content-Type"),
+		ContentEncoding:    hdr.Get("Content-Encoding"),
+		ContentDisposition: hdr.Get("Content-Disposition"),
+		ContentLanguage:    hdr.Get("Content-Language"),
+		CacheControl:       hdr.Get("Cache-Control"),
+		Expires:            hdr.Get("Expires"),
+	}
+	// aws-chunked is a transfer detail, not part of the stored encoding.
+	if o.ContentEncoding != "" {
+		var keep []string
+		for _, p := range strings.Split(o.ContentEncoding, ",") {
+			if p = strings.TrimSpace(p); p != "" && !strings.EqualFold(p, "aws-chunked") {
+				keep = append(keep, p)
+			}
+		}
+		o.ContentEncoding = strings.Join(keep, ",")
+	}
+	if sc := hdr.Get("x-amz-storage-class"); sc != "" {
+		switch sc {
+		case "STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER", "DEEP_ARCHIVE", "GLACIER_IR", "OUTPOSTS", "SNOW", "EXPRESS_ONEZONE":
+		default:
+			return o, errInvalidStorageClass()
+		}
+	}
+	total := 0
+	for name, vals := range hdr {
+		lname := strings.ToLower(name)
+		if !strings.HasPrefix(lname, "x-amz-meta-") {
+			continue
+		}
+		k := lname[len("x-amz-meta-"):]
+		v := strings.Join(vals, ",")
+		if o.UserMeta == nil {
+			o.UserMeta = map[string]string{}
+		}
+		o.UserMeta[k] = v
+		total += len(k) + len(v)
+	}
+	if total > MaxUserMetadata {
+		return o, errMetadataTooLarge()
+	}
+	return o, nil
+}
+
+// writeObjectHeaders sets the response headers describing o.
+func writeObjectHeaders(h http.Header, o *meta.Object) {
+	ct := o.ContentType
+	if ct == "" {
+		ct = "binary/octet-stream"
+	}
+	h.Set("Content-Type", ct)
+	h.Set("ETag", `"`+o.ETag+`"`)
+	h.Set("Last-Modified", o.LastModified.UTC().Format(httpTime))
+	h.Set("Accept-Ranges", "bytes")
+	set := func(k, v string) {
+		if v != "" {
+			h.Set(k, v)
+		}
+	}
+	set("Content-Encoding", o.ContentEncoding)
+	set("Content-Disposition", o.ContentDisposition)
+	set("Content-Language", o.ContentLanguage)
+	set("Cache-Control", o.CacheControl)
+	set("Expires", o.Expires)
+	for k, v := range o.UserMeta {
+		h["X-Amz-Meta-"+k] = []string{v}
+	}
+}
+
+func (h *Handler) putObject(req *request, b *meta.Bucket) error {
+	r := req.r
+	o, err := objectMetadata(r.Header)
+	if err != nil {
+		return err
+	}
+	cond, err := writeConditions(r.Header)
+	if err != nil {
+		return err
+	}
+	w, err := h.cfg.Blobs.Create()
+	if err != nil {
+		return err
+	}
+	defer w.Abort()
+	got, err := h.receiveBody(req, w, "")
+	if err != nil {
+		return err
+	}
+	if err := w.Commit(); err != nil {
+		return err
+	}
+	o.Bucket, o.Key = b.Name, req.key
+	o.Size = got.size
+	o.ETag = got.etag
+	o.LastModified = h.now().UTC()
+	o.Checksums = got.checksums
+	if len(o.Checksums) > 0 {
+		o.ChecksumType = "FULL_OBJECT"
+	}
+	o.Segments = []meta.Segment{{BlobID: w.ID(), Size: got.size}}
+	freed, err := h.cfg.Meta.PutObject(r.Context(), o, cond)
+	if err != nil {
+		h.freeBlobs([]string{w.ID()})
+		return mapMetaErr(err)
+	}
+	h.freeBlobs(freed)
+	hd := req.w.Header()
+	hd.Set("ETag", `"`+o.ETag+`"`)
+	for alg, v := range o.Checksums {
+		hd.Set(checksum.HeaderName(alg), v)
+	}
+	if len(o.Checksums) > 0 {
+		hd.Set("x-amz-checksum-type", o.ChecksumType)
+	}
+	req.w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// writeConditions turns If-Match / If-None-Match on a write into a check
+// the store runs inside its transaction (S3 conditional writes).
+func writeConditions(hdr http.Header) (func(*meta.Object) error, error) {
+	im, inm := hdr.Get("If-Match"), hdr.Get("If-None-Match")
+	if im == "" && inm == "" {
+		return nil, nil
+	}
+	if inm != "" && inm != "*" {
+		return nil, errorf(http.StatusNotImplemented, "NotImplemented", "If-None-Match on writes supports only '*'")
+	}
+	return func(cur *meta.Object) error {
+		if inm == "*" && cur != nil {
+			return errPreconditionFailed()
+		}
+		if im != "" {
+			if cur == nil {
+				return errNoSuchKey()
+			}
+			if !etagMatches(im, cur.ETag) {
+				return errPreconditionFailed()
+			}
+		}
+		return nil
+	}, nil
+}
+
+func mapMetaErr(err error) error {
+	var e *Error
+	switch {
+	case errors.As(err, &e):
+		return e
+	case errors.Is(err, meta.ErrNoSuchBucket):
+		return errNoSuchBucket()
+	case errors.Is(err, meta.ErrNoSuchKey):
+		return errNoSuchKey()
+	case errors.Is(err, meta.ErrNoSuchUpload):
+		return errNoSuchUpload()
+	case errors.Is(err, meta.ErrPreconditionFail):
+		return errPreconditionFailed()
+	}
+	return err
+}
+
+// etagMatches reports whether an If-Match / If-None-Match list matches etag.
+func etagMatches(list, etag string) bool {
+	for _, c := range strings.Split(list, ",") {
+		c = strings.TrimSpace(c)
+		c = strings.TrimPrefix(c, "W/")
+		if c == "*" || strings.Trim(c, `"`) == etag {
+			return true
+		}
+	}
+	return false
+}
+
+// checkReadConditions evaluates If-Match, If-Unmodified-Since, If-None-Match
+// and If-Modified-Since in the order RFC 9110 and S3 use. It returns 304 or
+// 412 as an *Error, or nil to serve the object.
+func checkReadConditions(hdr http.Header, etag string, lastMod time.Time, prefix string) error {
+	lastMod = lastMod.Truncate(time.Second)
+	im := hdr.Get(prefix + "If-Match")
+	ius := hdr.Get(prefix + "If-Unmodified-Since")
+	inm := hdr.Get(prefix + "If-None-Match")
+	ims := hdr.Get(prefix + "If-Modified-Since")
+	if im != "" {
+		if !etagMatches(im, etag) {
+			return errPreconditionFailed()
+		}
+	} else if ius != "" {
+		if t, err := http.ParseTime(ius); err == nil && lastMod.After(t) {
+			return errPreconditionFailed()
+		}
+	}
+	notModified := func() error {
+		if prefix != "" {
+			return errPreconditionFailed() // copy-source conditions fail with 412
+		}
+		return &Error{Status: http.StatusNotModified}
+	}
+	if inm != "" {
+		if etagMatches(inm, etag) {
+			return notModified()
+		}
+	} else if ims != "" {
+		if t, err := http.ParseTime(ims); err == nil && !lastMod.After(t) {
+			return notModified()
+		}
+	}
+	return nil
+}
+
+// byteRange is an inclusive range of object bytes.
+type byteRange struct{ start, end int64 }
+
+// parseRange parses a single-range "bytes=" header against size. ok is false
+// when the header should be ignored (not a bytes range, several ranges, or
+// malformed: S3 then serves the whole object).
+func parseRange(v string, size int64) (br byteRange, ok bool, err error) {
+	spec, found := strings.CutPrefix(v, "bytes=")
+	if !found || strings.Contains(spec, ",") {
+		return br, false, nil
+	}
+	first, last, found := strings.Cut(strings.TrimSpace(spec), "-")
+	if !found {
+		return br, false, nil
+	}
+	unsatisfiable := func() error {
+		e := errInvalidRange()
+		e.Extra = append(e.Extra, kv("RangeRequested", v), kv("ActualObjectSize", itoa(size)))
+		return e
+	}
+	if first == "" {
+		n, perr := strconv.ParseInt(last, 10, 64)
+		if perr != nil || n < 0 {
+			return br, false, nil
+		}
+		if n == 0 {
+			return br, false, unsatisfiable()
+		}
+		if n > size {
+			n = size
+		}
+		if size == 0 {
+			return br, false, unsatisfiable()
+		}
+		return byteRange{size - n, size - 1}, true, nil
+	}
+	s, perr := strconv.ParseInt(first, 10, 64)
+	if perr != nil || s < 0 {
+		return br, false, nil
+	}
+	e := size - 1
+	if last != "" {
+		n, perr := strconv.ParseInt(last, 10, 64)
+		if perr != nil || n < s {
+			return br, false, nil
+		}
+		e = min(n, size-1)
+	}
+	if s >= size {
+		return br, false, unsatisfiable()
+	}
+	return byteRange{s, e}, true, nil
+}
+
+// responseOverrides are the GET query parameters that replace response headers.
+var responseOverrides = [][2]string{
+	{"response-content-type", "Content-Type"},
+	{"response-content-language", "Content-Language"},
+	{"response-expires", "Expires"},
+	{"response-cache-control", "Cache-Control"},
+	{"response-content-disposition", "Content-Disposition"},
+	{"response-content-encoding", "Content-Encoding"},
+}
+
+// getObject serves GetObject and HeadObject.
+func (h *Handler) getObject(req *request, b *meta.Bucket) error {
+	r := req.r
+	q := r.URL.Query()
+	o, err := h.cfg.Meta.GetObject(r.Context(), b.Name, req.key)
+	if err != nil {
+		e := mapMetaErr(err)
+		if ee, ok := e.(*Error); ok && ee.Code == "NoSuchKey" {
+			ee.Extra = append(ee.Extra, kv("Key", req.key))
+		}
+		return e
+	}
+	hd := req.w.Header()
+	if err := checkReadConditions(r.Header, o.ETag, o.LastModified, ""); err != nil {
+		if e, ok := err.(*Error); ok && e.Status == http.StatusNotModified {
+			hd.Set("ETag", `"`+o.ETag+`"`)
+			hd.Set("Last-Modified", o.LastModified.UTC().Format(httpTime))
+			req.w.WriteHeader(http.StatusNotModified)
+			return nil
+		}
+		return err
+	}
+
+	rng := byteRange{0, o.Size - 1}
+	status := http.StatusOK
+	partial := false
+	if pn := q.Get("partNumber"); pn != "" {
+		if r.Header.Get("Range") != "" {
+			return errInvalidRequest("Cannot specify both Range header and partNumber query parameter")
+		}
+		n, err := strconv.Atoi(pn)
+		if err != nil || n < 1 || n > MaxPartNumber {
+			return errInvalidArgument("Part number must be an integer between 1 and 10000, inclusive")
+		}
+		count := max(o.PartsCount, 1)
+		if n > count {
+			e := errorf(http.StatusRequestedRangeNotSatisfiable, "InvalidPartNumber", "The requested partnumber is not satisfiable")
+			e.Extra = append(e.Extra, kv("PartNumberRequested", pn), kv("ActualPartCount", itoa(int64(count))))
+			return e
+		}
+		if o.PartsCount > 0 {
+			var off int64
+			for i := 0; i < n-1; i++ {
+				off += o.Segments[i].Size
+			}
+			rng = byteRange{off, off + o.Segments[n-1].Size - 1}
+			hd.Set("x-amz-mp-parts-count", strconv.Itoa(o.PartsCount))
+		}
+		status, partial = http.StatusPartialContent, true
+	} else if rh := r.Header.Get("Range"); rh != "" {
+		br, ok, err := parseRange(rh, o.Size)
+		if err != nil {
+			return err
+		}
+		if ok {
+			rng, status, partial = br, http.StatusPartialContent, true
+		}
+	}
+
+	for _, ov := range responseOverrides {
+		if _, ok := q[ov[0]]; ok && req.principal.Kind == "anonymous" {
+			return errInvalidRequest("Request specific response headers cannot be used for anonymous GET requests.")
+		}
+	}
+	writeObjectHeaders(hd, &o)
+	for _, ov := range responseOverrides {
+		if v, ok := q[ov[0]]; ok {
+			hd.Set(ov[1], v[0])
+		}
+	}
+	if strings.EqualFold(r.Header.Get("x-amz-checksum-mode"), "ENABLED") && !partial {
+		for alg, v := range o.Checksums {
+			hd.Set(checksum.HeaderName(alg), v)
+		}
+		if len(o.Checksums) > 0 {
+			hd.Set("x-amz-checksum-type", o.ChecksumType)
+		}
+	}
+	length := rng.end - rng.start + 1
+	if o.Size == 0 {
+		length = 0
+	}
+	hd.Set("Content-Length", strconv.FormatInt(length, 10))
+	if partial {
+		hd.Set("Content-Range", "bytes "+itoa(rng.start)+"-"+itoa(rng.end)+"/"+itoa(o.Size))
+	}
+	if r.Method == http.MethodHead || length == 0 {
+		req.w.WriteHeader(status)
+		return nil
+	}
+	return h.sendRange(req, &o, rng, status)
+}
+
+// sendRange writes bytes [rng.start, rng.end] of o, file by file, so that the
+// kernel can send each straight from the page cache (sendfile).
+func (h *Handler) sendRange(req *request, o *meta.Object, rng byteRange, status int) error {
+	var off int64
+	started := false
+	for _, seg := range o.Segments {
+		segStart, segEnd := off, off+seg.Size-1
+		off += seg.Size
+		if segEnd < rng.start || seg.Size == 0 {
+			continue
+		}
+		if segStart > rng.end {
+			break
+		}
+		f, err := h.cfg.Blobs.Open(seg.BlobID)
+		if err != nil {
+			if errors.Is(err, blob.ErrNotFound) && !started {
+				// Replaced or deleted between the lookup and now.
+				return errNoSuchKey()
+			}
+			return err
+		}
+		from := max(rng.start, segStart) - segStart
+		to := min(rng.end, segEnd) - segStart
+		if from > 0 {
+			if _, err := f.Seek(from, io.SeekStart); err != nil {
+				f.Close()
+				return err
+			}
+		}
+		if !started {
+			req.w.WriteHeader(status)
+			started = true
+		}
+		_, err = io.Copy(req.w, io.LimitReader(f, to-from+1))
+		f.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (h *Handler) deleteObject(req *request, b *meta.Bucket) error {
+	freed, err := h.cfg.Meta.DeleteObject(req.r.Context(), b.Name, req.key)
+	if err != nil {
+		return mapMetaErr(err)
+	}
+	h.freeBlobs(freed)
+	req.w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// MaxDeleteObjects is the most keys one DeleteObjects request may name.
+const MaxDeleteObjects = 1000
+
+func (h *Handler) deleteObjects(req *request, b *meta.Bucket) error {
+	var d deleteRequest
+	if err := readXML(req, 2<<20, &d); err != nil {
+		return err
+	}
+	if len(d.Objects) == 0 || len(d.Objects) > MaxDeleteObjects {
+		return errMalformedXML()
+	}
+	res := deleteResult{Xmlns: s3Namespace}
+	for _, ob := range d.Objects {
+		key := ob.Key
+		switch {
+		case key == "" || len(key) > MaxKeyLength:
+			res.Errors = append(res.Errors, deleteError{Key: key, Code: "InvalidArgument", Message: "Invalid key"})
+			continue
+		}
+		if err := h.authorize(req, "s3:DeleteObject", b, key); err != nil {
+			e, _ := toError(err)
+			res.Errors = append(res.Errors, deleteError{Key: key, Code: e.Code, Message: e.Message})
+			continue
+		}
+		freed, err := h.cfg.Meta.DeleteObject(req.r.Context(), b.Name, key)
+		if err != nil {
+			h.log.Error("DeleteObjects: delete", "request_id", req.id, "err", err)
+			res.Errors = append(res.Errors, deleteError{Key: key, Code: "InternalError", Message: "We encountered an internal error. Please try again."})
+			continue
+		}
+		h.freeBlobs(freed)
+		if !d.Quiet {
+			res.Deleted = append(res.Deleted, deletedObject{Key: key})
+		}
+	}
+	return writeXML(req.w, http.StatusOK, res)
+}

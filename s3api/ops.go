@@ -1,0 +1,95 @@
+package s3api
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/postern/postern/meta"
+)
+
+// scope says what an operation acts on, which decides what must exist first
+// and which resource ARN it is authorized against.
+type scope int
+
+const (
+	scopeService   scope = iota // no bucket (ListBuckets)
+	scopeNewBucket              // the bucket need not exist (CreateBucket)
+	scopeBucket                 // an existing bucket
+	scopeObject                 // an object in an existing bucket
+)
+
+type operation struct {
+	action string // the IAM action checked, as in AWS's service authorization reference
+	scope  scope
+	fn     func(h *Handler, req *request, b *meta.Bucket) error
+}
+
+// operations maps each S3 operation to its IAM action and handler. Operations
+// missing here answer NotImplemented.
+var operations = map[string]operation{
+	"ListBuckets":         {"s3:ListAllMyBuckets", scopeService, (*Handler).listBuckets},
+	"CreateBucket":        {"s3:CreateBucket", scopeNewBucket, (*Handler).createBucket},
+	"DeleteBucket":        {"s3:DeleteBucket", scopeBucket, (*Handler).deleteBucket},
+	"HeadBucket":          {"s3:ListBucket", scopeBucket, (*Handler).headBucket},
+	"GetBucketLocation":   {"s3:GetBucketLocation", scopeBucket, (*Handler).getBucketLocation},
+	"ListObjects":         {"s3:ListBucket", scopeBucket, (*Handler).listObjectsV1},
+	"ListObjectsV2":       {"s3:ListBucket", scopeBucket, (*Handler).listObjectsV2},
+	"DeleteObjects":       {"s3:DeleteObject", scopeBucket, (*Handler).deleteObjects},
+	"GetBucketVersioning": {"s3:GetBucketVersioning", scopeBucket, (*Handler).getBucketVersioning},
+
+	"PutObject":    {"s3:PutObject", scopeObject, (*Handler).putObject},
+	"GetObject":    {"s3:GetObject", scopeObject, (*Handler).getObject},
+	"HeadObject":   {"s3:GetObject", scopeObject, (*Handler).getObject},
+	"DeleteObject": {"s3:DeleteObject", scopeObject, (*Handler).deleteObject},
+	"CopyObject":   {"s3:PutObject", scopeObject, (*Handler).copyObject},
+
+	"CreateMultipartUpload":   {"s3:PutObject", scopeObject, (*Handler).createMultipartUpload},
+	"UploadPart":              {"s3:PutObject", scopeObject, (*Handler).uploadPart},
+	"UploadPartCopy":          {"s3:PutObject", scopeObject, (*Handler).uploadPartCopy},
+	"CompleteMultipartUpload": {"s3:PutObject", scopeObject, (*Handler).completeMultipartUpload},
+	"AbortMultipartUpload":    {"s3:AbortMultipartUpload", scopeObject, (*Handler).abortMultipartUpload},
+	"ListParts":               {"s3:ListMultipartUploadParts", scopeObject, (*Handler).listParts},
+	"ListMultipartUploads":    {"s3:ListBucketMultipartUploads", scopeBucket, (*Handler).listMultipartUploads},
+}
+
+// run loads the bucket the operation needs, authorizes, and calls the handler.
+func (op operation) run(h *Handler, req *request) error {
+	var b *meta.Bucket
+	key := ""
+	switch op.scope {
+	case scopeNewBucket:
+		if err := checkBucketName(req.bucket); err != nil {
+			return err
+		}
+	case scopeBucket, scopeObject:
+		bk, err := h.cfg.Meta.GetBucket(req.r.Context(), req.bucket)
+		if errors.Is(err, meta.ErrNoSuchBucket) {
+			if req.principal.Kind == "anonymous" {
+				return errAccessDenied()
+			}
+			e := errNoSuchBucket()
+			e.Extra = append(e.Extra, kv("BucketName", req.bucket))
+			return e
+		}
+		if err != nil {
+			return err
+		}
+		b = &bk
+		if op.scope == scopeObject {
+			key = req.key
+		}
+	}
+	// An operation without an action authorizes each object itself (DeleteObjects).
+	if op.action != "" {
+		if err := h.authorize(req, op.action, b, key); err != nil {
+			return err
+		}
+	}
+	return op.fn(h, req, b)
+}
+
+func methodNotAllowed(req *request) error {
+	e := errMethodNotAllowed()
+	e.Header = http.Header{"Allow": {"GET, PUT, HEAD, DELETE, POST"}}
+	return e
+}

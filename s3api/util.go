@@ -1,0 +1,13 @@
+package s3api
+
+import (
+	"github.com/postern/postern/sigv4"
+	"net"
+	"strconv"
+)
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func splitHostPort(addr string) (string, string, error) { return net.SplitHostPort(addr) }
+
+func kv(k, v string) sigv4.KV { return sigv4.KV{Key: k, Value: v} }
