@@ -116,7 +116,7 @@ const (
 	MaxTrailers   = 16   // trailer lines, excluding x-amz-trailer-signature
 )
 
-func isHex(s string) bool {
+func isHex(s []byte) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
@@ -124,6 +124,16 @@ func isHex(s string) bool {
 		}
 	}
 	return true
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c >= 'a':
+		return c - 'a' + 10
+	}
+	return c - 'A' + 10
 }
 
 func lowerASCII(s string) string {

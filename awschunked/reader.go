@@ -2,13 +2,13 @@ package awschunked
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"hash"
 	"io"
 	"sort"
-	"strconv"
 	"strings"
 )
 
@@ -22,6 +22,8 @@ const (
 	// hex(sha256("")), the "headers" hash of every chunk string to sign.
 	emptySHA256Hex = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 )
+
+var emptySHA256 = sha256.Sum256(nil)
 
 type state uint8
 
@@ -50,6 +52,8 @@ type Reader struct {
 	scope   string
 	prevSig [sha256.Size]byte // previous signature (seed at first)
 	wantSig [sha256.Size]byte // signature announced for the current chunk
+	sum     [sha256.Size]byte // scratch, kept here so hashing does not allocate
+	mac2    [sha256.Size]byte // scratch
 
 	state     state
 	remaining int64 // bytes left in the current chunk
@@ -178,23 +182,26 @@ func (r *Reader) readChunkHeader() error {
 	if err != nil {
 		return err
 	}
-	sizeHex, ext, hasExt := strings.Cut(string(line), ";")
+	sizeHex, ext, hasExt := bytes.Cut(line, []byte(";"))
 	if len(sizeHex) == 0 || len(sizeHex) > 16 || !isHex(sizeHex) {
 		return newErr(ErrInvalidChunkSize, "invalid chunk size")
 	}
-	size, err := strconv.ParseUint(sizeHex, 16, 64)
-	if err != nil || size > maxChunkSize {
+	var size uint64
+	for _, c := range sizeHex {
+		size = size<<4 | uint64(unhex(c))
+	}
+	if size > maxChunkSize {
 		return newErr(ErrInvalidChunkSize, "chunk size out of range")
 	}
 	if r.signed {
-		sig, ok := strings.CutPrefix(ext, chunkSigPrefix)
+		sig, ok := bytes.CutPrefix(ext, []byte(chunkSigPrefix))
 		if !hasExt || !ok {
 			return newErr(ErrSignatureDoesNotMatch, "chunk signature missing")
 		}
 		if len(sig) != 2*sha256.Size || !isHex(sig) {
 			return newErr(ErrSignatureDoesNotMatch, "chunk signature malformed")
 		}
-		hex.Decode(r.wantSig[:], []byte(sig))
+		hex.Decode(r.wantSig[:], sig)
 		r.sha.Reset()
 	}
 	// Chunk extensions of unsigned bodies carry nothing we need.
@@ -221,8 +228,7 @@ func (r *Reader) endChunk() error {
 	}
 	r.br.Discard(2)
 	if r.signed {
-		var sum [sha256.Size]byte
-		if err := r.verifyChunk(r.sha.Sum(sum[:0])); err != nil {
+		if err := r.verifyChunk(r.sha.Sum(r.sum[:0])); err != nil {
 			return err
 		}
 	}
@@ -248,11 +254,10 @@ func (r *Reader) verifyChunk(dataHash []byte) error {
 // verify checks HMAC(key, sts) against want and makes it the previous
 // signature.
 func (r *Reader) verify(sts, want []byte, msg string) error {
-	var got [sha256.Size]byte
 	r.mac.Reset()
 	r.mac.Write(sts)
-	r.mac.Sum(got[:0])
-	if !hmac.Equal(got[:], want) {
+	got := r.mac.Sum(r.mac2[:0])
+	if !hmac.Equal(got, want) {
 		return newErr(ErrSignatureDoesNotMatch, msg)
 	}
 	copy(r.prevSig[:], want)
@@ -262,9 +267,7 @@ func (r *Reader) verify(sts, want []byte, msg string) error {
 // finish handles everything after the final chunk's size line.
 func (r *Reader) finish() error {
 	if r.signed {
-		var empty [sha256.Size]byte
-		hex.Decode(empty[:], []byte(emptySHA256Hex))
-		if err := r.verifyChunk(empty[:]); err != nil {
+		if err := r.verifyChunk(emptySHA256[:]); err != nil {
 			return err
 		}
 	}
@@ -336,7 +339,7 @@ func (r *Reader) readTrailers() error {
 			return newErr(ErrSignatureDoesNotMatch, "trailer signature missing")
 		}
 		var want [sha256.Size]byte
-		if len(sig) != 2*sha256.Size || !isHex(sig) {
+		if len(sig) != 2*sha256.Size || !isHex([]byte(sig)) {
 			return newErr(ErrSignatureDoesNotMatch, "trailer signature malformed")
 		}
 		hex.Decode(want[:], []byte(sig))

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/postern/postern/awschunked"
 	"github.com/postern/postern/checksum"
@@ -144,7 +145,7 @@ func (h *Handler) receiveBody(req *request, dst io.Writer, extraAlg string) (*re
 		return nil, errInvalidRequest(err.Error())
 	}
 
-	var src io.Reader = r.Body
+	var src io.Reader = &idleDeadlineReader{r: r.Body, rc: http.NewResponseController(req.w)}
 	var chunked *awschunked.Reader
 	if streaming {
 		var signer *awschunked.Signer
@@ -152,7 +153,7 @@ func (h *Handler) receiveBody(req *request, dst io.Writer, extraAlg string) (*re
 			a := req.auth
 			signer = &awschunked.Signer{Key: a.SigningKey, AmzDate: a.SignedAt.UTC().Format("20060102T150405Z"), Scope: a.Scope, Seed: a.Signature}
 		}
-		chunked = awschunked.NewReader(r.Body, signer, payload != streamingSigned)
+		chunked = awschunked.NewReader(src, signer, payload != streamingSigned)
 		src = chunked
 	}
 	// Read at most one byte more than declared, to notice over-long bodies.
@@ -261,4 +262,26 @@ func chunkedMessage(ce *awschunked.Error) string {
 		return ce.Msg
 	}
 	return "The aws-chunked request body is malformed."
+}
+
+// BodyIdleTimeout is how long a request body may stall before the server
+// gives up on it (RequestTimeout). It bounds slow clients without limiting
+// how long a large upload that keeps making progress may take.
+const BodyIdleTimeout = 60 * time.Second
+
+// idleDeadlineReader re-arms the connection's read deadline as the body
+// makes progress.
+type idleDeadlineReader struct {
+	r     io.Reader
+	rc    *http.ResponseController
+	armed time.Time
+}
+
+func (d *idleDeadlineReader) Read(p []byte) (int, error) {
+	if now := time.Now(); now.Sub(d.armed) > time.Second {
+		// Errors mean the connection type has no deadlines (tests); ignore.
+		_ = d.rc.SetReadDeadline(now.Add(BodyIdleTimeout))
+		d.armed = now
+	}
+	return d.r.Read(p)
 }

@@ -32,37 +32,75 @@ func errorf(status int, code, msg string) *Error {
 // The S3 error catalogue: codes, statuses and messages as AWS documents them
 // (https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html).
 var (
-	errAccessDenied          = func() *Error { return errorf(403, "AccessDenied", "Access Denied") }
-	errNoSuchBucket          = func() *Error { return errorf(404, "NoSuchBucket", "The specified bucket does not exist") }
-	errNoSuchKey             = func() *Error { return errorf(404, "NoSuchKey", "The specified key does not exist.") }
-	errNoSuchUpload          = func() *Error { return errorf(404, "NoSuchUpload", "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.") }
-	errBucketNotEmpty        = func() *Error { return errorf(409, "BucketNotEmpty", "The bucket you tried to delete is not empty") }
-	errBucketAlreadyExists   = func() *Error { return errorf(409, "BucketAlreadyExists", "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.") }
-	errBucketAlreadyOwned    = func() *Error { return errorf(409, "BucketAlreadyOwnedByYou", "Your previous request to create the named bucket succeeded and you already own it.") }
-	errInvalidBucketName     = func() *Error { return errorf(400, "InvalidBucketName", "The specified bucket is not valid.") }
-	errKeyTooLong            = func() *Error { return errorf(400, "KeyTooLongError", "Your key is too long") }
-	errMalformedXML          = func() *Error { return errorf(400, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema") }
-	errBadDigest             = func() *Error { return errorf(400, "BadDigest", "The Content-MD5 you specified did not match what we received.") }
-	errInvalidDigest         = func() *Error { return errorf(400, "InvalidDigest", "The Content-MD5 you specified is not valid.") }
-	errSHA256Mismatch        = func() *Error { return errorf(400, "XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed.") }
-	errIncompleteBody        = func() *Error { return errorf(400, "IncompleteBody", "You did not provide the number of bytes specified by the Content-Length HTTP header") }
-	errMissingContentLength  = func() *Error { return errorf(411, "MissingContentLength", "You must provide the Content-Length HTTP header.") }
-	errEntityTooLarge        = func() *Error { return errorf(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size.") }
-	errEntityTooSmall        = func() *Error { return errorf(400, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed object size.") }
-	errInvalidPart           = func() *Error { return errorf(400, "InvalidPart", "One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.") }
-	errInvalidPartOrder      = func() *Error { return errorf(400, "InvalidPartOrder", "The list of parts was not in ascending order. The parts list must be specified in order by part number.") }
-	errPreconditionFailed    = func() *Error { return errorf(412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold") }
-	errInvalidRange          = func() *Error { return errorf(416, "InvalidRange", "The requested range is not satisfiable") }
-	errNotImplemented        = func() *Error { return errorf(501, "NotImplemented", "A header you provided implies functionality that is not implemented") }
-	errMethodNotAllowed      = func() *Error { return errorf(405, "MethodNotAllowed", "The specified method is not allowed against this resource.") }
-	errInternal              = func() *Error { return errorf(500, "InternalError", "We encountered an internal error. Please try again.") }
-	errInvalidArgument       = func(msg string) *Error { return errorf(400, "InvalidArgument", msg) }
-	errInvalidRequest        = func(msg string) *Error { return errorf(400, "InvalidRequest", msg) }
-	errMalformedPolicy       = func(msg string) *Error { return errorf(400, "MalformedPolicy", msg) }
-	errRequestTimeout        = func() *Error { return errorf(400, "RequestTimeout", "Your socket connection to the server was not read from or written to within the timeout period.") }
-	errSlowDown              = func() *Error { return errorf(503, "SlowDown", "Please reduce your request rate.") }
-	errInvalidStorageClass   = func() *Error { return errorf(400, "InvalidStorageClass", "The storage class you specified is not valid") }
-	errMetadataTooLarge      = func() *Error { return errorf(400, "MetadataTooLarge", "Your metadata headers exceed the maximum allowed metadata size.") }
+	errAccessDenied = func() *Error { return errorf(403, "AccessDenied", "Access Denied") }
+	errNoSuchBucket = func() *Error { return errorf(404, "NoSuchBucket", "The specified bucket does not exist") }
+	errNoSuchKey    = func() *Error { return errorf(404, "NoSuchKey", "The specified key does not exist.") }
+	errNoSuchUpload = func() *Error {
+		return errorf(404, "NoSuchUpload", "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.")
+	}
+	errBucketNotEmpty      = func() *Error { return errorf(409, "BucketNotEmpty", "The bucket you tried to delete is not empty") }
+	errBucketAlreadyExists = func() *Error {
+		return errorf(409, "BucketAlreadyExists", "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.")
+	}
+	errBucketAlreadyOwned = func() *Error {
+		return errorf(409, "BucketAlreadyOwnedByYou", "Your previous request to create the named bucket succeeded and you already own it.")
+	}
+	errInvalidBucketName = func() *Error { return errorf(400, "InvalidBucketName", "The specified bucket is not valid.") }
+	errKeyTooLong        = func() *Error { return errorf(400, "KeyTooLongError", "Your key is too long") }
+	errMalformedXML      = func() *Error {
+		return errorf(400, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema")
+	}
+	errBadDigest = func() *Error {
+		return errorf(400, "BadDigest", "The Content-MD5 you specified did not match what we received.")
+	}
+	errInvalidDigest  = func() *Error { return errorf(400, "InvalidDigest", "The Content-MD5 you specified is not valid.") }
+	errSHA256Mismatch = func() *Error {
+		return errorf(400, "XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed.")
+	}
+	errIncompleteBody = func() *Error {
+		return errorf(400, "IncompleteBody", "You did not provide the number of bytes specified by the Content-Length HTTP header")
+	}
+	errMissingContentLength = func() *Error {
+		return errorf(411, "MissingContentLength", "You must provide the Content-Length HTTP header.")
+	}
+	errEntityTooLarge = func() *Error {
+		return errorf(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size.")
+	}
+	errEntityTooSmall = func() *Error {
+		return errorf(400, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed object size.")
+	}
+	errInvalidPart = func() *Error {
+		return errorf(400, "InvalidPart", "One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.")
+	}
+	errInvalidPartOrder = func() *Error {
+		return errorf(400, "InvalidPartOrder", "The list of parts was not in ascending order. The parts list must be specified in order by part number.")
+	}
+	errPreconditionFailed = func() *Error {
+		return errorf(412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold")
+	}
+	errInvalidRange   = func() *Error { return errorf(416, "InvalidRange", "The requested range is not satisfiable") }
+	errNotImplemented = func() *Error {
+		return errorf(501, "NotImplemented", "A header you provided implies functionality that is not implemented")
+	}
+	errMethodNotAllowed = func() *Error {
+		return errorf(405, "MethodNotAllowed", "The specified method is not allowed against this resource.")
+	}
+	errInternal = func() *Error {
+		return errorf(500, "InternalError", "We encountered an internal error. Please try again.")
+	}
+	errInvalidArgument = func(msg string) *Error { return errorf(400, "InvalidArgument", msg) }
+	errInvalidRequest  = func(msg string) *Error { return errorf(400, "InvalidRequest", msg) }
+	errMalformedPolicy = func(msg string) *Error { return errorf(400, "MalformedPolicy", msg) }
+	errRequestTimeout  = func() *Error {
+		return errorf(400, "RequestTimeout", "Your socket connection to the server was not read from or written to within the timeout period.")
+	}
+	errSlowDown            = func() *Error { return errorf(503, "SlowDown", "Please reduce your request rate.") }
+	errInvalidStorageClass = func() *Error {
+		return errorf(400, "InvalidStorageClass", "The storage class you specified is not valid")
+	}
+	errMetadataTooLarge = func() *Error {
+		return errorf(400, "MetadataTooLarge", "Your metadata headers exceed the maximum allowed metadata size.")
+	}
 	errNoSuchBucketPolicy    = func() *Error { return errorf(404, "NoSuchBucketPolicy", "The bucket policy does not exist") }
 	errInvalidLocationConstr = func(msg string) *Error { return errorf(400, "InvalidLocationConstraint", msg) }
 )

@@ -201,10 +201,12 @@ func TestSDKPresignS3(t *testing.T) {
 }
 
 // TestSDKOtherService covers services that sign the body (sts/iam), with the
-// body hash supplied by the caller, and the SDK's own path escaping.
+// body hash supplied by the caller. Their paths are always "/": the SDK encodes
+// non-S3 paths twice, which this package (S3 rules, like the AWS test suite)
+// does not do, so paths needing escapes are signed with escaping disabled.
 func TestSDKOtherService(t *testing.T) {
 	ver := sdkVerifier(t, "sts", "iam")
-	signer := v4.NewSigner()
+	signer := v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true })
 	body := "Action=GetCallerIdentity&Version=2011-06-15"
 	for _, service := range []string{"sts", "iam"} {
 		for _, path := range []string{"/", "/with space/", "/a//b"} {
@@ -215,7 +217,7 @@ func TestSDKOtherService(t *testing.T) {
 				t.Fatal(err)
 			}
 			sr := overTheWire(t, r)
-			if _, err := ver.VerifyWithPayloadHash(sr, sdkTime, hash); err != nil && path != "/a//b" {
+			if _, err := ver.VerifyWithPayloadHash(sr, sdkTime, hash); err != nil {
 				t.Fatalf("%s %s: %v\n%v", service, path, err, extraOf(err))
 			}
 			if _, err := ver.VerifyWithPayloadHash(sr, sdkTime, sha256Hex([]byte(body+"&x=1"))); err == nil {

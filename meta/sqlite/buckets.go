@@ -14,7 +14,7 @@ func (s *Store) CreateBucket(ctx context.Context, b meta.Bucket) error {
 	if b.Name == "" {
 		return errors.New("meta/sqlite: create bucket: empty name")
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		res, err := tx.ExecContext(context.Background(), `INSERT INTO buckets (name, owner, region, created_at)
 			VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING`,
 			b.Name, b.Owner, b.Region, encTime(b.CreatedAt))
@@ -77,7 +77,7 @@ func (s *Store) ListBuckets(ctx context.Context, owner string) ([]meta.Bucket, e
 
 // DeleteBucket implements meta.Store.
 func (s *Store) DeleteBucket(ctx context.Context, name string) (freed []string, err error) {
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(tx *wtx) error {
 		freed = nil
 		ctx := context.Background()
 		if err := needBucket(ctx, tx, name); err != nil {
@@ -140,7 +140,7 @@ func (s *Store) PutBucketConfig(ctx context.Context, bucket, kind string, doc []
 	if doc == nil {
 		doc = []byte{}
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		ctx := context.Background()
 		if err := needBucket(ctx, tx, bucket); err != nil {
 			return fmt.Errorf("meta/sqlite: put bucket config: %w", err)
@@ -180,7 +180,7 @@ func (s *Store) GetBucketConfig(ctx context.Context, bucket, kind string) ([]byt
 // DeleteBucketConfig implements meta.Store. Deleting a configuration that
 // does not exist is not an error (as in S3); a missing bucket is.
 func (s *Store) DeleteBucketConfig(ctx context.Context, bucket, kind string) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		ctx := context.Background()
 		if err := needBucket(ctx, tx, bucket); err != nil {
 			return fmt.Errorf("meta/sqlite: delete bucket config: %w", err)

@@ -63,7 +63,7 @@ func getObject(ctx context.Context, q queryer, bucket, key string) (o meta.Objec
 }
 
 // putObjectTx inserts or replaces o and returns the blobs that became unreferenced.
-func putObjectTx(ctx context.Context, tx *sql.Tx, o *meta.Object, old *meta.Object) (freed []string, err error) {
+func putObjectTx(ctx context.Context, tx *wtx, o *meta.Object, old *meta.Object) (freed []string, err error) {
 	userMeta, err := encJSON(o.UserMeta)
 	if err != nil {
 		return nil, err
@@ -110,7 +110,7 @@ func (s *Store) PutObject(ctx context.Context, o meta.Object, ifMatch func(cur *
 	if o.Key == "" {
 		return nil, errors.New("meta/sqlite: put object: empty key")
 	}
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(tx *wtx) error {
 		freed = nil
 		ctx := context.Background()
 		cur, ok, err := getObject(ctx, tx, o.Bucket, o.Key)
@@ -163,7 +163,7 @@ func (s *Store) GetObject(ctx context.Context, bucket, key string) (meta.Object,
 // DeleteObject implements meta.Store. A missing bucket is ErrNoSuchBucket;
 // a missing key is not an error.
 func (s *Store) DeleteObject(ctx context.Context, bucket, key string) (freed []string, err error) {
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(tx *wtx) error {
 		freed = nil
 		ctx := context.Background()
 		var segments string

@@ -81,7 +81,7 @@ func (s *Store) CreateUpload(ctx context.Context, u meta.Upload) error {
 	if err != nil {
 		return fmt.Errorf("meta/sqlite: create upload: %w", err)
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *wtx) error {
 		ctx := context.Background()
 		if err := needBucket(ctx, tx, u.Bucket); err != nil {
 			return fmt.Errorf("meta/sqlite: create upload: %w", err)
@@ -112,7 +112,7 @@ func (s *Store) PutPart(ctx context.Context, bucket, key, uploadID string, p met
 	if err != nil {
 		return nil, fmt.Errorf("meta/sqlite: put part: %w", err)
 	}
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(tx *wtx) error {
 		freed = nil
 		ctx := context.Background()
 		if _, err := getUpload(ctx, tx, bucket, key, uploadID); err != nil {
@@ -193,7 +193,7 @@ func queryParts(ctx context.Context, q queryer, uploadID string, marker, limit i
 }
 
 // removeUpload deletes an upload and its parts and releases the parts' blobs.
-func removeUpload(ctx context.Context, tx *sql.Tx, uploadID string, freed []string) ([]string, error) {
+func removeUpload(ctx context.Context, tx *wtx, uploadID string, freed []string) ([]string, error) {
 	blobs, err := queryStrings(ctx, tx, `SELECT blob_id FROM parts WHERE upload_id = $1`, uploadID)
 	if err != nil {
 		return nil, err
@@ -214,7 +214,7 @@ func (s *Store) CompleteUpload(ctx context.Context, bucket, key, uploadID string
 		return nil, fmt.Errorf("meta/sqlite: complete upload: object %q/%q does not match upload target %q/%q", o.Bucket, o.Key, bucket, key)
 	}
 	o.Bucket, o.Key = bucket, key
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(tx *wtx) error {
 		freed = nil
 		ctx := context.Background()
 		if _, err := getUpload(ctx, tx, bucket, key, uploadID); err != nil {
@@ -257,7 +257,7 @@ func (s *Store) CompleteUpload(ctx context.Context, bucket, key, uploadID string
 
 // AbortUpload implements meta.Store.
 func (s *Store) AbortUpload(ctx context.Context, bucket, key, uploadID string) (freed []string, err error) {
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(tx *wtx) error {
 		freed = nil
 		ctx := context.Background()
 		if _, err := getUpload(ctx, tx, bucket, key, uploadID); err != nil {

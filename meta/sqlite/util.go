@@ -95,7 +95,7 @@ func needBucket(ctx context.Context, q queryer, name string) error {
 }
 
 // addRefs records one more reference to each blob id.
-func addRefs(ctx context.Context, tx *sql.Tx, ids []string) error {
+func addRefs(ctx context.Context, tx *wtx, ids []string) error {
 	for _, id := range ids {
 		if id == "" {
 			return errors.New("empty blob id")
@@ -111,7 +111,7 @@ func addRefs(ctx context.Context, tx *sql.Tx, ids []string) error {
 // releaseRefs drops one reference to each blob id and returns the ids that
 // are no longer referenced. Call it after addRefs for the new references, so
 // a blob moving from one owner to another is never reported as freed.
-func releaseRefs(ctx context.Context, tx *sql.Tx, ids []string, freed []string) ([]string, error) {
+func releaseRefs(ctx context.Context, tx *wtx, ids []string, freed []string) ([]string, error) {
 	for _, id := range ids {
 		var refs int64
 		err := tx.QueryRowContext(ctx, `UPDATE blob_refs SET refs = refs - 1 WHERE blob_id = $1 AND refs > 1 RETURNING refs`, id).Scan(&refs)

@@ -1,0 +1,123 @@
+package blob
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func TestWriteCommitOpenDelete(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := s.Create()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write([]byte("hello ")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.ReadFrom(stringsReader("world")); err != nil {
+		t.Fatal(err)
+	}
+	if w.Size() != 11 {
+		t.Fatalf("size %d", w.Size())
+	}
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	w.Abort() // no-op after commit
+	f, err := s.Open(w.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(f)
+	f.Close()
+	if string(b) != "hello world" {
+		t.Fatalf("read %q", b)
+	}
+	if err := s.Delete(w.ID()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Open(w.ID()); err != ErrNotFound {
+		t.Fatalf("after delete: %v", err)
+	}
+	if err := s.Delete(w.ID(), "not-an-id", "../../etc/passwd"); err != nil {
+		t.Fatalf("delete of missing/invalid ids: %v", err)
+	}
+}
+
+func TestAbortRemovesFile(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := Open(dir)
+	w, _ := s.Create()
+	w.Write([]byte("partial"))
+	w.Abort()
+	if _, err := os.Stat(filepath.Join(dir, "blobs", w.ID()[:2], w.ID())); !os.IsNotExist(err) {
+		t.Fatalf("aborted blob still on disk: %v", err)
+	}
+	if err := w.Commit(); err == nil {
+		t.Fatal("commit after abort succeeded")
+	}
+}
+
+func TestOpenRejectsBadIDs(t *testing.T) {
+	s, _ := Open(t.TempDir())
+	for _, id := range []string{"", "..", "../../../../etc/passwd", "ZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZ", "0123456789abcdef0123456789abcdeg"} {
+		if _, err := s.Open(id); err != ErrNotFound {
+			t.Errorf("Open(%q) = %v, want ErrNotFound", id, err)
+		}
+	}
+}
+
+func TestSweep(t *testing.T) {
+	s, _ := Open(t.TempDir())
+	var ids []string
+	for i := 0; i < 5; i++ {
+		w, _ := s.Create()
+		w.Write([]byte{byte(i)})
+		if err := w.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, w.ID())
+	}
+	keep := map[string]bool{ids[0]: true, ids[3]: true}
+	ref := func(_ context.Context, batch []string) (map[string]bool, error) {
+		m := map[string]bool{}
+		for _, id := range batch {
+			m[id] = keep[id]
+		}
+		return m, nil
+	}
+	// Nothing is old enough yet.
+	if n, err := s.Sweep(context.Background(), time.Now().Add(-time.Hour), ref); err != nil || n != 0 {
+		t.Fatalf("young sweep removed %d, %v", n, err)
+	}
+	n, err := s.Sweep(context.Background(), time.Now().Add(time.Second), ref)
+	if err != nil || n != 3 {
+		t.Fatalf("sweep removed %d, %v; want 3", n, err)
+	}
+	for _, id := range ids {
+		_, err := s.Open(id)
+		if keep[id] != (err == nil) {
+			t.Errorf("blob %s: keep=%v open err=%v", id, keep[id], err)
+		}
+	}
+}
+
+type sr struct{ s string }
+
+func (r *sr) Read(p []byte) (int, error) {
+	if r.s == "" {
+		return 0, io.EOF
+	}
+	n := copy(p, r.s)
+	r.s = r.s[n:]
+	return n, nil
+}
+
+func stringsReader(s string) io.Reader { return &sr{s} }
