@@ -2,6 +2,8 @@
 // time-limited sharing.
 //
 //	postern server [flags]    run the server (see `postern server -h`)
+//	postern presign s3://B/K  print a presigned URL
+//	postern presign-post …    print a presigned POST form
 //	postern version           print the version
 package main
 
@@ -21,6 +23,10 @@ func main() {
 	switch os.Args[1] {
 	case "server":
 		err = runServer(os.Args[2:])
+	case "presign":
+		err = runPresign(os.Args[2:], os.Stdout, os.Stderr)
+	case "presign-post":
+		err = runPresignPost(os.Args[2:], os.Stdout, os.Stderr)
 	case "version":
 		fmt.Println("postern", version)
 	case "-h", "--help", "help":
@@ -40,8 +46,10 @@ func usage() {
 	fmt.Fprint(os.Stderr, `Usage: postern <command> [flags]
 
 Commands:
-  server    run the S3-compatible server
-  version   print the version
+  server        run the S3-compatible server
+  presign       print a presigned URL for one request: presign s3://BUCKET/KEY [--method M] [--expires-in D]
+  presign-post  print a presigned browser POST upload form as JSON
+  version       print the version
 
 Run 'postern server -h' for the server's settings.
 `)

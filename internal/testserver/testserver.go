@@ -278,3 +278,11 @@ func (s *Server) Env() []string {
 	}
 	return env
 }
+
+// PID returns the process id of the running server (e.g. to read /proc/PID/status).
+func (s *Server) PID() int {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
+}

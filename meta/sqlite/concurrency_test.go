@@ -249,6 +249,7 @@ func BenchmarkPutObjectParallel(b *testing.B) {
 				}
 			})
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "puts/s")
+			b.ReportMetric(float64(b.N)/float64(max(1, s.commits.Load())), "puts/commit")
 		})
 	}
 }

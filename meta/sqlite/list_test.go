@@ -198,6 +198,9 @@ func TestListObjectsCases(t *testing.T) {
 		{meta.ListObjectsOptions{MaxKeys: 5, Prefix: "a/"}, result{objs: []string{"a/1", "a/2", "a/x/1"}}},
 		{meta.ListObjectsOptions{MaxKeys: 5, Prefix: "\U0010FFFF"}, result{objs: []string{"\U0010FFFF/1", "\U0010FFFFz"}}},
 		{meta.ListObjectsOptions{MaxKeys: 5, Prefix: "zz"}, result{}},
+		{meta.ListObjectsOptions{MaxKeys: 5, Prefix: "\xff"}, result{}},
+		{meta.ListObjectsOptions{MaxKeys: 5, Prefix: "d\xff\xff"}, result{}},
+		{meta.ListObjectsOptions{MaxKeys: 5, After: "\xff"}, result{}},
 		// After inside a rolled-up prefix: that prefix is not > After, skip it.
 		{meta.ListObjectsOptions{MaxKeys: 5, Delimiter: "/", After: "a/1"}, result{objs: []string{"b", "d"}, cps: []string{"b/", "c/", "é/"}, trunc: true, next: "é/"}},
 		{meta.ListObjectsOptions{MaxKeys: 2, After: "c/1"}, result{objs: []string{"c/2", "d"}, trunc: true, next: "d"}},

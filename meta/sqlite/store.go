@@ -51,6 +51,7 @@ type Store struct {
 	// Prepared statements of the write connection, by SQL text, and the
 	// statements run unprepared in the current batch. Only the writer
 	// goroutine uses them.
+	commits atomic.Int64 // committed write transactions, for tests and benchmarks
 	stmts   map[string]*sql.Stmt
 	missing map[string]bool
 	// closeMu makes submission and Close exclusive so that no request can be
@@ -309,6 +310,7 @@ func (s *Store) runBatch(batch []*writeReq) {
 		fail(fmt.Errorf("meta/sqlite: commit: %w", err))
 		return
 	}
+	s.commits.Add(1)
 	for _, r := range live {
 		close(r.done)
 	}

@@ -1,0 +1,301 @@
+package main
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/postern/postern/sigv4"
+)
+
+// parseExpiresIn accepts seconds ("3600") or a duration ("90m", "36h", "7d").
+func parseExpiresIn(s string) (time.Duration, error) {
+	var d time.Duration
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		d = time.Duration(n) * time.Second
+	} else if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.ParseFloat(days, 64)
+		if err != nil {
+			return 0, fmt.Errorf("--expires-in %q: not a number of seconds or a duration like 90m, 12h, 7d", s)
+		}
+		d = time.Duration(n * float64(24*time.Hour))
+	} else {
+		d, err = time.ParseDuration(s)
+		if err != nil {
+			return 0, fmt.Errorf("--expires-in %q: not a number of seconds or a duration like 90m, 12h, 7d", s)
+		}
+	}
+	if d < time.Second || d > sigv4.MaxPresignExpiry {
+		return 0, fmt.Errorf("--expires-in %s: must be between 1 second and 7 days (604800 seconds)", s)
+	}
+	if d%time.Second != 0 {
+		return 0, fmt.Errorf("--expires-in %s: must be a whole number of seconds", s)
+	}
+	return d, nil
+}
+
+// parseS3URI splits s3://BUCKET/KEY.
+func parseS3URI(s string, needKey bool) (bucket, key string, err error) {
+	rest, ok := strings.CutPrefix(s, "s3://")
+	if !ok {
+		return "", "", fmt.Errorf("%q: want s3://BUCKET/KEY", s)
+	}
+	bucket, key, _ = strings.Cut(rest, "/")
+	if bucket == "" || (needKey && key == "") {
+		return "", "", fmt.Errorf("%q: want s3://BUCKET/KEY", s)
+	}
+	return bucket, key, nil
+}
+
+type signerFlags struct {
+	endpoint, region, profile string
+	expiresIn                 string
+}
+
+func (f *signerFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.endpoint, "endpoint-url", "", "Postern endpoint (default $AWS_ENDPOINT_URL_S3, $AWS_ENDPOINT_URL, else http://127.0.0.1:9000)")
+	fs.StringVar(&f.region, "region", "", "region to sign for (default from the AWS config, else us-east-1)")
+	fs.StringVar(&f.profile, "profile", "", "AWS shared config profile for credentials")
+	fs.StringVar(&f.expiresIn, "expires-in", "3600", "validity: seconds or a duration (90m, 12h, 7d); 1 s … 7 d")
+}
+
+// resolve loads credentials through the standard AWS chain.
+func (f *signerFlags) resolve(ctx context.Context) (sigv4.Credentials, string, string, error) {
+	opts := []func(*config.LoadOptions) error{}
+	if f.profile != "" {
+		opts = append(opts, config.WithSharedConfigProfile(f.profile))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return sigv4.Credentials{}, "", "", fmt.Errorf("loading AWS configuration: %w", err)
+	}
+	region := f.region
+	if region == "" {
+		region = cfg.Region
+	}
+	if region == "" {
+		region = defaultRegion
+	}
+	if cfg.Credentials == nil {
+		return sigv4.Credentials{}, "", "", errors.New("no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or use --profile")
+	}
+	c, err := cfg.Credentials.Retrieve(ctx)
+	if err != nil {
+		return sigv4.Credentials{}, "", "", fmt.Errorf("no AWS credentials found (%v): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or use --profile", err)
+	}
+	endpoint := f.endpoint
+	for _, env := range []string{"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"} {
+		if endpoint == "" {
+			endpoint = os.Getenv(env)
+		}
+	}
+	if endpoint == "" {
+		endpoint = "http://" + defaultListen
+	}
+	u, err := url.Parse(endpoint)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return sigv4.Credentials{}, "", "", fmt.Errorf("--endpoint-url %q: want http(s)://HOST[:PORT]", endpoint)
+	}
+	return sigv4.Credentials{AccessKey: c.AccessKeyID, SecretKey: c.SecretAccessKey, SessionToken: c.SessionToken}, region, strings.TrimRight(endpoint, "/"), nil
+}
+
+func objectURL(endpoint, bucket, key string) string {
+	return endpoint + "/" + bucket + "/" + sigv4.EncodePath(key)
+}
+
+func runPresign(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("postern presign", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var sf signerFlags
+	sf.register(fs)
+	method := fs.String("method", "GET", "HTTP method the URL allows: GET, PUT, DELETE or HEAD")
+	contentType := fs.String("content-type", "", "PUT only: Content-Type the upload must send (signed)")
+	contentLength := fs.Int64("content-length", -1, "PUT only: exact Content-Length the upload must send (signed)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: postern presign s3://BUCKET/KEY [flags]\n\nPrints a presigned URL (AWS Signature Version 4) that lets anyone holding it perform one request.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	uri, rest := splitFirstArg(args)
+	if err := fs.Parse(rest); err != nil {
+		return err
+	}
+	if uri == "" && fs.NArg() > 0 {
+		uri = fs.Arg(0)
+	}
+	if uri == "" {
+		fs.Usage()
+		return errors.New("missing s3://BUCKET/KEY")
+	}
+	bucket, key, err := parseS3URI(uri, true)
+	if err != nil {
+		return err
+	}
+	m := strings.ToUpper(*method)
+	switch m {
+	case "GET", "PUT", "DELETE", "HEAD":
+	default:
+		return fmt.Errorf("--method %s: want GET, PUT, DELETE or HEAD", *method)
+	}
+	exp, err := parseExpiresIn(sf.expiresIn)
+	if err != nil {
+		return err
+	}
+	hdr := http.Header{}
+	if *contentType != "" || *contentLength >= 0 {
+		if m != "PUT" {
+			return errors.New("--content-type and --content-length apply to --method PUT")
+		}
+		if *contentType != "" {
+			hdr.Set("Content-Type", *contentType)
+		}
+		if *contentLength >= 0 {
+			hdr.Set("Content-Length", strconv.FormatInt(*contentLength, 10))
+		}
+	}
+	creds, region, endpoint, err := sf.resolve(context.Background())
+	if err != nil {
+		return err
+	}
+	u, err := sigv4.Presign(creds, sigv4.PresignOptions{
+		Method: m, URL: objectURL(endpoint, bucket, key), Region: region,
+		Header: hdr, SignAt: time.Now(), Expires: exp,
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, u)
+	return nil
+}
+
+// splitFirstArg lets the S3 URI come before the flags, as in `aws s3 presign`.
+func splitFirstArg(args []string) (string, []string) {
+	if len(args) > 0 && strings.HasPrefix(args[0], "s3://") {
+		return args[0], args[1:]
+	}
+	return "", args
+}
+
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+func runPresignPost(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("postern presign-post", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var sf signerFlags
+	sf.register(fs)
+	lengthRange := fs.String("content-length-range", "", "MIN,MAX: allowed upload size in bytes")
+	var conds, fields multiFlag
+	fs.Var(&conds, "condition", "extra policy condition as JSON, e.g. '[\"starts-with\", \"$Content-Type\", \"image/\"]' (repeatable)")
+	fs.Var(&fields, "field", "extra form field NAME=VALUE, added to the fields and to the policy as an exact match (repeatable)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: postern presign-post s3://BUCKET/KEY [flags]\n\nPrints {\"url\": …, \"fields\": {…}} for a browser POST upload, like boto3's generate_presigned_post.\nA KEY ending in ${filename} takes the uploaded file's name.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	uri, rest := splitFirstArg(args)
+	if err := fs.Parse(rest); err != nil {
+		return err
+	}
+	if uri == "" && fs.NArg() > 0 {
+		uri = fs.Arg(0)
+	}
+	if uri == "" {
+		fs.Usage()
+		return errors.New("missing s3://BUCKET/KEY")
+	}
+	bucket, key, err := parseS3URI(uri, true)
+	if err != nil {
+		return err
+	}
+	exp, err := parseExpiresIn(sf.expiresIn)
+	if err != nil {
+		return err
+	}
+	creds, region, endpoint, err := sf.resolve(context.Background())
+	if err != nil {
+		return err
+	}
+	now := time.Now().UTC()
+	amzDate := now.Format("20060102T150405Z")
+	credential := creds.AccessKey + "/" + sigv4.ScopeString(amzDate[:8], region, "s3")
+	out := map[string]string{}
+	var conditions []any
+	conditions = append(conditions, map[string]string{"bucket": bucket})
+	if prefix, ok := strings.CutSuffix(key, "${filename}"); ok {
+		conditions = append(conditions, []string{"starts-with", "$key", prefix})
+	} else {
+		conditions = append(conditions, map[string]string{"key": key})
+	}
+	out["key"] = key
+	for _, f := range fields {
+		name, value, ok := strings.Cut(f, "=")
+		if !ok || name == "" {
+			return fmt.Errorf("--field %q: want NAME=VALUE", f)
+		}
+		out[name] = value
+		conditions = append(conditions, map[string]string{name: value})
+	}
+	if *lengthRange != "" {
+		lo, hi, ok := strings.Cut(*lengthRange, ",")
+		min, err1 := strconv.ParseInt(strings.TrimSpace(lo), 10, 64)
+		max, err2 := strconv.ParseInt(strings.TrimSpace(hi), 10, 64)
+		if !ok || err1 != nil || err2 != nil || min < 0 || max < min {
+			return fmt.Errorf("--content-length-range %q: want MIN,MAX with 0 <= MIN <= MAX", *lengthRange)
+		}
+		conditions = append(conditions, []any{"content-length-range", min, max})
+	}
+	for _, c := range conds {
+		var v any
+		if err := json.Unmarshal([]byte(c), &v); err != nil {
+			return fmt.Errorf("--condition %q: not JSON: %v", c, err)
+		}
+		switch v.(type) {
+		case []any, map[string]any:
+		default:
+			return fmt.Errorf("--condition %q: want a JSON array or object", c)
+		}
+		conditions = append(conditions, v)
+	}
+	out["x-amz-algorithm"] = sigv4.Algorithm
+	out["x-amz-credential"] = credential
+	out["x-amz-date"] = amzDate
+	conditions = append(conditions,
+		map[string]string{"x-amz-algorithm": sigv4.Algorithm},
+		map[string]string{"x-amz-credential": credential},
+		map[string]string{"x-amz-date": amzDate})
+	if creds.SessionToken != "" {
+		out["x-amz-security-token"] = creds.SessionToken
+		conditions = append(conditions, map[string]string{"x-amz-security-token": creds.SessionToken})
+	}
+	doc, err := json.Marshal(map[string]any{
+		"expiration": now.Add(exp).Format("2006-01-02T15:04:05.000Z"),
+		"conditions": conditions,
+	})
+	if err != nil {
+		return err
+	}
+	policy := base64.StdEncoding.EncodeToString(doc)
+	mac := hmac.New(sha256.New, sigv4.SigningKey(creds.SecretKey, amzDate[:8], region, "s3"))
+	mac.Write([]byte(policy))
+	out["policy"] = policy
+	out["x-amz-signature"] = hex.EncodeToString(mac.Sum(nil))
+	enc := json.NewEncoder(stdout)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(map[string]any{"url": endpoint + "/" + bucket + "/", "fields": out})
+}
