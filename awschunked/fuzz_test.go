@@ -20,6 +20,9 @@ func FuzzReader(f *testing.F) {
 	f.Add([]byte("1;chunk-signature=x\r\na\r\n0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n"), uint8(1))
 	f.Add([]byte("ffffffffffffffff\r\n"), uint8(0))
 	f.Fuzz(func(t *testing.T, body []byte, sel uint8) {
+		if len(body) > 1<<20 {
+			return
+		}
 		m := modes[int(sel)%len(modes)]
 		var in io.Reader = bytes.NewReader(body)
 		if sel&4 != 0 {
@@ -45,7 +48,8 @@ func FuzzReader(f *testing.F) {
 		}
 
 		// Round trip of body as the payload.
-		chunk := 1 + int(sel)*97
+		// Keep the chunk count small so signed round trips stay cheap.
+		chunk := 1 + int(sel)*97 + len(body)/32
 		enc, tr := m.body(body, chunk)
 		r = NewReader(bytes.NewReader(enc), m.signer(), m.trailer)
 		r.ExpectDecodedLength(int64(len(body)))

@@ -2,9 +2,9 @@
 // validating the CORSConfiguration document of PutBucketCors, rendering it
 // for GetBucketCors, and evaluating browser requests against it.
 //
-// The package is pure: no I/O and no package-level mutable state. A *Config
-// is never modified after Parse returns it, so it may be shared between
-// goroutines.
+// The package is pure: no I/O and no package-level mutable state. Preflight,
+// Actual and Marshal only read a Config, so one may be shared between
+// goroutines as long as nobody modifies it.
 //
 // Behaviour follows the AWS documentation (S3 API reference: PutBucketCors,
 // CORSRule, "Appendix: OPTIONS object"; S3 user guide: "Using cross-origin
@@ -97,7 +97,8 @@ const varyValue = "Origin, Access-Control-Request-Headers, Access-Control-Reques
 //   - Vary: Origin, Access-Control-Request-Headers, Access-Control-Request-Method.
 //
 // ok is false when no rule matches, or when origin or method is empty; the
-// caller then answers 403 AccessForbidden with DeniedMessage and sends none
+// caller then answers 403 with DeniedMessage (S3's code on the wire is
+// "AccessForbidden") and sends none
 // of the Access-Control headers (an OPTIONS without Origin or
 // Access-Control-Request-Method is a 400 on S3, which the caller should check
 // before calling).
@@ -108,8 +109,8 @@ func (c *Config) Preflight(origin, method string, requestHeaders []string) (h ht
 	requested := splitHeaderList(requestHeaders)
 	for i := range c.Rules {
 		r := &c.Rules[i]
-		star, ok := r.matchOrigin(origin)
-		if !ok || !r.allowsMethod(method) || !r.allowsHeaders(requested) {
+		star, matched := r.matchOrigin(origin)
+		if !matched || !r.allowsMethod(method) || !r.allowsHeaders(requested) {
 			continue
 		}
 		h := r.headers(origin, star)

@@ -187,6 +187,10 @@ func (h *Handler) serve(req *request) error {
 	if err := h.route(req); err != nil {
 		return err
 	}
+	if req.r.Method == http.MethodOptions {
+		req.op = "PreflightRequest"
+		return h.preflight(req)
+	}
 	if err := h.authenticate(req); err != nil {
 		return err
 	}

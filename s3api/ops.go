@@ -36,6 +36,10 @@ var operations = map[string]operation{
 	"ListObjectsV2":       {"s3:ListBucket", scopeBucket, (*Handler).listObjectsV2},
 	"DeleteObjects":       {"s3:DeleteObject", scopeBucket, (*Handler).deleteObjects},
 	"GetBucketVersioning": {"s3:GetBucketVersioning", scopeBucket, (*Handler).getBucketVersioning},
+	"PutBucketCors":       {"s3:PutBucketCORS", scopeBucket, (*Handler).putBucketCors},
+	"GetBucketCors":       {"s3:GetBucketCORS", scopeBucket, (*Handler).getBucketCors},
+	"DeleteBucketCors":    {"s3:PutBucketCORS", scopeBucket, (*Handler).deleteBucketCors},
+	"PostObject":          {"", scopeBucket, (*Handler).postObject},
 
 	"PutObject":    {"s3:PutObject", scopeObject, (*Handler).putObject},
 	"GetObject":    {"s3:GetObject", scopeObject, (*Handler).getObject},
@@ -75,6 +79,7 @@ func (op operation) run(h *Handler, req *request) error {
 			return err
 		}
 		b = &bk
+		h.addCORSHeaders(req, b.Name)
 		if op.scope == scopeObject {
 			key = req.key
 		}

@@ -28,6 +28,19 @@ func writeXML(w http.ResponseWriter, status int, v any) error {
 	return err
 }
 
+// readBody reads a whole configuration request body of at most max bytes.
+func readBody(req *request, max int64) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(req.r.Body, max+1))
+	req.bytesIn += int64(len(data))
+	if err != nil {
+		return nil, errIncompleteBody()
+	}
+	if int64(len(data)) > max {
+		return nil, errorf(http.StatusBadRequest, "MaxMessageLengthExceeded", "Your request was too big.")
+	}
+	return data, nil
+}
+
 // readXML decodes a request body of at most max bytes into v. Empty or
 // malformed bodies are MalformedXML; over-long ones too (AWS does the same).
 func readXML(req *request, max int64, v any) error {

@@ -175,26 +175,36 @@ type Presigned struct {
 type presignedFields struct {
 	alg, cred, date, expires, signedHeaders, sig, token, sha256 string
 	haveAlg, haveCred, haveDate, haveExpires, haveSH, haveSig   bool
+	haveToken, haveSHA256                                       bool
 }
 
+// set records a parameter; the first occurrence of a name wins, as with
+// url.Values.Get, so ParsePresigned and Verify agree on duplicates.
 func (f *presignedFields) set(key, value string) {
+	var dst *string
+	var have *bool
 	switch key {
 	case "X-Amz-Algorithm":
-		f.alg, f.haveAlg = value, true
+		dst, have = &f.alg, &f.haveAlg
 	case "X-Amz-Credential":
-		f.cred, f.haveCred = value, true
+		dst, have = &f.cred, &f.haveCred
 	case "X-Amz-Date":
-		f.date, f.haveDate = value, true
+		dst, have = &f.date, &f.haveDate
 	case "X-Amz-Expires":
-		f.expires, f.haveExpires = value, true
+		dst, have = &f.expires, &f.haveExpires
 	case "X-Amz-SignedHeaders":
-		f.signedHeaders, f.haveSH = value, true
+		dst, have = &f.signedHeaders, &f.haveSH
 	case "X-Amz-Signature":
-		f.sig, f.haveSig = value, true
+		dst, have = &f.sig, &f.haveSig
 	case "X-Amz-Security-Token":
-		f.token = value
+		dst, have = &f.token, &f.haveToken
 	case "X-Amz-Content-Sha256":
-		f.sha256 = value
+		dst, have = &f.sha256, &f.haveSHA256
+	default:
+		return
+	}
+	if !*have {
+		*dst, *have = value, true
 	}
 }
 

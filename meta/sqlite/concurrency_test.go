@@ -140,8 +140,9 @@ func TestConcurrentWrites(t *testing.T) {
 	}
 }
 
-// TestBatchIsolation runs a batch by hand: the failing request's changes
-// are rolled back, the others commit.
+// TestBatchIsolation queues three requests behind a blocked writer so they
+// run as one batch: the failing one's changes are rolled back, the others
+// commit, in a single transaction.
 func TestBatchIsolation(t *testing.T) {
 	s, _ := newTestStore(t)
 	ctx := context.Background()
@@ -159,22 +160,36 @@ func TestBatchIsolation(t *testing.T) {
 		}
 		return r
 	}
+	release, started := make(chan struct{}), make(chan struct{})
+	go s.PutObject(ctx, obj("b", "slow"), func(*meta.Object) error {
+		close(started)
+		<-release
+		return nil
+	})
+	<-started
+	before := s.commits.Load()
 	batch := []*writeReq{mk("a", false), mk("b", true), mk("c", false)}
-	s.runBatch(batch)
+	for _, r := range batch {
+		s.reqs <- r
+	}
+	close(release)
 	for i, want := range []bool{true, false, true} {
 		<-batch[i].done
 		if (batch[i].err == nil) != want {
 			t.Errorf("request %d err = %v", i, batch[i].err)
 		}
 	}
-	for key, want := range map[string]bool{"a": true, "b": false, "c": true} {
+	if n := s.commits.Load() - before; n != 2 {
+		t.Errorf("%d commits, want 2 (the slow request, then one batch)", n)
+	}
+	for key, want := range map[string]bool{"a": true, "b": false, "c": true, "slow": true} {
 		_, err := s.GetObject(ctx, "b", key)
 		if (err == nil) != want {
 			t.Errorf("GetObject(%s) = %v", key, err)
 		}
 	}
-	if ref, _ := s.BlobReferenced(ctx, []string{"blob-b"}); ref["blob-b"] {
-		t.Error("rolled-back blob ref survived")
+	if ref, _ := s.BlobReferenced(ctx, []string{"blob-a", "blob-b"}); !ref["blob-a"] || ref["blob-b"] {
+		t.Errorf("blob refs after batch = %v", ref)
 	}
 }
 

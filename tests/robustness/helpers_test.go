@@ -35,6 +35,9 @@ import (
 // emptySHA256 is hex(sha256("")).
 const emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
+// t0ctx is the context of requests that are only built, not sent by net/http.
+var t0ctx = context.Background()
+
 // reqTimeout bounds every request a test sends: no request may hang.
 const reqTimeout = 20 * time.Second
 
@@ -203,21 +206,38 @@ type rawResult struct {
 // rawExchange dials the server, writes data, half-closes the connection if
 // closeWrite, and reads one response, all within timeout.
 func rawExchange(addr string, data []byte, closeWrite bool, timeout time.Duration) rawResult {
+	return rawExchangeStall(addr, data, closeWrite, 0, timeout)
+}
+
+// rawExchangeStall is rawExchange that, when stall > 0 and no response has
+// begun within stall, half-closes the connection (the server may be waiting
+// for body bytes that a mutated Content-Length promised) and reads on.
+func rawExchangeStall(addr string, data []byte, closeWrite bool, stall, timeout time.Duration) rawResult {
 	conn, err := net.DialTimeout("tcp", addr, timeout)
 	if err != nil {
 		return rawResult{err: err}
 	}
 	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(timeout))
-	if _, err := conn.Write(data); err != nil {
-		// The server may answer and close before it read everything; still
-		// try to read what it said.
-		_ = err
-	}
+	deadline := time.Now().Add(timeout)
+	conn.SetDeadline(deadline)
+	// A write error is not final: the server may have answered and closed
+	// before reading everything; still read what it said.
+	conn.Write(data)
 	if closeWrite {
 		conn.(*net.TCPConn).CloseWrite()
 	}
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	br := bufio.NewReader(conn)
+	if stall > 0 && !closeWrite {
+		conn.SetReadDeadline(time.Now().Add(stall))
+		if _, err := br.Peek(1); err != nil {
+			if ne, ok := err.(net.Error); !ok || !ne.Timeout() {
+				return rawResult{err: err}
+			}
+			conn.(*net.TCPConn).CloseWrite()
+		}
+		conn.SetReadDeadline(deadline)
+	}
+	resp, err := http.ReadResponse(br, nil)
 	if err != nil {
 		return rawResult{err: err}
 	}

@@ -1,0 +1,138 @@
+package s3api
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/postern/postern/cors"
+	"github.com/postern/postern/meta"
+)
+
+// Bucket configuration kinds in the metadata store.
+const (
+	configCORS   = "cors"
+	configPolicy = "policy"
+	configPAB    = "public-access-block"
+)
+
+func (h *Handler) bucketCORS(req *request, bucket string) (*cors.Config, error) {
+	doc, err := h.cfg.Meta.GetBucketConfig(req.r.Context(), bucket, configCORS)
+	if errors.Is(err, meta.ErrNoSuchConfig) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return cors.Parse(doc)
+}
+
+func corsError(err error) error {
+	var ce *cors.Error
+	if errors.As(err, &ce) {
+		return errorf(ce.Status, ce.Code, ce.Message)
+	}
+	return err
+}
+
+func (h *Handler) putBucketCors(req *request, b *meta.Bucket) error {
+	data, err := readBody(req, cors.MaxDocumentSize)
+	if err != nil {
+		return err
+	}
+	if _, err := cors.Parse(data); err != nil {
+		return corsError(err)
+	}
+	if err := h.cfg.Meta.PutBucketConfig(req.r.Context(), b.Name, configCORS, data); err != nil {
+		return err
+	}
+	req.w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+func (h *Handler) getBucketCors(req *request, b *meta.Bucket) error {
+	c, err := h.bucketCORS(req, b.Name)
+	if err != nil {
+		return err
+	}
+	if c == nil {
+		e := errorf(http.StatusNotFound, "NoSuchCORSConfiguration", "The CORS configuration does not exist")
+		e.Extra = append(e.Extra, kv("BucketName", b.Name))
+		return e
+	}
+	req.w.Header().Set("Content-Type", "application/xml")
+	req.w.WriteHeader(http.StatusOK)
+	_, err = req.w.Write(c.Marshal())
+	return err
+}
+
+func (h *Handler) deleteBucketCors(req *request, b *meta.Bucket) error {
+	if err := h.cfg.Meta.DeleteBucketConfig(req.r.Context(), b.Name, configCORS); err != nil && !errors.Is(err, meta.ErrNoSuchConfig) {
+		return err
+	}
+	req.w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// preflight answers a CORS preflight (OPTIONS) from the bucket's rules. It
+// needs no authentication, as in S3.
+func (h *Handler) preflight(req *request) error {
+	r := req.r
+	origin := r.Header.Get("Origin")
+	method := r.Header.Get("Access-Control-Request-Method")
+	if origin == "" {
+		return errorf(http.StatusBadRequest, "BadRequest", "Insufficient information. Origin request header needed.")
+	}
+	if method == "" {
+		return errorf(http.StatusBadRequest, "BadRequest", "Invalid Access-Control-Request-Method: null")
+	}
+	if req.bucket == "" {
+		return errorf(http.StatusForbidden, "AccessForbidden", "CORSResponse: Bucket not found")
+	}
+	if _, err := h.cfg.Meta.GetBucket(r.Context(), req.bucket); err != nil {
+		if errors.Is(err, meta.ErrNoSuchBucket) {
+			return errorf(http.StatusForbidden, "AccessForbidden", "CORSResponse: Bucket not found")
+		}
+		return err
+	}
+	c, err := h.bucketCORS(req, req.bucket)
+	if err != nil {
+		return err
+	}
+	if c == nil {
+		return errorf(http.StatusForbidden, "AccessForbidden", "CORSResponse: CORS is not enabled for this bucket.")
+	}
+	var reqHeaders []string
+	for _, v := range r.Header.Values("Access-Control-Request-Headers") {
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				reqHeaders = append(reqHeaders, p)
+			}
+		}
+	}
+	hdr, ok := c.Preflight(origin, method, reqHeaders)
+	if !ok {
+		return errorf(http.StatusForbidden, "AccessForbidden", cors.DeniedMessage)
+	}
+	for k, v := range hdr {
+		req.w.Header()[k] = v
+	}
+	req.w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// addCORSHeaders adds the bucket's CORS response headers to a request that
+// carries an Origin header.
+func (h *Handler) addCORSHeaders(req *request, bucket string) {
+	origin := req.r.Header.Get("Origin")
+	if origin == "" {
+		return
+	}
+	c, err := h.bucketCORS(req, bucket)
+	if err != nil || c == nil {
+		return
+	}
+	for k, v := range c.Actual(origin, req.r.Method) {
+		req.w.Header()[k] = v
+	}
+}
