@@ -32,6 +32,8 @@ type Principal struct {
 	ARN       string // arn:aws:iam::123456789012:root, …:user/path/name, …
 	UserID    string // unique id (aws:userid)
 	Name      string // user name (aws:username); empty for root and roles
+	// RoleARN is the role of an assumed-role session.
+	RoleARN string
 	AccessKey string
 	// Expires is when temporary credentials end; zero for long-term keys.
 	Expires time.Time

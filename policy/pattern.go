@@ -157,16 +157,6 @@ func parseVariable(s string, i int) (int, item, bool) {
 	return end, item{kind: itVar, s: strings.ToLower(key), def: def, hasDef: hasDef}, true
 }
 
-// hasVars reports whether the pattern references policy variables.
-func (p *pattern) hasVars() bool {
-	for i := range p.items {
-		if p.items[i].kind == itVar {
-			return true
-		}
-	}
-	return false
-}
-
 // match reports whether s matches the pattern, resolving variables from ctx.
 // A variable whose key is absent (or multi-valued) and has no default makes
 // the pattern not match.

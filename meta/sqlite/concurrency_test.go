@@ -268,3 +268,50 @@ func BenchmarkPutObjectParallel(b *testing.B) {
 		})
 	}
 }
+
+// TestConditionalPutRace: of many concurrent create-if-absent puts on one
+// key, exactly one wins, and the losers' blobs are never referenced.
+func TestConditionalPutRace(t *testing.T) {
+	s, _ := newTestStore(t)
+	ctx := context.Background()
+	mustBucket(t, s, "b")
+	const n = 40
+	var wins atomic.Int64
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := s.PutObject(ctx, obj("b", "once", fmt.Sprint("c", i)), func(cur *meta.Object) error {
+				if cur != nil {
+					return meta.ErrPreconditionFail
+				}
+				return nil
+			})
+			switch {
+			case err == nil:
+				wins.Add(1)
+			case !errors.Is(err, meta.ErrPreconditionFail):
+				t.Errorf("PutObject: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if wins.Load() != 1 {
+		t.Fatalf("%d winners", wins.Load())
+	}
+	o, err := s.GetObject(ctx, "b", "once")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for i := 0; i < n; i++ {
+		ids = append(ids, fmt.Sprint("c", i))
+	}
+	ref, _ := s.BlobReferenced(ctx, ids)
+	for id, r := range ref {
+		if r != (id == o.Segments[0].BlobID) {
+			t.Errorf("ref[%s] = %v (winner %s)", id, r, o.Segments[0].BlobID)
+		}
+	}
+}

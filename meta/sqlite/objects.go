@@ -105,7 +105,10 @@ func putObjectTx(ctx context.Context, tx *wtx, o *meta.Object, old *meta.Object)
 }
 
 // PutObject implements meta.Store. ifMatch runs inside the write
-// transaction; its error is returned as is (wrapped).
+// transaction, on the writer goroutine: it must be quick and must not call
+// the Store (that would deadlock). Its error is returned wrapped, so
+// errors.Is(err, meta.ErrPreconditionFail) and the like work; a panic in it
+// is re-raised in the caller's goroutine.
 func (s *Store) PutObject(ctx context.Context, o meta.Object, ifMatch func(cur *meta.Object) error) (freed []string, err error) {
 	if o.Key == "" {
 		return nil, errors.New("meta/sqlite: put object: empty key")
