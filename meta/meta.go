@@ -31,7 +31,18 @@ type Bucket struct {
 	Owner     string // owning account id
 	Region    string
 	CreatedAt time.Time
+	// Configs holds the bucket's configuration documents that every request
+	// needs (ConfigPolicy, ConfigPublicAccessBlock, ConfigCORS), read with
+	// the bucket in one query by GetBucket; absent kinds are missing.
+	Configs map[string][]byte
 }
+
+// Bucket configuration kinds that GetBucket returns with the bucket.
+const (
+	ConfigPolicy            = "policy"
+	ConfigPublicAccessBlock = "public-access-block"
+	ConfigCORS              = "cors"
+)
 
 // Segment is one stretch of an object's bytes, stored as one blob file.
 // A single-part object has one segment; a multipart object has one per part,
@@ -71,6 +82,11 @@ type Object struct {
 
 	// Segments are the object's bytes in order. Their sizes add up to Size.
 	Segments []Segment
+	// Inline, when non-nil, holds the whole (small) object and Segments is
+	// empty: small objects live in the metadata row, which saves a file, its
+	// fsyncs and its syscalls on every PUT and GET. A zero-byte object needs
+	// neither Inline nor Segments.
+	Inline []byte
 	// PartsCount is the number of parts for a multipart object, 0 otherwise.
 	PartsCount int
 }

@@ -34,8 +34,13 @@ func (s *Store) CreateBucket(ctx context.Context, b meta.Bucket) error {
 func (s *Store) GetBucket(ctx context.Context, name string) (meta.Bucket, error) {
 	b := meta.Bucket{Name: name}
 	var created int64
-	err := s.rdb.QueryRowContext(ctx, `SELECT owner, region, created_at FROM buckets WHERE name = $1`, name).
-		Scan(&b.Owner, &b.Region, &created)
+	var policy, pab, cors []byte
+	// A point lookup on the hot path of every request: prepared, and run
+	// without the request's context, whose cancellation watcher would cost a
+	// goroutine per query in the driver.
+	_ = ctx
+	err := s.stmtGetBucket.QueryRowContext(context.Background(), name).
+		Scan(&b.Owner, &b.Region, &created, &policy, &pab, &cors)
 	if errors.Is(err, sql.ErrNoRows) {
 		return meta.Bucket{}, fmt.Errorf("meta/sqlite: bucket %q: %w", name, meta.ErrNoSuchBucket)
 	}
@@ -43,8 +48,22 @@ func (s *Store) GetBucket(ctx context.Context, name string) (meta.Bucket, error)
 		return meta.Bucket{}, fmt.Errorf("meta/sqlite: get bucket %q: %w", name, err)
 	}
 	b.CreatedAt = decTime(created)
+	for kind, doc := range map[string][]byte{meta.ConfigPolicy: policy, meta.ConfigPublicAccessBlock: pab, meta.ConfigCORS: cors} {
+		if doc != nil {
+			if b.Configs == nil {
+				b.Configs = map[string][]byte{}
+			}
+			b.Configs[kind] = doc
+		}
+	}
 	return b, nil
 }
+
+const sqlGetBucket = `SELECT owner, region, created_at,
+	(SELECT doc FROM bucket_configs WHERE bucket = b.name AND kind = 'policy'),
+	(SELECT doc FROM bucket_configs WHERE bucket = b.name AND kind = 'public-access-block'),
+	(SELECT doc FROM bucket_configs WHERE bucket = b.name AND kind = 'cors')
+	FROM buckets b WHERE name = $1`
 
 // ListBuckets implements meta.Store.
 func (s *Store) ListBuckets(ctx context.Context, owner string) ([]meta.Bucket, error) {

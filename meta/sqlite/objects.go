@@ -14,7 +14,7 @@ import (
 const (
 	objListCols = `obj_key, size, etag, last_modified, content_type, content_encoding, content_disposition,
 		content_language, cache_control, expires, user_meta, checksums, checksum_type, parts_count`
-	objCols = objListCols + `, segments`
+	objCols = objListCols + `, segments, inline_data`
 )
 
 type rowScanner interface{ Scan(dest ...any) error }
@@ -28,7 +28,7 @@ func scanObject(sc rowScanner, bucket string, withSegments bool) (meta.Object, e
 	dest := []any{&key, &o.Size, &o.ETag, &lm, &o.ContentType, &o.ContentEncoding, &o.ContentDisposition,
 		&o.ContentLanguage, &o.CacheControl, &o.Expires, &userMeta, &checksums, &o.ChecksumType, &o.PartsCount}
 	if withSegments {
-		dest = append(dest, &segments)
+		dest = append(dest, &segments, &o.Inline)
 	}
 	if err := sc.Scan(dest...); err != nil {
 		return meta.Object{}, err
@@ -48,6 +48,8 @@ func scanObject(sc rowScanner, bucket string, withSegments bool) (meta.Object, e
 	}
 	return o, nil
 }
+
+const sqlGetObject = `SELECT ` + objCols + ` FROM objects WHERE bucket = $1 AND obj_key = $2`
 
 // getObject reads bucket/key; ok is false when it does not exist.
 func getObject(ctx context.Context, q queryer, bucket, key string) (o meta.Object, ok bool, err error) {
@@ -85,17 +87,18 @@ func putObjectTx(ctx context.Context, tx *wtx, o *meta.Object, old *meta.Object)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO objects (bucket, obj_key, size, etag, last_modified,
 			content_type, content_encoding, content_disposition, content_language, cache_control, expires,
-			user_meta, checksums, checksum_type, parts_count, segments)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+			user_meta, checksums, checksum_type, parts_count, segments, inline_data)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
 		ON CONFLICT (bucket, obj_key) DO UPDATE SET size = excluded.size, etag = excluded.etag,
 			last_modified = excluded.last_modified, content_type = excluded.content_type,
 			content_encoding = excluded.content_encoding, content_disposition = excluded.content_disposition,
 			content_language = excluded.content_language, cache_control = excluded.cache_control,
 			expires = excluded.expires, user_meta = excluded.user_meta, checksums = excluded.checksums,
-			checksum_type = excluded.checksum_type, parts_count = excluded.parts_count, segments = excluded.segments`,
+			checksum_type = excluded.checksum_type, parts_count = excluded.parts_count, segments = excluded.segments,
+			inline_data = excluded.inline_data`,
 		o.Bucket, kb(o.Key), o.Size, o.ETag, encTime(o.LastModified),
 		o.ContentType, o.ContentEncoding, o.ContentDisposition, o.ContentLanguage, o.CacheControl, o.Expires,
-		userMeta, checksums, o.ChecksumType, o.PartsCount, segments); err != nil {
+		userMeta, checksums, o.ChecksumType, o.PartsCount, segments, inlineArg(o.Inline)); err != nil {
 		return nil, err
 	}
 	if old != nil {
@@ -150,7 +153,11 @@ func (s *Store) PutObject(ctx context.Context, o meta.Object, ifMatch func(cur *
 
 // GetObject implements meta.Store.
 func (s *Store) GetObject(ctx context.Context, bucket, key string) (meta.Object, error) {
-	o, ok, err := getObject(ctx, s.rdb, bucket, key)
+	o, err := scanObject(s.stmtGetObject.QueryRowContext(context.Background(), bucket, kb(key)), bucket, true)
+	ok := err == nil
+	if errors.Is(err, sql.ErrNoRows) {
+		err = nil
+	}
 	if err != nil {
 		return meta.Object{}, fmt.Errorf("meta/sqlite: get object %q/%q: %w", bucket, key, err)
 	}
@@ -224,4 +231,13 @@ func (s *Store) BlobReferenced(ctx context.Context, ids []string) (map[string]bo
 		}
 	}
 	return out, nil
+}
+
+// inlineArg stores nil inline data as NULL and an empty inline object as an
+// empty BLOB, so that a zero-byte inline object stays inline.
+func inlineArg(b []byte) any {
+	if b == nil {
+		return nil
+	}
+	return b
 }

@@ -80,6 +80,10 @@ var migrations = [][]string{
 			refs    INTEGER NOT NULL CHECK (refs > 0)
 		)`,
 	},
+	// 2: small objects' bytes kept in the row (NULL when the bytes are in blobs).
+	{
+		`ALTER TABLE objects ADD COLUMN inline_data BLOB`,
+	},
 }
 
 // migrate creates the schema_version table if needed and applies pending

@@ -52,8 +52,11 @@ type Store struct {
 	// statements run unprepared in the current batch. Only the writer
 	// goroutine uses them.
 	commits atomic.Int64 // committed write transactions, for tests and benchmarks
-	stmts   map[string]*sql.Stmt
-	missing map[string]bool
+	// Prepared statements of the hot read paths, on the read pool.
+	stmtGetBucket *sql.Stmt
+	stmtGetObject *sql.Stmt
+	stmts         map[string]*sql.Stmt
+	missing       map[string]bool
 	// closeMu makes submission and Close exclusive so that no request can be
 	// queued after the writer has stopped draining.
 	closeMu   sync.RWMutex
@@ -135,6 +138,14 @@ func open(ctx context.Context, path string, logger *slog.Logger, cfg config) (*S
 		done:     make(chan struct{}),
 		stmts:    map[string]*sql.Stmt{},
 		missing:  map[string]bool{},
+	}
+	if s.stmtGetBucket, err = rdb.PrepareContext(ctx, sqlGetBucket); err == nil {
+		s.stmtGetObject, err = rdb.PrepareContext(ctx, sqlGetObject)
+	}
+	if err != nil {
+		wdb.Close()
+		rdb.Close()
+		return nil, fmt.Errorf("meta/sqlite: prepare: %w", err)
 	}
 	go s.writer()
 	return s, nil

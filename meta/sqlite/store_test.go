@@ -531,3 +531,46 @@ func TestCanceledContext(t *testing.T) {
 		t.Errorf("canceled create happened: %v", err)
 	}
 }
+
+func TestInlineObjectAndBucketConfigs(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "m.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.CreateBucket(ctx, meta.Bucket{Name: "b", Owner: "1", Region: "r"}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.GetBucket(ctx, "b")
+	if err != nil || len(b.Configs) != 0 {
+		t.Fatalf("fresh bucket configs %v, %v", b.Configs, err)
+	}
+	if err := s.PutBucketConfig(ctx, "b", meta.ConfigPolicy, []byte(`{"p":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutBucketConfig(ctx, "b", meta.ConfigCORS, []byte(`<x/>`)); err != nil {
+		t.Fatal(err)
+	}
+	b, _ = s.GetBucket(ctx, "b")
+	if string(b.Configs[meta.ConfigPolicy]) != `{"p":1}` || string(b.Configs[meta.ConfigCORS]) != `<x/>` || b.Configs[meta.ConfigPublicAccessBlock] != nil {
+		t.Fatalf("configs %q", b.Configs)
+	}
+	for _, data := range [][]byte{[]byte("small bytes"), []byte("x")} {
+		if _, err := s.PutObject(ctx, meta.Object{Bucket: "b", Key: "k", Size: int64(len(data)), ETag: "e", Inline: data}, nil); err != nil {
+			t.Fatal(err)
+		}
+		o, err := s.GetObject(ctx, "b", "k")
+		if err != nil || o.Inline == nil || string(o.Inline) != string(data) || len(o.Segments) != 0 {
+			t.Fatalf("inline %q → %q (nil=%v) segs %v err %v", data, o.Inline, o.Inline == nil, o.Segments, err)
+		}
+	}
+	// Replacing an inline object with a blob-backed one clears the inline bytes.
+	if _, err := s.PutObject(ctx, meta.Object{Bucket: "b", Key: "k", Size: 3, ETag: "e", Segments: []meta.Segment{{BlobID: "0123456789abcdef0123456789abcdef", Size: 3}}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	o, _ := s.GetObject(ctx, "b", "k")
+	if o.Inline != nil || len(o.Segments) != 1 {
+		t.Fatalf("after blob put: inline %v segs %v", o.Inline, o.Segments)
+	}
+}
