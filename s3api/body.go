@@ -88,7 +88,7 @@ func parseChecksumRequest(hdr http.Header) (checksumRequest, error) {
 // signatures, Content-MD5 and additional checksums. Any failure returns an
 // S3 error; the caller then discards what dst received. extraAlg, if set, is
 // computed too (e.g. the checksum algorithm of a multipart upload).
-func (h *Handler) receiveBody(req *request, dst io.Writer, extraAlg string) (*received, error) {
+func (h *Handler) receiveBody(req *request, newDst func(size int64) (io.Writer, error), extraAlg string) (*received, error) {
 	r := req.r
 	payload := unsignedPayload
 	if req.auth != nil && req.auth.PayloadHash != "" {
@@ -155,6 +155,10 @@ func (h *Handler) receiveBody(req *request, dst io.Writer, extraAlg string) (*re
 		}
 		chunked = awschunked.NewReader(src, signer, payload != streamingSigned)
 		src = chunked
+	}
+	dst, err := newDst(size)
+	if err != nil {
+		return nil, err
 	}
 	// Read at most one byte more than declared, to notice over-long bodies.
 	lr := &io.LimitedReader{R: src, N: size + 1}

@@ -1,6 +1,7 @@
 package s3api
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"net/http"
@@ -57,9 +58,69 @@ func (h *Handler) copySource(req *request) (*meta.Object, error) {
 	return &o, nil
 }
 
-// copyBytes copies bytes [rng.start, rng.end] of src into a new blob,
+// objectReader returns a reader over bytes [rng.start, rng.end] of o.
+func (h *Handler) objectReader(o *meta.Object, rng byteRange) io.Reader {
+	if o.Size == 0 {
+		return strings.NewReader("")
+	}
+	if o.Inline != nil {
+		return bytes.NewReader(o.Inline[rng.start : rng.end+1])
+	}
+	return &segmentReader{h: h, segs: o.Segments, start: rng.start, end: rng.end}
+}
+
+// segmentReader reads a byte range across an object's blobs, opening one
+// file at a time.
+type segmentReader struct {
+	h          *Handler
+	segs       []meta.Segment
+	start, end int64 // remaining range, in object offsets
+	off        int64 // object offset of segs[0]
+	cur        *io.SectionReader
+	f          interface{ Close() error }
+}
+
+func (s *segmentReader) Read(p []byte) (int, error) {
+	for {
+		if s.cur != nil {
+			n, err := s.cur.Read(p)
+			if err == io.EOF {
+				s.f.Close()
+				s.cur, s.f = nil, nil
+				if n > 0 {
+					return n, nil
+				}
+				continue
+			}
+			return n, err
+		}
+		if s.start > s.end || len(s.segs) == 0 {
+			return 0, io.EOF
+		}
+		seg := s.segs[0]
+		s.segs = s.segs[1:]
+		segStart, segEnd := s.off, s.off+seg.Size-1
+		s.off += seg.Size
+		if seg.Size == 0 || segEnd < s.start {
+			continue
+		}
+		f, err := s.h.cfg.Blobs.Open(seg.BlobID)
+		if err != nil {
+			if errors.Is(err, blob.ErrNotFound) {
+				return 0, errNoSuchKey()
+			}
+			return 0, err
+		}
+		from := s.start - segStart
+		to := min(s.end, segEnd) - segStart
+		s.cur, s.f = io.NewSectionReader(f, from, to-from+1), f
+		s.start = segStart + to + 1
+	}
+}
+
+// copyBytes copies bytes [rng.start, rng.end] of src into a new sink,
 // computing the ETag and, if alg is set, that checksum.
-func (h *Handler) copyBytes(req *request, src *meta.Object, rng byteRange, alg string) (*blob.Writer, *checksum.Set, error) {
+func (h *Handler) copyBytes(src *meta.Object, rng byteRange, alg string, inline bool) (*sink, *checksum.Set, error) {
 	var algs []string
 	if alg != "" {
 		algs = append(algs, alg)
@@ -68,39 +129,19 @@ func (h *Handler) copyBytes(req *request, src *meta.Object, rng byteRange, alg s
 	if err != nil {
 		return nil, nil, err
 	}
-	w, err := h.cfg.Blobs.Create()
+	size := rng.end - rng.start + 1
+	if src.Size == 0 {
+		size = 0
+	}
+	sk, err := h.newSink(size, inline)
 	if err != nil {
 		return nil, nil, err
 	}
-	dst := io.MultiWriter(w, set)
-	var off int64
-	for _, seg := range src.Segments {
-		segStart, segEnd := off, off+seg.Size-1
-		off += seg.Size
-		if seg.Size == 0 || segEnd < rng.start || segStart > rng.end {
-			continue
-		}
-		f, err := h.cfg.Blobs.Open(seg.BlobID)
-		if err != nil {
-			w.Abort()
-			if errors.Is(err, blob.ErrNotFound) {
-				return nil, nil, errNoSuchKey()
-			}
-			return nil, nil, err
-		}
-		from := max(rng.start, segStart) - segStart
-		to := min(rng.end, segEnd) - segStart
-		_, err = io.Copy(dst, io.NewSectionReader(f, from, to-from+1))
-		f.Close()
-		if err != nil {
-			w.Abort()
-			return nil, nil, err
-		}
-	}
-	if err := w.Commit(); err != nil {
+	if _, err := io.Copy(io.MultiWriter(sk, set), h.objectReader(src, rng)); err != nil {
+		sk.Abort()
 		return nil, nil, err
 	}
-	return w, set, nil
+	return sk, set, nil
 }
 
 func (h *Handler) copyObject(req *request, b *meta.Bucket) error {
@@ -145,27 +186,29 @@ func (h *Handler) copyObject(req *request, b *meta.Bucket) error {
 			alg = a
 		}
 	}
-	w, set, err := h.copyBytes(req, src, byteRange{0, src.Size - 1}, alg)
+	sk, set, err := h.copyBytes(src, byteRange{0, src.Size - 1}, alg, true)
 	if err != nil {
+		return err
+	}
+	if o.Inline, o.Segments, err = sk.Finish(src.Size); err != nil {
 		return err
 	}
 	o.Bucket, o.Key = b.Name, req.key
 	o.Size = src.Size
 	o.ETag = set.ETag()
 	o.LastModified = h.now().UTC()
-	o.Segments = []meta.Segment{{BlobID: w.ID(), Size: src.Size}}
 	if alg != "" {
 		o.Checksums = map[string]string{alg: set.Encoded(alg)}
 		o.ChecksumType = "FULL_OBJECT"
 	}
 	cond, err := writeConditions(r.Header)
 	if err != nil {
-		h.freeBlobs([]string{w.ID()})
+		h.freeBlobs(segmentBlobs(o.Segments))
 		return err
 	}
 	freed, err := h.cfg.Meta.PutObject(r.Context(), o, cond)
 	if err != nil {
-		h.freeBlobs([]string{w.ID()})
+		h.freeBlobs(segmentBlobs(o.Segments))
 		return mapMetaErr(err)
 	}
 	h.freeBlobs(freed)

@@ -103,6 +103,11 @@ func newRequestID() string {
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := h.now()
+	// Once a request has arrived it runs to completion: a client that
+	// half-closes or leaves after sending must not turn an acknowledged write
+	// into a half-done one. Reads and writes on the connection still fail
+	// when the client is gone.
+	r = r.WithContext(context.WithoutCancel(r.Context()))
 	rw := &responseWriter{ResponseWriter: w}
 	req := &request{r: r, w: rw, id: newRequestID()}
 	rw.Header().Set("x-amz-request-id", req.id)

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -90,7 +91,7 @@ func (h *Handler) uploadPart(req *request, b *meta.Bucket) error {
 		return err
 	}
 	defer w.Abort()
-	got, err := h.receiveBody(req, w, u.ChecksumAlgorithm)
+	got, err := h.receiveBody(req, func(int64) (io.Writer, error) { return w, nil }, u.ChecksumAlgorithm)
 	if err != nil {
 		return err
 	}
@@ -138,22 +139,25 @@ func (h *Handler) uploadPartCopy(req *request, b *meta.Bucket) error {
 	if rng.end-rng.start+1 > MaxPutSize {
 		return errInvalidRequest("The specified copy range is larger than the maximum allowable size for a part: 5368709120")
 	}
-	w, set, err := h.copyBytes(req, src, rng, u.ChecksumAlgorithm)
-	if err != nil {
-		return err
-	}
 	size := rng.end - rng.start + 1
 	if src.Size == 0 {
 		size = 0
+	}
+	sk, set, err := h.copyBytes(src, rng, u.ChecksumAlgorithm, false)
+	if err != nil {
+		return err
+	}
+	if _, _, err := sk.Finish(size); err != nil {
+		return err
 	}
 	sums := map[string]string{}
 	if u.ChecksumAlgorithm != "" {
 		sums[u.ChecksumAlgorithm] = set.Encoded(u.ChecksumAlgorithm)
 	}
-	p := meta.Part{Number: n, LastModified: h.now().UTC(), Segment: meta.Segment{BlobID: w.ID(), Size: size, PartETag: set.ETag(), Checksums: sums}}
+	p := meta.Part{Number: n, LastModified: h.now().UTC(), Segment: meta.Segment{BlobID: sk.BlobID(), Size: size, PartETag: set.ETag(), Checksums: sums}}
 	freed, err := h.cfg.Meta.PutPart(r.Context(), b.Name, req.key, u.ID, p)
 	if err != nil {
-		h.freeBlobs([]string{w.ID()})
+		h.freeBlobs([]string{sk.BlobID()})
 		return mapMetaErr(err)
 	}
 	h.freeBlobs(freed)

@@ -1,6 +1,7 @@
 package s3api
 
 import (
+	"encoding/xml"
 	"errors"
 	"io"
 	"net/http"
@@ -99,16 +100,22 @@ func (h *Handler) putObject(req *request, b *meta.Bucket) error {
 	if err != nil {
 		return err
 	}
-	w, err := h.cfg.Blobs.Create()
+	var sk *sink
+	defer func() {
+		if sk != nil {
+			sk.Abort()
+		}
+	}()
+	got, err := h.receiveBody(req, func(size int64) (io.Writer, error) {
+		var err error
+		sk, err = h.newSink(size, true)
+		return sk, err
+	}, "")
 	if err != nil {
 		return err
 	}
-	defer w.Abort()
-	got, err := h.receiveBody(req, w, "")
+	o.Inline, o.Segments, err = sk.Finish(got.size)
 	if err != nil {
-		return err
-	}
-	if err := w.Commit(); err != nil {
 		return err
 	}
 	o.Bucket, o.Key = b.Name, req.key
@@ -119,10 +126,9 @@ func (h *Handler) putObject(req *request, b *meta.Bucket) error {
 	if len(o.Checksums) > 0 {
 		o.ChecksumType = "FULL_OBJECT"
 	}
-	o.Segments = []meta.Segment{{BlobID: w.ID(), Size: got.size}}
 	freed, err := h.cfg.Meta.PutObject(r.Context(), o, cond)
 	if err != nil {
-		h.freeBlobs([]string{w.ID()})
+		h.freeBlobs(segmentBlobs(o.Segments))
 		return mapMetaErr(err)
 	}
 	h.freeBlobs(freed)
@@ -389,6 +395,14 @@ func (h *Handler) getObject(req *request, b *meta.Bucket) error {
 // sendRange writes bytes [rng.start, rng.end] of o, file by file, so that the
 // kernel can send each straight from the page cache (sendfile).
 func (h *Handler) sendRange(req *request, o *meta.Object, rng byteRange, status int) error {
+	if o.Inline != nil {
+		if int64(len(o.Inline)) != o.Size {
+			return errors.New("inline object size mismatch")
+		}
+		req.w.WriteHeader(status)
+		_, err := req.w.Write(o.Inline[rng.start : rng.end+1])
+		return err
+	}
 	var off int64
 	started := false
 	for _, seg := range o.Segments {
@@ -443,9 +457,39 @@ func (h *Handler) deleteObject(req *request, b *meta.Bucket) error {
 const MaxDeleteObjects = 1000
 
 func (h *Handler) deleteObjects(req *request, b *meta.Bucket) error {
-	var d deleteRequest
-	if err := readXML(req, 2<<20, &d); err != nil {
+	// S3 requires an integrity check on this request: Content-MD5 or an
+	// x-amz-checksum-* header.
+	hdr := req.r.Header
+	cr, err := parseChecksumRequest(hdr)
+	if err != nil {
 		return err
+	}
+	if hdr.Get("Content-MD5") == "" && cr.value == "" {
+		return errInvalidRequest("Missing required header for this request: Content-MD5")
+	}
+	data, err := readBody(req, 2<<20)
+	if err != nil {
+		return err
+	}
+	var algs []string
+	if cr.alg != "" {
+		algs = append(algs, cr.alg)
+	}
+	set, _ := checksum.NewSet(false, algs...)
+	set.Write(data)
+	if md := hdr.Get("Content-MD5"); md != "" {
+		if err := set.VerifyContentMD5(md); err != nil {
+			return errBadDigest()
+		}
+	}
+	if cr.value != "" {
+		if err := set.Verify(map[string]string{cr.alg: cr.value}); err != nil {
+			return errorf(http.StatusBadRequest, "BadDigest", "The "+cr.alg+" you specified did not match the calculated checksum.")
+		}
+	}
+	var d deleteRequest
+	if err := xml.Unmarshal(data, &d); err != nil || len(data) == 0 {
+		return errMalformedXML()
 	}
 	if len(d.Objects) == 0 || len(d.Objects) > MaxDeleteObjects {
 		return errMalformedXML()
@@ -475,4 +519,12 @@ func (h *Handler) deleteObjects(req *request, b *meta.Bucket) error {
 		}
 	}
 	return writeXML(req.w, http.StatusOK, res)
+}
+
+func segmentBlobs(segs []meta.Segment) []string {
+	ids := make([]string, 0, len(segs))
+	for _, s := range segs {
+		ids = append(ids, s.BlobID)
+	}
+	return ids
 }

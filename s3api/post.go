@@ -150,13 +150,13 @@ func (h *Handler) postObject(req *request, b *meta.Bucket) error {
 			maxSize = hi
 		}
 	}
-	w, err := h.cfg.Blobs.Create()
+	sk, err := h.newSink(-1, true)
 	if err != nil {
 		return err
 	}
-	defer w.Abort()
+	defer sk.Abort()
 	set, _ := checksum.NewSet(false)
-	n, err := io.Copy(io.MultiWriter(w, set), io.LimitReader(form.File, maxSize+1))
+	n, err := io.Copy(io.MultiWriter(sk, set), io.LimitReader(form.File, maxSize+1))
 	req.bytesIn += n
 	if err != nil {
 		return bodyError(err)
@@ -169,14 +169,13 @@ func (h *Handler) postObject(req *request, b *meta.Bucket) error {
 	if n > MaxPutSize {
 		return errEntityTooLarge()
 	}
-	if err := w.Commit(); err != nil {
+	if o.Inline, o.Segments, err = sk.Finish(n); err != nil {
 		return err
 	}
 	o.Size, o.ETag, o.LastModified = n, set.ETag(), h.now().UTC()
-	o.Segments = []meta.Segment{{BlobID: w.ID(), Size: n}}
 	freed, err := h.cfg.Meta.PutObject(r.Context(), o, nil)
 	if err != nil {
-		h.freeBlobs([]string{w.ID()})
+		h.freeBlobs(segmentBlobs(o.Segments))
 		return mapMetaErr(err)
 	}
 	h.freeBlobs(freed)

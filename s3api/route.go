@@ -35,7 +35,7 @@ func (h *Handler) route(req *request) error {
 		return errKeyTooLong()
 	}
 	if !utf8.ValidString(req.key) {
-		return errInvalidArgument("Object key is not valid UTF-8.")
+		return errorf(http.StatusBadRequest, "InvalidURI", "Couldn't parse the specified URI.")
 	}
 	req.op = operationName(r, req.bucket, req.key)
 	return nil

@@ -28,6 +28,7 @@ type serverConfig struct {
 	ShutdownStr  string        `json:"shutdown-timeout"`
 	SweepEvery   time.Duration `json:"-"`
 	SweepStr     string        `json:"sweep-interval"`
+	DebugAddr    string        `json:"debug-addr"`
 }
 
 // flagHelp reports that -h was given and usage printed.
@@ -60,6 +61,7 @@ func (c *serverConfig) settings() []setting {
 		{"log-level", "POSTERN_LOG_LEVEL", "info", "log level: debug, info, warn, error", &c.LogLevel},
 		{"shutdown-timeout", "POSTERN_SHUTDOWN_TIMEOUT", defaultShutdown, "how long in-flight requests may run after SIGTERM", &c.ShutdownStr},
 		{"sweep-interval", "POSTERN_SWEEP_INTERVAL", defaultSweep, "how often orphaned object files are removed", &c.SweepStr},
+		{"debug-addr", "POSTERN_DEBUG_ADDR", "", "serve Go's pprof profiles on this address (keep it on loopback)", &c.DebugAddr},
 	}
 }
 

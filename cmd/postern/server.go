@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -128,6 +129,9 @@ Try it:
 `, filepath.Join(cfg.Data, rootCredentialsFile), creds.AccessKeyID, creds.SecretAccessKey, creds.AccessKeyID, creds.SecretAccessKey, endpoint, cfg.Region)
 	}
 
+	if cfg.DebugAddr != "" {
+		go serveDebug(logger, cfg.DebugAddr)
+	}
 	go sweepLoop(ctx, logger, blobs, store.BlobReferenced, cfg.SweepEvery)
 
 	errc := make(chan error, 1)
@@ -236,4 +240,17 @@ func newLogger(cfg *serverConfig) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
+
+// serveDebug serves pprof on its own listener, never on the S3 port.
+func serveDebug(logger *slog.Logger, addr string) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	logger.Info("pprof listening", "addr", addr)
+	if err := http.ListenAndServe(addr, mux); err != nil {
+		logger.Warn("pprof listener", "err", err)
+	}
 }

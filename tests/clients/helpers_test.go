@@ -64,10 +64,14 @@ type recorder struct {
 }
 
 func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	host := req.Host
+	if host == "" {
+		host = req.URL.Host
+	}
 	r.mu.Lock()
 	r.reqs = append(r.reqs, sentRequest{
 		Method: req.Method,
-		Host:   req.Host,
+		Host:   host,
 		Path:   req.URL.EscapedPath(),
 		Query:  req.URL.RawQuery,
 		Header: req.Header.Clone(),

@@ -268,6 +268,9 @@ func testMultipartAbort(t *testing.T, e *sdkEnv) {
 // Uploader (multipart, CRC32 checksums) and reads it back with its
 // Downloader (parallel ranged GETs).
 func testUploadManager(t *testing.T, e *sdkEnv) {
+	if testing.Short() {
+		t.Skip("-short: skips the 40 MiB object")
+	}
 	c := e.c
 	b := newBucket(t, c, "mgr")
 	const partSize = 8 * mib
@@ -331,6 +334,9 @@ func testUploadManager(t *testing.T, e *sdkEnv) {
 // testBigListing puts 2,500 keys and pages through them with the SDK's
 // paginator: every key exactly once, in order.
 func testBigListing(t *testing.T, e *sdkEnv) {
+	if testing.Short() {
+		t.Skip("-short: skips the 2,500-key listing")
+	}
 	c := e.c
 	b := newBucket(t, c, "many")
 	const n = 2500

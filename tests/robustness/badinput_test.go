@@ -1,9 +1,12 @@
 package robustness
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -247,6 +250,44 @@ func TestBadInput(t *testing.T) {
 			checkBadResponse(t, row, res.resp)
 		})
 	}
+
+	// An unsigned body longer than its Content-Length: S3 (like any HTTP/1.1
+	// server) stores exactly Content-Length bytes and reads the rest as the
+	// next request, which is garbage: a 4xx and a closed connection.
+	t.Run("body longer than an unsigned Content-Length", func(t *testing.T) {
+		data := append(append([]byte{}, obj[:500]...), append(bytes.Repeat([]byte("Z"), 496), "\r\n\r\n"...)...)
+		req := c.build(rawReq{method: "PUT", path: "/bad/overlong", body: data, payload: "UNSIGNED-PAYLOAD", contentLength: 500})
+		conn, err := net.DialTimeout("tcp", srv.Addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(10 * time.Second))
+		conn.Write(req)
+		br := bufio.NewReader(conn)
+		first, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("first response: %v", err)
+		}
+		io.Copy(io.Discard, first.Body)
+		first.Body.Close()
+		if first.StatusCode != 200 {
+			t.Errorf("PUT of the first 500 bytes: %d", first.StatusCode)
+		}
+		second, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Errorf("no answer to the trailing garbage: %v", err)
+		} else {
+			if second.StatusCode < 400 || second.StatusCode >= 500 {
+				t.Errorf("trailing garbage answered with %d, want a 4xx", second.StatusCode)
+			}
+			second.Body.Close()
+		}
+		got := c.must(t, 200, http.MethodGet, "/bad/overlong", "", nil, nil)
+		if !bytes.Equal(got.Body, obj[:500]) {
+			t.Errorf("stored %d bytes, want exactly the 500 declared", len(got.Body))
+		}
+	})
 
 	// The server keeps serving, and the object is intact.
 	checkHealthy(t, srv)

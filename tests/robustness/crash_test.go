@@ -38,6 +38,8 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -58,9 +60,10 @@ const (
 
 // value is one possible content of a key.
 type value struct {
-	sha  string
-	size int64
-	etag string
+	sha   string
+	size  int64
+	etag  string
+	parts []string // multipart only: the parts' ETags (MD5s), one blob file each
 }
 
 type write struct {
@@ -137,7 +140,7 @@ func (m *model) end(w *write, st writeState) {
 
 const (
 	crashWriters = 16
-	crashRounds  = 3
+	crashRounds  = 4
 	hotKeys      = 8
 	crashBucket  = "crash"
 )
@@ -170,7 +173,7 @@ func TestCrashSafety(t *testing.T) {
 				}
 			}()
 		}
-		killAfter := 400*time.Millisecond + time.Duration(rng.Int64N(int64(1200*time.Millisecond)))
+		killAfter := 500*time.Millisecond + time.Duration(rng.Int64N(int64(2*time.Second)))
 		time.Sleep(killAfter)
 		srv.Kill()
 		stop.Store(true)
@@ -208,7 +211,7 @@ func crashOp(c *client, m *model, rng *rand.Rand, seq *atomic.Uint64, writer int
 		size = 0
 	case r < 10:
 		size = rng.IntN(64 << 10)
-	case r < 19:
+	case r < 18:
 		size = rng.IntN(2<<20 + 1)
 	default:
 		return crashMultipart(c, m, rng, key, dseed)
@@ -255,7 +258,7 @@ func crashMultipart(c *client, m *model, rng *rand.Rand, key string, dseed uint6
 		etags = append(etags, etagOf(resp.Header))
 	}
 	all := append(append([]byte{}, parts[0]...), parts[1]...)
-	w := m.begin(key, value{sha: sha256Hex(all), size: int64(len(all)), etag: multipartETag(parts)}, true)
+	w := m.begin(key, value{sha: sha256Hex(all), size: int64(len(all)), etag: multipartETag(parts), parts: []string{md5Hex(parts[0]), md5Hex(parts[1])}}, true)
 	resp, err = c.do(http.MethodPost, path, "uploadId="+url.QueryEscape(ir.UploadID), nil, completeXML(etags))
 	switch {
 	case err != nil:
@@ -308,10 +311,6 @@ func checkCrashState(t *testing.T, srv *testserver.Server, m *model, round int) 
 		}
 		token = lr.NextContinuationToken
 	}
-	wantFiles := 0
-	for _, o := range listed {
-		wantFiles += partsInETag(o.etag)
-	}
 	resp := c.must(t, 200, http.MethodGet, "/"+crashBucket, "uploads", nil, nil)
 	var lu listUploadsResult
 	if err := unmarshalXML(resp.Body, &lu); err != nil {
@@ -320,19 +319,16 @@ func checkCrashState(t *testing.T, srv *testserver.Server, m *model, round int) 
 	if lu.IsTruncated {
 		t.Fatalf("more than 1000 pending uploads")
 	}
-	pendingParts := 0
+	var pendingParts []string
 	for _, u := range lu.Uploads {
 		resp := c.must(t, 200, http.MethodGet, "/"+crashBucket+"/"+u.Key, "uploadId="+url.QueryEscape(u.UploadID), nil, nil)
 		var lp listPartsResult
 		if err := unmarshalXML(resp.Body, &lp); err != nil {
 			t.Fatalf("listing parts: %v", err)
 		}
-		pendingParts += len(lp.Parts)
-	}
-	wantFiles += pendingParts
-	if files := blobFiles(t, srv.DataDir); len(files) != wantFiles {
-		errorf("after the start-up sweep %d blob files exist, but %d listed objects and %d pending uploads reference %d (%d parts)",
-			len(files), len(listed), len(lu.Uploads), wantFiles, pendingParts)
+		for _, p := range lp.Parts {
+			pendingParts = append(pendingParts, strings.Trim(p.ETag, `"`))
+		}
 	}
 
 	// Every key ever written: GET and HEAD against the model.
@@ -366,10 +362,13 @@ func checkCrashState(t *testing.T, srv *testserver.Server, m *model, round int) 
 	close(work)
 	wg.Wait()
 	close(results)
+	observedVals := map[string]*value{}
 	for o := range results {
 		h := m.keys[o.key]
 		h.base, h.writes = o.v, nil
+		observedVals[o.key] = o.v
 	}
+	checkBlobFiles(t, srv, listed, observedVals, pendingParts, errorf)
 	for k := range listed {
 		if _, ok := m.keys[k]; !ok {
 			errorf("listing shows %q, which was never written", k)
@@ -419,6 +418,9 @@ func checkKey(c *client, h *keyHistory, key string, listed map[string]listedObje
 		}
 	}
 	got := &value{sha: sum, size: int64(len(get.Body)), etag: etagOf(get.Header)}
+	if match != nil {
+		got.parts = match.parts
+	}
 	if match == nil {
 		errorf("%s: holds %d bytes (sha256 %.12s, ETag %s) that are none of the allowed values %s (absent allowed: %v)",
 			key, len(get.Body), sum, got.etag, describe(vals), absentOK)
@@ -454,4 +456,61 @@ func describe(vals []value) string {
 		parts = append(parts, fmt.Sprintf("{%d bytes %.12s %s}", v.size, v.sha, v.etag))
 	}
 	return "[" + strings.Join(parts, " ") + "]"
+}
+
+// checkBlobFiles checks that DATA/blobs holds exactly the files the state
+// references: each file's MD5 must be the ETag of a listed single-PUT object
+// (which may instead be stored inline in its metadata row, so its file is
+// optional), of a part of a listed multipart object, or of a part of a pending
+// upload (those files are required). A file matching nothing is an orphan the
+// start-up sweep left; a required file that is missing is lost data.
+func checkBlobFiles(t *testing.T, srv *testserver.Server, listed map[string]listedObject, observed map[string]*value, pendingParts []string, errorf func(string, ...any)) {
+	required, optional := map[string]int{}, map[string]int{}
+	nreq := 0
+	for key, lo := range listed {
+		if !strings.Contains(lo.etag, "-") {
+			optional[lo.etag]++
+			continue
+		}
+		v := observed[key]
+		if v == nil || v.parts == nil {
+			continue // already reported: the object matched no write
+		}
+		for _, p := range v.parts {
+			required[p]++
+			nreq++
+		}
+	}
+	for _, p := range pendingParts {
+		required[p]++
+		nreq++
+	}
+	files := blobFiles(t, srv.DataDir)
+	var orphans []string
+	for _, f := range files {
+		data, err := os.ReadFile(filepath.Join(srv.DataDir, "blobs", f))
+		if err != nil {
+			t.Fatalf("reading blob file: %v", err)
+		}
+		sum := md5Hex(data)
+		switch {
+		case required[sum] > 0:
+			required[sum]--
+		case optional[sum] > 0:
+			optional[sum]--
+		default:
+			orphans = append(orphans, fmt.Sprintf("%s (%d bytes)", f, len(data)))
+		}
+	}
+	if len(orphans) > 0 {
+		errorf("after the start-up sweep %d of %d blob files belong to no object or pending part: %v", len(orphans), len(files), orphans)
+	}
+	missing := 0
+	for _, n := range required {
+		missing += n
+	}
+	if missing > 0 {
+		errorf("%d of %d blob files of multipart objects and pending parts are missing", missing, nreq)
+	}
+	t.Logf("blob files: %d (%d multipart/pending parts, %d listed objects)", len(files), nreq, len(listed))
 }

@@ -126,4 +126,3 @@ func TestMemoryBounded(t *testing.T) {
 		t.Errorf("server peak RSS %d MiB while moving 1 GiB, want under %d MiB", peak>>20, maxRSS>>20)
 	}
 }
-

@@ -1,0 +1,97 @@
+package iam
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+)
+
+// ServerKeySize is the size of the server key: 256 bits.
+const ServerKeySize = 32
+
+// Purposes of the keys derived from the server key. Each use gets its own
+// key, so that a ciphertext of one kind can never be passed off as another.
+const (
+	infoSecrets = "postern/v1/secret-keys-at-rest"
+	infoTokens  = "postern/v1/sts-session-tokens"
+)
+
+// keyring holds the AEADs derived from the server key.
+type keyring struct {
+	secrets cipher.AEAD // secret access keys at rest
+	tokens  cipher.AEAD // session tokens
+}
+
+func newKeyring(serverKey []byte) (*keyring, error) {
+	if len(serverKey) != ServerKeySize {
+		return nil, fmt.Errorf("iam: the server key must be %d bytes, got %d", ServerKeySize, len(serverKey))
+	}
+	secrets, err := deriveAEAD(serverKey, infoSecrets)
+	if err != nil {
+		return nil, err
+	}
+	tokens, err := deriveAEAD(serverKey, infoTokens)
+	if err != nil {
+		return nil, err
+	}
+	return &keyring{secrets: secrets, tokens: tokens}, nil
+}
+
+func deriveAEAD(serverKey []byte, info string) (cipher.AEAD, error) {
+	k, err := hkdf.Key(sha256.New, serverKey, nil, info, 32)
+	if err != nil {
+		return nil, fmt.Errorf("iam: derive key: %w", err)
+	}
+	block, err := aes.NewCipher(k)
+	if err != nil {
+		return nil, fmt.Errorf("iam: %w", err)
+	}
+	return cipher.NewGCM(block)
+}
+
+// seal encrypts plaintext with a random nonce, binding it to aad. The result
+// is nonce || ciphertext || tag.
+func seal(aead cipher.AEAD, plaintext, aad []byte) []byte {
+	out := make([]byte, aead.NonceSize(), aead.NonceSize()+len(plaintext)+aead.Overhead())
+	if _, err := rand.Read(out); err != nil {
+		panic("iam: crypto/rand failed: " + err.Error())
+	}
+	return aead.Seal(out, out, plaintext, aad)
+}
+
+var errDecrypt = errors.New("iam: decryption failed")
+
+// open reverses seal; any change to the ciphertext or aad fails.
+func open(aead cipher.AEAD, sealed, aad []byte) ([]byte, error) {
+	n := aead.NonceSize()
+	if len(sealed) < n+aead.Overhead() {
+		return nil, errDecrypt
+	}
+	pt, err := aead.Open(nil, sealed[:n], sealed[n:], aad)
+	if err != nil {
+		return nil, errDecrypt
+	}
+	return pt, nil
+}
+
+// The additional data of a stored secret binds it to its access key id, so a
+// row's ciphertext copied into another row does not decrypt.
+func secretAAD(accessKey string) []byte { return []byte("postern secret key for " + accessKey) }
+
+// encryptSecret encrypts a secret access key for storage.
+func (k *keyring) encryptSecret(accessKey, secret string) []byte {
+	return seal(k.secrets, []byte(secret), secretAAD(accessKey))
+}
+
+// decryptSecret decrypts a stored secret access key.
+func (k *keyring) decryptSecret(accessKey string, sealed []byte) (string, error) {
+	pt, err := open(k.secrets, sealed, secretAAD(accessKey))
+	if err != nil {
+		return "", fmt.Errorf("iam: secret of %s does not decrypt with this server key: %w", accessKey, err)
+	}
+	return string(pt), nil
+}
