@@ -154,7 +154,8 @@ type ListUploadsResult struct {
 // Store holds Postern's metadata. Implementations must be safe for
 // concurrent use and make every method a single atomic transaction.
 type Store interface {
-	// CreateBucket returns ErrBucketExists (whoever owns it) when the name is taken.
+	// CreateBucket returns ErrBucketExists (whoever owns it) when the name is
+	// taken. b.Configs are stored with the bucket, in the same transaction.
 	CreateBucket(ctx context.Context, b Bucket) error
 	GetBucket(ctx context.Context, name string) (Bucket, error)
 	// ListBuckets lists buckets owned by owner ("" for all), by name.

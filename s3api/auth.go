@@ -2,47 +2,20 @@ package s3api
 
 import (
 	"context"
+	"errors"
 	"net/http"
 
+	"github.com/postern/postern/authz"
 	"github.com/postern/postern/iam"
 	"github.com/postern/postern/meta"
+	"github.com/postern/postern/policy"
 	"github.com/postern/postern/sigv4"
 )
 
-// AuthzRequest is everything an authorization decision looks at.
-type AuthzRequest struct {
-	Principal *iam.Principal
-	Action    string // e.g. s3:GetObject
-	Resource  string // e.g. arn:aws:s3:::bucket/key
-	// Bucket is the bucket the request is about (nil for ListBuckets/CreateBucket).
-	Bucket *meta.Bucket
-	// Context holds the request's condition keys (aws:SourceIp, s3:authType, …).
-	Context map[string][]string
-}
-
 // Authorizer makes the access decision for every request: nil means allowed,
-// an error (usually *Error AccessDenied) means denied.
+// *authz.Denied means denied. *authz.Engine is the implementation.
 type Authorizer interface {
-	Authorize(ctx context.Context, ar *AuthzRequest) error
-}
-
-// OwnerOnly allows an account's root user everything on its own buckets, and
-// nothing else. It is the policy in force until the policy engine replaces it.
-type OwnerOnly struct{}
-
-// Authorize implements Authorizer.
-func (OwnerOnly) Authorize(_ context.Context, ar *AuthzRequest) error {
-	p := ar.Principal
-	if p == nil || p.Kind == iam.KindAnonymous {
-		return errAccessDenied()
-	}
-	if !p.IsRoot() {
-		return errAccessDenied()
-	}
-	if ar.Bucket != nil && ar.Bucket.Owner != p.AccountID {
-		return errAccessDenied()
-	}
-	return nil
+	Authorize(ctx context.Context, r *authz.Request) error
 }
 
 // authenticate verifies the request's signature, if any, and sets the principal.
@@ -70,45 +43,93 @@ func (h *Handler) authenticate(req *request) error {
 
 // authorize is the single place where access is decided for S3 operations.
 func (h *Handler) authorize(req *request, action string, bucket *meta.Bucket, key string) error {
-	res := "arn:aws:s3:::" + req.bucket
-	if bucket != nil {
-		res = "arn:aws:s3:::" + bucket.Name
-	}
-	if key != "" {
-		res += "/" + key
-	}
-	if req.bucket == "" {
-		res = "*"
-	}
-	return h.authz.Authorize(req.r.Context(), &AuthzRequest{
+	ar := &authz.Request{
 		Principal: req.principal,
 		Action:    action,
-		Resource:  res,
-		Bucket:    bucket,
 		Context:   h.conditionContext(req),
-	})
+	}
+	switch {
+	case bucket != nil && key != "":
+		ar.Resource = "arn:aws:s3:::" + bucket.Name + "/" + key
+	case bucket != nil:
+		ar.Resource = "arn:aws:s3:::" + bucket.Name
+	case req.bucket != "":
+		ar.Resource = "arn:aws:s3:::" + req.bucket
+	default:
+		ar.Resource = "*"
+	}
+	if bucket != nil {
+		ar.ResourceAccount = bucket.Owner
+		pol, err := h.bucketPolicy(bucket)
+		if err != nil {
+			return err
+		}
+		ar.ResourcePolicy = pol
+		ar.RestrictPublic = h.publicAccessBlock(bucket).RestrictPublicBuckets
+	}
+	if o := h.cfg.Outpost; o != nil {
+		pr := policy.Request{Action: ar.Action, Resource: ar.Resource}
+		o.Alias(&pr)
+		ar.ActionAliases, ar.ResourceAliases = pr.ActionAliases, pr.ResourceAliases
+		o.AliasContext(ar.Context)
+	}
+	err := h.authz.Authorize(req.r.Context(), ar)
+	if err == nil {
+		return nil
+	}
+	var d *authz.Denied
+	if errors.As(err, &d) {
+		// The bucket owner's root can always manage the bucket policy, so
+		// that a policy can never lock its owner out (as in S3).
+		if bucket != nil && req.principal.IsRoot() && req.principal.AccountID == bucket.Owner && ownerAlwaysAllowed[action] {
+			return nil
+		}
+		e := errAccessDenied()
+		e.Message = d.Message
+		return e
+	}
+	return err
 }
 
-// conditionContext builds the request's condition keys once.
-func (h *Handler) conditionContext(req *request) map[string][]string {
-	c := map[string][]string{}
-	if host, _, err := splitHostPort(req.r.RemoteAddr); err == nil {
-		c["aws:SourceIp"] = []string{host}
+var ownerAlwaysAllowed = map[string]bool{
+	"s3:GetBucketPolicy": true, "s3:PutBucketPolicy": true, "s3:DeleteBucketPolicy": true,
+}
+
+// conditionContext builds the request's condition keys, once per request.
+func (h *Handler) conditionContext(req *request) policy.MapContext {
+	if req.condCtx != nil {
+		return req.condCtx
 	}
-	if req.r.TLS != nil {
-		c["aws:SecureTransport"] = []string{"true"}
-	} else {
-		c["aws:SecureTransport"] = []string{"false"}
-	}
-	if req.auth != nil {
-		c["s3:authType"] = []string{string(req.auth.AuthType)}
-		c["s3:signatureversion"] = []string{"AWS4-HMAC-SHA256"}
-		c["s3:x-amz-content-sha256"] = []string{req.auth.PayloadHash}
-		age := h.now().Sub(req.auth.SignedAt).Milliseconds()
-		if age < 0 {
-			age = 0
+	var sig *authz.Signature
+	if a := req.auth; a != nil {
+		sig = &authz.Signature{
+			AuthType:      string(a.AuthType),
+			Version:       req.sigVersion(),
+			ContentSHA256: a.PayloadHash,
+			SignedAt:      a.SignedAt,
+			Age:           a.AuthType != sigv4.AuthHeader,
 		}
-		c["s3:signatureAge"] = []string{itoa(age)}
+		if a.AuthType == AuthTypePOST {
+			sig.ContentSHA256 = ""
+		}
 	}
+	c := authz.BaseContext(req.r, h.now(), req.principal, sig, h.cfg.Network, h.cfg.Region)
+	r := req.r
+	q := req.query()
+	if req.op == "ListObjects" || req.op == "ListObjectsV2" || req.op == "ListObjectVersions" {
+		c["s3:prefix"] = []string{q.Get("prefix")}
+		if d, ok := q["delimiter"]; ok {
+			c["s3:delimiter"] = d[:1]
+		}
+		if m, ok := q["max-keys"]; ok {
+			c["s3:max-keys"] = m[:1]
+		}
+	}
+	for _, hk := range []string{"x-amz-acl", "x-amz-copy-source", "x-amz-metadata-directive", "x-amz-server-side-encryption", "x-amz-storage-class"} {
+		if v := r.Header.Get(hk); v != "" {
+			c["s3:"+hk] = []string{v}
+		}
+	}
+	req.condCtx = c
 	return c
 }

@@ -92,11 +92,13 @@ func (h *Handler) createBucket(req *request, _ *meta.Bucket) error {
 		// Postern keeps buckets private; public access is granted with bucket policies.
 		return errorf(http.StatusBadRequest, "InvalidBucketAclWithObjectOwnership", "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting")
 	}
+	pab, _ := xml.Marshal(defaultPublicAccessBlock)
 	err := h.cfg.Meta.CreateBucket(req.r.Context(), meta.Bucket{
 		Name:      req.bucket,
 		Owner:     req.principal.AccountID,
 		Region:    h.cfg.Region,
 		CreatedAt: h.now().UTC(),
+		Configs:   map[string][]byte{meta.ConfigPublicAccessBlock: pab},
 	})
 	if errors.Is(err, meta.ErrBucketExists) {
 		b, gerr := h.cfg.Meta.GetBucket(req.r.Context(), req.bucket)

@@ -9,20 +9,10 @@ import (
 	"github.com/postern/postern/meta"
 )
 
-// Bucket configuration kinds in the metadata store.
-const (
-	configCORS   = "cors"
-	configPolicy = "policy"
-	configPAB    = "public-access-block"
-)
-
-func (h *Handler) bucketCORS(req *request, bucket string) (*cors.Config, error) {
-	doc, err := h.cfg.Meta.GetBucketConfig(req.r.Context(), bucket, configCORS)
-	if errors.Is(err, meta.ErrNoSuchConfig) {
+func (h *Handler) bucketCORS(b *meta.Bucket) (*cors.Config, error) {
+	doc := b.Configs[meta.ConfigCORS]
+	if doc == nil {
 		return nil, nil
-	}
-	if err != nil {
-		return nil, err
 	}
 	return cors.Parse(doc)
 }
@@ -43,7 +33,7 @@ func (h *Handler) putBucketCors(req *request, b *meta.Bucket) error {
 	if _, err := cors.Parse(data); err != nil {
 		return corsError(err)
 	}
-	if err := h.cfg.Meta.PutBucketConfig(req.r.Context(), b.Name, configCORS, data); err != nil {
+	if err := h.cfg.Meta.PutBucketConfig(req.r.Context(), b.Name, meta.ConfigCORS, data); err != nil {
 		return err
 	}
 	req.w.WriteHeader(http.StatusOK)
@@ -51,7 +41,7 @@ func (h *Handler) putBucketCors(req *request, b *meta.Bucket) error {
 }
 
 func (h *Handler) getBucketCors(req *request, b *meta.Bucket) error {
-	c, err := h.bucketCORS(req, b.Name)
+	c, err := h.bucketCORS(b)
 	if err != nil {
 		return err
 	}
@@ -67,7 +57,7 @@ func (h *Handler) getBucketCors(req *request, b *meta.Bucket) error {
 }
 
 func (h *Handler) deleteBucketCors(req *request, b *meta.Bucket) error {
-	if err := h.cfg.Meta.DeleteBucketConfig(req.r.Context(), b.Name, configCORS); err != nil && !errors.Is(err, meta.ErrNoSuchConfig) {
+	if err := h.cfg.Meta.DeleteBucketConfig(req.r.Context(), b.Name, meta.ConfigCORS); err != nil && !errors.Is(err, meta.ErrNoSuchConfig) {
 		return err
 	}
 	req.w.WriteHeader(http.StatusNoContent)
@@ -89,13 +79,14 @@ func (h *Handler) preflight(req *request) error {
 	if req.bucket == "" {
 		return errorf(http.StatusForbidden, "AccessForbidden", "CORSResponse: Bucket not found")
 	}
-	if _, err := h.cfg.Meta.GetBucket(r.Context(), req.bucket); err != nil {
+	b, err := h.cfg.Meta.GetBucket(r.Context(), req.bucket)
+	if err != nil {
 		if errors.Is(err, meta.ErrNoSuchBucket) {
 			return errorf(http.StatusForbidden, "AccessForbidden", "CORSResponse: Bucket not found")
 		}
 		return err
 	}
-	c, err := h.bucketCORS(req, req.bucket)
+	c, err := h.bucketCORS(&b)
 	if err != nil {
 		return err
 	}
@@ -123,12 +114,12 @@ func (h *Handler) preflight(req *request) error {
 
 // addCORSHeaders adds the bucket's CORS response headers to a request that
 // carries an Origin header.
-func (h *Handler) addCORSHeaders(req *request, bucket string) {
+func (h *Handler) addCORSHeaders(req *request, b *meta.Bucket) {
 	origin := req.r.Header.Get("Origin")
 	if origin == "" {
 		return
 	}
-	c, err := h.bucketCORS(req, bucket)
+	c, err := h.bucketCORS(b)
 	if err != nil || c == nil {
 		return
 	}

@@ -11,12 +11,15 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
+	"github.com/postern/postern/authz"
 	"github.com/postern/postern/blob"
 	"github.com/postern/postern/iam"
 	"github.com/postern/postern/meta"
+	"github.com/postern/postern/policy"
 	"github.com/postern/postern/sigv4"
 )
 
@@ -29,9 +32,15 @@ type Config struct {
 	Meta      meta.Store
 	Blobs     *blob.Store
 	Directory iam.Directory
-	// Authorizer decides every request; nil means "only the bucket owner's root".
+	// Authorizer decides every request; nil means an authz.Engine without
+	// identity policies (roots and bucket policies grant).
 	Authorizer Authorizer
-	Logger     *slog.Logger
+	// Network says how to find a request's source address and VPC (may be nil).
+	Network *authz.NetConfig
+	// Outpost, if set, makes S3 on Outposts actions, ARNs and condition keys
+	// match their S3 counterparts.
+	Outpost *policy.Outpost
+	Logger  *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Observe, if set, is called once per request after the response is written.
@@ -45,6 +54,7 @@ type Handler struct {
 	log      *slog.Logger
 	now      func() time.Time
 	authz    Authorizer
+	policies *policyCache
 }
 
 // MaxSkew is the clock skew S3 tolerates between a request's date and the
@@ -61,8 +71,9 @@ func New(cfg Config) *Handler {
 		h.log = slog.Default()
 	}
 	if h.authz == nil {
-		h.authz = OwnerOnly{}
+		h.authz = &authz.Engine{}
 	}
+	h.policies = newPolicyCache()
 	h.verifier = sigv4.NewVerifier(cfg.Region, []string{"s3"}, MaxSkew, h.lookupSecret)
 	return h
 }
@@ -91,7 +102,26 @@ type request struct {
 	key       string
 	principal *iam.Principal
 	auth      *sigv4.Result // nil for anonymous requests
+	sigV2     bool          // authenticated with Signature Version 2
 	bytesIn   int64
+	condCtx   policy.MapContext
+	q         url.Values
+}
+
+// query returns the parsed query string, parsed once.
+func (req *request) query() url.Values {
+	if req.q == nil {
+		req.q = req.r.URL.Query()
+	}
+	return req.q
+}
+
+// sigVersion is the s3:signatureversion of the request.
+func (req *request) sigVersion() string {
+	if req.sigV2 {
+		return "AWS"
+	}
+	return sigv4.Algorithm
 }
 
 func newRequestID() string {

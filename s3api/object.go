@@ -11,6 +11,7 @@ import (
 
 	"github.com/postern/postern/blob"
 	"github.com/postern/postern/checksum"
+	"github.com/postern/postern/iam"
 	"github.com/postern/postern/meta"
 )
 
@@ -359,7 +360,7 @@ func (h *Handler) getObject(req *request, b *meta.Bucket) error {
 	}
 
 	for _, ov := range responseOverrides {
-		if _, ok := q[ov[0]]; ok && req.principal.Kind == "anonymous" {
+		if _, ok := q[ov[0]]; ok && req.principal.Kind == iam.KindAnonymous {
 			return errInvalidRequest("Request specific response headers cannot be used for anonymous GET requests.")
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/postern/postern/iam"
 	"github.com/postern/postern/meta"
 )
 
@@ -27,19 +28,26 @@ type operation struct {
 // operations maps each S3 operation to its IAM action and handler. Operations
 // missing here answer NotImplemented.
 var operations = map[string]operation{
-	"ListBuckets":         {"s3:ListAllMyBuckets", scopeService, (*Handler).listBuckets},
-	"CreateBucket":        {"s3:CreateBucket", scopeNewBucket, (*Handler).createBucket},
-	"DeleteBucket":        {"s3:DeleteBucket", scopeBucket, (*Handler).deleteBucket},
-	"HeadBucket":          {"s3:ListBucket", scopeBucket, (*Handler).headBucket},
-	"GetBucketLocation":   {"s3:GetBucketLocation", scopeBucket, (*Handler).getBucketLocation},
-	"ListObjects":         {"s3:ListBucket", scopeBucket, (*Handler).listObjectsV1},
-	"ListObjectsV2":       {"s3:ListBucket", scopeBucket, (*Handler).listObjectsV2},
-	"DeleteObjects":       {"s3:DeleteObject", scopeBucket, (*Handler).deleteObjects},
-	"GetBucketVersioning": {"s3:GetBucketVersioning", scopeBucket, (*Handler).getBucketVersioning},
-	"PutBucketCors":       {"s3:PutBucketCORS", scopeBucket, (*Handler).putBucketCors},
-	"GetBucketCors":       {"s3:GetBucketCORS", scopeBucket, (*Handler).getBucketCors},
-	"DeleteBucketCors":    {"s3:PutBucketCORS", scopeBucket, (*Handler).deleteBucketCors},
-	"PostObject":          {"", scopeBucket, (*Handler).postObject},
+	"ListBuckets":             {"s3:ListAllMyBuckets", scopeService, (*Handler).listBuckets},
+	"CreateBucket":            {"s3:CreateBucket", scopeNewBucket, (*Handler).createBucket},
+	"DeleteBucket":            {"s3:DeleteBucket", scopeBucket, (*Handler).deleteBucket},
+	"HeadBucket":              {"s3:ListBucket", scopeBucket, (*Handler).headBucket},
+	"GetBucketLocation":       {"s3:GetBucketLocation", scopeBucket, (*Handler).getBucketLocation},
+	"ListObjects":             {"s3:ListBucket", scopeBucket, (*Handler).listObjectsV1},
+	"ListObjectsV2":           {"s3:ListBucket", scopeBucket, (*Handler).listObjectsV2},
+	"DeleteObjects":           {"s3:DeleteObject", scopeBucket, (*Handler).deleteObjects},
+	"GetBucketVersioning":     {"s3:GetBucketVersioning", scopeBucket, (*Handler).getBucketVersioning},
+	"PutBucketCors":           {"s3:PutBucketCORS", scopeBucket, (*Handler).putBucketCors},
+	"GetBucketCors":           {"s3:GetBucketCORS", scopeBucket, (*Handler).getBucketCors},
+	"DeleteBucketCors":        {"s3:PutBucketCORS", scopeBucket, (*Handler).deleteBucketCors},
+	"PostObject":              {"", scopeBucket, (*Handler).postObject},
+	"PutBucketPolicy":         {"s3:PutBucketPolicy", scopeBucket, (*Handler).putBucketPolicy},
+	"GetBucketPolicy":         {"s3:GetBucketPolicy", scopeBucket, (*Handler).getBucketPolicy},
+	"DeleteBucketPolicy":      {"s3:DeleteBucketPolicy", scopeBucket, (*Handler).deleteBucketPolicy},
+	"GetBucketPolicyStatus":   {"s3:GetBucketPolicyStatus", scopeBucket, (*Handler).getBucketPolicyStatus},
+	"PutPublicAccessBlock":    {"s3:PutBucketPublicAccessBlock", scopeBucket, (*Handler).putPublicAccessBlock},
+	"GetPublicAccessBlock":    {"s3:GetBucketPublicAccessBlock", scopeBucket, (*Handler).getPublicAccessBlock},
+	"DeletePublicAccessBlock": {"s3:PutBucketPublicAccessBlock", scopeBucket, (*Handler).deletePublicAccessBlock},
 
 	"PutObject":    {"s3:PutObject", scopeObject, (*Handler).putObject},
 	"GetObject":    {"s3:GetObject", scopeObject, (*Handler).getObject},
@@ -68,7 +76,7 @@ func (op operation) run(h *Handler, req *request) error {
 	case scopeBucket, scopeObject:
 		bk, err := h.cfg.Meta.GetBucket(req.r.Context(), req.bucket)
 		if errors.Is(err, meta.ErrNoSuchBucket) {
-			if req.principal.Kind == "anonymous" {
+			if req.principal.Kind == iam.KindAnonymous {
 				return errAccessDenied()
 			}
 			e := errNoSuchBucket()
@@ -79,7 +87,7 @@ func (op operation) run(h *Handler, req *request) error {
 			return err
 		}
 		b = &bk
-		h.addCORSHeaders(req, b.Name)
+		h.addCORSHeaders(req, b)
 		if op.scope == scopeObject {
 			key = req.key
 		}

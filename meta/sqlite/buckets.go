@@ -26,6 +26,12 @@ func (s *Store) CreateBucket(ctx context.Context, b meta.Bucket) error {
 		} else if n == 0 {
 			return fmt.Errorf("meta/sqlite: create bucket %q: %w", b.Name, meta.ErrBucketExists)
 		}
+		for kind, doc := range b.Configs {
+			if _, err := tx.ExecContext(context.Background(), `INSERT INTO bucket_configs (bucket, kind, doc) VALUES ($1, $2, $3)`,
+				b.Name, kind, doc); err != nil {
+				return fmt.Errorf("meta/sqlite: create bucket %q: config %q: %w", b.Name, kind, err)
+			}
+		}
 		return nil
 	})
 }
