@@ -29,6 +29,9 @@ type serverConfig struct {
 	SweepEvery   time.Duration `json:"-"`
 	SweepStr     string        `json:"sweep-interval"`
 	DebugAddr    string        `json:"debug-addr"`
+	TrustedProxy string        `json:"trusted-proxy"`
+	Network      string        `json:"network"`
+	OutpostID    string        `json:"outpost-id"`
 }
 
 // flagHelp reports that -h was given and usage printed.
@@ -46,22 +49,28 @@ const (
 type setting struct {
 	name, env, def, help string
 	dst                  *string
+	// multi settings may be repeated on the command line; their values are
+	// joined with ";" (the separator to use in the environment and config file).
+	multi bool
 }
 
 func (c *serverConfig) settings() []setting {
 	return []setting{
-		{"config", "POSTERN_CONFIG", "", "optional JSON config file (keys are these flag names)", &c.Config},
-		{"data", "POSTERN_DATA", defaultData, "data folder: metadata database and object files", &c.Data},
-		{"listen", "POSTERN_LISTEN", defaultListen, "address to serve S3 on (host:port)", &c.Listen},
-		{"region", "POSTERN_REGION", defaultRegion, "region name clients sign requests for", &c.Region},
-		{"domain", "POSTERN_DOMAIN", "", "base domain for virtual-host-style requests (BUCKET.DOMAIN)", &c.Domain},
-		{"tls-cert", "POSTERN_TLS_CERT", "", "TLS certificate file (PEM); serves HTTPS with --tls-key", &c.TLSCert},
-		{"tls-key", "POSTERN_TLS_KEY", "", "TLS private key file (PEM)", &c.TLSKey},
-		{"log-format", "POSTERN_LOG_FORMAT", "text", "log format: text or json", &c.LogFormat},
-		{"log-level", "POSTERN_LOG_LEVEL", "info", "log level: debug, info, warn, error", &c.LogLevel},
-		{"shutdown-timeout", "POSTERN_SHUTDOWN_TIMEOUT", defaultShutdown, "how long in-flight requests may run after SIGTERM", &c.ShutdownStr},
-		{"sweep-interval", "POSTERN_SWEEP_INTERVAL", defaultSweep, "how often orphaned object files are removed", &c.SweepStr},
-		{"debug-addr", "POSTERN_DEBUG_ADDR", "", "serve Go's pprof profiles on this address (keep it on loopback)", &c.DebugAddr},
+		{"config", "POSTERN_CONFIG", "", "optional JSON config file (keys are these flag names)", &c.Config, false},
+		{"data", "POSTERN_DATA", defaultData, "data folder: metadata database and object files", &c.Data, false},
+		{"listen", "POSTERN_LISTEN", defaultListen, "address to serve S3 on (host:port)", &c.Listen, false},
+		{"region", "POSTERN_REGION", defaultRegion, "region name clients sign requests for", &c.Region, false},
+		{"domain", "POSTERN_DOMAIN", "", "base domain for virtual-host-style requests (BUCKET.DOMAIN)", &c.Domain, false},
+		{"tls-cert", "POSTERN_TLS_CERT", "", "TLS certificate file (PEM); serves HTTPS with --tls-key", &c.TLSCert, false},
+		{"tls-key", "POSTERN_TLS_KEY", "", "TLS private key file (PEM)", &c.TLSKey, false},
+		{"log-format", "POSTERN_LOG_FORMAT", "text", "log format: text or json", &c.LogFormat, false},
+		{"log-level", "POSTERN_LOG_LEVEL", "info", "log level: debug, info, warn, error", &c.LogLevel, false},
+		{"shutdown-timeout", "POSTERN_SHUTDOWN_TIMEOUT", defaultShutdown, "how long in-flight requests may run after SIGTERM", &c.ShutdownStr, false},
+		{"sweep-interval", "POSTERN_SWEEP_INTERVAL", defaultSweep, "how often orphaned object files are removed", &c.SweepStr, false},
+		{"debug-addr", "POSTERN_DEBUG_ADDR", "", "serve Go's pprof profiles on this address (keep it on loopback)", &c.DebugAddr, false},
+		{"trusted-proxy", "POSTERN_TRUSTED_PROXY", "", "CIDR of a reverse proxy whose X-Forwarded-For is believed for aws:SourceIp (repeatable)", &c.TrustedProxy, true},
+		{"network", "POSTERN_NETWORK", "", "vpc=ID[,vpce=ID],cidr=CIDR[,cidr=CIDR…]: requests from these CIDRs arrive through that VPC (endpoint): aws:SourceVpc/SourceVpce/VpcSourceIp (repeatable)", &c.Network, true},
+		{"outpost-id", "POSTERN_OUTPOST_ID", "", "S3 on Outposts compatibility: s3-outposts actions, ARNs and condition keys for this outpost id mean their s3 counterparts", &c.OutpostID, false},
 	}
 }
 
@@ -72,6 +81,17 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (*s
 	fs.SetOutput(stderr)
 	sets := c.settings()
 	for _, s := range sets {
+		if s.multi {
+			dst := s.dst
+			fs.Func(s.name, s.help+" (env "+s.env+", values separated by ';')", func(v string) error {
+				if *dst != "" {
+					*dst += ";"
+				}
+				*dst += v
+				return nil
+			})
+			continue
+		}
 		fs.StringVar(s.dst, s.name, s.def, s.help+" (env "+s.env+")")
 	}
 	fs.Usage = func() {

@@ -71,6 +71,10 @@ func runServer(args []string) error {
 		logger.Info("removed orphaned object files", "count", n)
 	}
 
+	netcfg, err := parseNetConfig(cfg.TrustedProxy, cfg.Network)
+	if err != nil {
+		return err
+	}
 	m := newMetrics()
 	s3 := s3api.New(s3api.Config{
 		Region:    cfg.Region,
@@ -80,6 +84,8 @@ func runServer(args []string) error {
 		Directory: &iam.Root{AccountID: iam.DefaultAccountID, AccessKey: creds.AccessKeyID, SecretKey: creds.SecretAccessKey},
 		Logger:    logger,
 		Observe:   m.observe,
+		Network:   netcfg,
+		Outpost:   outpostFor(cfg.OutpostID, cfg.Region, iam.DefaultAccountID),
 	})
 	var ready atomic.Bool
 	// Ready means the database answers: a lookup of a name no bucket can have.

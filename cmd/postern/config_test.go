@@ -1,0 +1,78 @@
+package main
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func TestConfigPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "postern.json")
+	os.WriteFile(file, []byte(`{"listen": "127.0.0.1:7000", "region": "eu-west-1", "domain": "file.example", "shutdown-timeout": "5s"}`), 0o600)
+	env := map[string]string{"POSTERN_REGION": "us-west-2", "POSTERN_CONFIG": file, "POSTERN_NETWORK": "vpc=vpc-1,cidr=10.0.0.0/8"}
+	getenv := func(k string) string { return env[k] }
+	c, err := loadConfig([]string{"--listen", "127.0.0.1:8000", "--network", "vpce=vpce-2,cidr=192.0.2.1"}, getenv, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != "127.0.0.1:8000" {
+		t.Errorf("flag should win: listen %q", c.Listen)
+	}
+	if c.Region != "us-west-2" {
+		t.Errorf("env should beat file: region %q", c.Region)
+	}
+	if c.Domain != "file.example" || c.ShutdownWait != 5*time.Second {
+		t.Errorf("file should fill the rest: domain %q shutdown %v", c.Domain, c.ShutdownWait)
+	}
+	if c.Data != defaultData {
+		t.Errorf("default data %q", c.Data)
+	}
+	if c.Network != "vpce=vpce-2,cidr=192.0.2.1" {
+		t.Errorf("flag should replace env for network: %q", c.Network)
+	}
+	if _, err := loadConfig([]string{"--bogus"}, getenv, io.Discard); err == nil {
+		t.Error("unknown flag accepted")
+	}
+	os.WriteFile(file, []byte(`{"lisen": "x"}`), 0o600)
+	if _, err := loadConfig(nil, getenv, io.Discard); err == nil {
+		t.Error("unknown config file key accepted")
+	}
+	if _, err := loadConfig([]string{"--tls-cert", "x"}, func(string) string { return "" }, io.Discard); err == nil {
+		t.Error("--tls-cert without --tls-key accepted")
+	}
+}
+
+func TestParseNetConfig(t *testing.T) {
+	nc, err := parseNetConfig("127.0.0.1;10.0.0.0/8", "vpc=vpc-1a2b,vpce=vpce-1,cidr=127.0.0.2/32,cidr=127.0.0.3;vpc=vpc-2,cidr=fd00::/8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(nc.TrustedProxies) != 2 || len(nc.Networks) != 2 || len(nc.Networks[0].CIDRs) != 2 || nc.Networks[0].VPCE != "vpce-1" {
+		t.Fatalf("%+v", nc)
+	}
+	for _, bad := range []string{"vpc=x", "cidr=10.0.0.0/8", "vpc=x,cidr=nonsense", "vpc=x,color=red,cidr=10.0.0.0/8", "novalue"} {
+		if _, err := parseNetConfig("", bad); err == nil {
+			t.Errorf("network %q accepted", bad)
+		}
+	}
+	if _, err := parseNetConfig("not-an-ip", ""); err == nil {
+		t.Error("bad trusted proxy accepted")
+	}
+}
+
+func TestParseExpiresIn(t *testing.T) {
+	ok := map[string]time.Duration{"1": time.Second, "3600": time.Hour, "90m": 90 * time.Minute, "7d": 7 * 24 * time.Hour, "604800": 7 * 24 * time.Hour}
+	for in, want := range ok {
+		if got, err := parseExpiresIn(in); err != nil || got != want {
+			t.Errorf("parseExpiresIn(%q) = %v, %v", in, got, err)
+		}
+	}
+	for _, bad := range []string{"0", "604801", "8d", "-5", "1.5s", "soon", ""} {
+		if _, err := parseExpiresIn(bad); err == nil {
+			t.Errorf("parseExpiresIn(%q) accepted", bad)
+		}
+	}
+}
