@@ -10,7 +10,7 @@ import (
 	"strings"
 )
 
-// SignedSubresources are the query parameters that are part of the
+// signedSubresources are the query parameters that are part of the
 // CanonicalizedResource. It is the union of the list in AWS's SigV2
 // documentation (acl, delete, lifecycle, location, logging, notification,
 // partNumber, policy, requestPayment, torrent, uploadId, uploads, versionId,
@@ -21,7 +21,7 @@ import (
 // selects an operation by (encryption, retention, legal-hold, ...), so that a
 // signed request can never be turned into another operation by appending an
 // unsigned parameter. Names are matched case-sensitively, as AWS does.
-var SignedSubresources = []string{
+var signedSubresources = [...]string{
 	"accelerate", "acl", "analytics", "attributes", "cors", "defaultObjectAcl",
 	"delete", "encryption", "intelligent-tiering", "inventory", "legal-hold",
 	"lifecycle", "location", "logging", "metrics", "notification", "object-lock",
@@ -34,11 +34,15 @@ var SignedSubresources = []string{
 	"uploads", "versionId", "versioning", "versions", "website",
 }
 
-// isSubresource reports whether name is in SignedSubresources (sorted search
-// would need a sorted copy; the list is short and this is not a hot path's
-// bottleneck).
+// SignedSubresources returns (a copy of) the query parameter names signed as
+// sub-resources, sorted.
+func SignedSubresources() []string {
+	out := signedSubresources
+	return out[:]
+}
+
 func isSubresource(name string) bool {
-	for _, s := range SignedSubresources {
+	for _, s := range signedSubresources {
 		if s == name {
 			return true
 		}
@@ -180,12 +184,21 @@ func hostBucket(r *http.Request, domain string) string {
 
 // canonicalResource builds CanonicalizedResource from the bucket (virtual
 // host), the raw path and the signed sub-resources of the query.
-func canonicalResource(b *strings.Builder, r *http.Request, domain string, params []queryParam) {
+//
+// With bucketSlash, a path-style path naming only a bucket gets the trailing
+// '/' S3 signs; without it the path is taken literally (the form some older
+// signers produce, accepted as a fallback).
+func canonicalResource(b *strings.Builder, r *http.Request, domain string, params []queryParam, bucketSlash bool) {
+	path := requestPath(r)
 	if bucket := hostBucket(r, domain); bucket != "" {
 		b.WriteByte('/')
 		b.WriteString(bucket)
+	} else if bucketSlash && len(path) > 1 && strings.IndexByte(path[1:], '/') < 0 {
+		// Path-style bucket request "/bucket": S3 signs "/bucket/", like
+		// "/" after a virtual-host bucket (botocore relies on it).
+		path += "/"
 	}
-	b.WriteString(requestPath(r))
+	b.WriteString(path)
 	type sub struct {
 		key, value string
 		hasEq      bool
@@ -305,15 +318,17 @@ func amzHeaders(r *http.Request, params []queryParam, presigned bool) (names []s
 //
 // For header auth the Date line is the Date header, or empty when an
 // x-amz-date header is sent (which then appears among the x-amz-* headers).
+// A path-style request for a bucket itself ("/bucket?acl") is signed as
+// "/bucket/?acl", as S3 does (Verify also accepts the literal "/bucket").
 func StringToSign(r *http.Request, domain string, expires string) string {
 	var rawQuery string
 	if r.URL != nil {
 		rawQuery = r.URL.RawQuery
 	}
-	return stringToSign(r, domain, expires, parseQuery(rawQuery, maxQueryParams))
+	return stringToSign(r, domain, expires, parseQuery(rawQuery, maxQueryParams), true)
 }
 
-func stringToSign(r *http.Request, domain, expires string, params []queryParam) string {
+func stringToSign(r *http.Request, domain, expires string, params []queryParam, bucketSlash bool) string {
 	presigned := expires != ""
 	var b strings.Builder
 	b.Grow(256)
@@ -339,6 +354,6 @@ func stringToSign(r *http.Request, domain, expires string, params []queryParam) 
 		b.WriteString(strings.Join(values[n], ","))
 		b.WriteByte('\n')
 	}
-	canonicalResource(&b, r, domain, params)
+	canonicalResource(&b, r, domain, params, bucketSlash)
 	return b.String()
 }

@@ -16,7 +16,7 @@
 // Rules as implemented (see StringToSign for details):
 //   - CanonicalizedResource is "/"+bucket for virtual-host-style requests
 //     (Host BUCKET.domain), then the path exactly as sent (still %-encoded,
-//     never normalised), then the signed sub-resources (SignedSubresources)
+//     never normalised), then the signed sub-resources (SignedSubresources())
 //     sorted by name, their values %-decoded as AWS and botocore sign them;
 //   - every x-amz-* header is signed (x-amz-security-token included); for
 //     presigned URLs the x-amz-* query parameters count as such headers, which

@@ -586,6 +586,32 @@ Date: Wed, 25 Nov 2026 17:00:00 GMT
 	if got := StringToSign(r, "s3.example.com", ""); got != want {
 		t.Fatalf("\n got %q\nwant %q", got, want)
 	}
+	// Path-style bucket requests are signed with a trailing '/'; Verify
+	// also accepts a signature over the literal path, and nothing else.
+	v := testVerifier(t)
+	for _, c := range []struct{ target, resource, alsoOK, bad string }{
+		{"/bkt?acl", "/bkt/?acl", "/bkt?acl", "/bkt//?acl"},
+		{"/bkt", "/bkt/", "/bkt", "/"},
+		{"/bkt/", "/bkt/", "", "/bkt"},
+		{"/", "/", "", "/bkt/"},
+		{"/bkt/key", "/bkt/key", "", "/bkt/key/"},
+	} {
+		r := rawRequest(t, "GET "+c.target+" HTTP/1.1\nHost: s3.example.com\nDate: "+testNow.Format(http.TimeFormat)+"\n")
+		prefix := "GET\n\n\n" + testNow.Format(http.TimeFormat) + "\n"
+		if sts := StringToSign(r, "s3.example.com", ""); sts != prefix+c.resource {
+			t.Fatalf("%s: %q", c.target, sts)
+		}
+		for _, res := range []string{c.resource, c.alsoOK, c.bad} {
+			if res == "" {
+				continue
+			}
+			r.Header.Set("Authorization", "AWS "+docAccessKey+":"+Sign(docSecret, prefix+res))
+			_, err := v.Verify(r, testNow)
+			if (err == nil) != (res != c.bad) {
+				t.Fatalf("%s signed as %q: %v", c.target, res, err)
+			}
+		}
+	}
 	// Obsolete line folding is unfolded to one space.
 	if got := canonicalValue("a\r\n \tb  c "); got != "a b  c" {
 		t.Fatalf("canonicalValue %q", got)
@@ -696,5 +722,18 @@ func TestVerifyPOST(t *testing.T) {
 		if VerifyPOST(c[0], c[1], c[2]) {
 			t.Fatalf("accepted %q", c)
 		}
+	}
+}
+
+func TestSignedSubresourcesSorted(t *testing.T) {
+	l := SignedSubresources()
+	for i := 1; i < len(l); i++ {
+		if l[i-1] >= l[i] {
+			t.Fatalf("not sorted at %q", l[i])
+		}
+	}
+	l[0] = "changed"
+	if SignedSubresources()[0] == "changed" {
+		t.Fatal("SignedSubresources exposes the package's list")
 	}
 }

@@ -255,11 +255,11 @@ func (v *Verifier) verifyQuery(r *http.Request, now time.Time, q *queryAuth, par
 	token := ""
 	for _, p := range params {
 		if strings.EqualFold(unescape(p.rawKey), "x-amz-security-token") {
-			if t := unescape(p.rawValue); token != "" && t != token {
+			t := unescape(p.rawValue)
+			if token != "" && t != token {
 				return nil, newErr("InvalidToken", http.StatusBadRequest, msgTokenConflict)
-			} else {
-				token = t
 			}
+			token = t
 		}
 	}
 	if h := r.Header.Get("X-Amz-Security-Token"); h != "" {
@@ -305,9 +305,13 @@ func (v *Verifier) finish(r *http.Request, res *Result, provided, expires string
 		return nil, newErr("InvalidAccessKeyId", http.StatusForbidden, msgInvalidAccessKey,
 			sigv4.KV{Key: "AWSAccessKeyId", Value: echo(res.AccessKey)})
 	}
-	sts := stringToSign(r, v.domain, expires, params)
-	want := Sign(secret, sts)
-	if !hmac.Equal([]byte(want), []byte(provided)) {
+	sts := stringToSign(r, v.domain, expires, params, true)
+	if !hmac.Equal([]byte(Sign(secret, sts)), []byte(provided)) {
+		// Fallback: a bucket-only path-style path signed without the '/'.
+		if alt := stringToSign(r, v.domain, expires, params, false); alt != sts &&
+			hmac.Equal([]byte(Sign(secret, alt)), []byte(provided)) {
+			return res, nil
+		}
 		return nil, newErr("SignatureDoesNotMatch", http.StatusForbidden, msgSignatureMismatch,
 			sigv4.KV{Key: "AWSAccessKeyId", Value: echo(res.AccessKey)},
 			sigv4.KV{Key: "StringToSign", Value: sts},
