@@ -9,6 +9,7 @@ import (
 	"github.com/postern/postern/iam"
 	"github.com/postern/postern/meta"
 	"github.com/postern/postern/policy"
+	"github.com/postern/postern/sigv2"
 	"github.com/postern/postern/sigv4"
 )
 
@@ -21,6 +22,11 @@ type Authorizer interface {
 // authenticate verifies the request's signature, if any, and sets the principal.
 func (h *Handler) authenticate(req *request) error {
 	r := req.r
+	// SigV2 first: its query form has a Signature parameter that SigV4's
+	// detection would also claim.
+	if sigv2.IsSigV2(r) {
+		return h.authenticateV2(req)
+	}
 	if !sigv4.IsSigV4(r) {
 		if r.Header.Get("Authorization") != "" {
 			return errorf(http.StatusBadRequest, "InvalidArgument", "Unsupported Authorization Type")
@@ -30,15 +36,53 @@ func (h *Handler) authenticate(req *request) error {
 	}
 	res, err := h.verifier.Verify(r, h.now())
 	if err != nil {
-		return err
+		return credentialError(err)
 	}
 	_, p, err := h.cfg.Directory.Credentials(r.Context(), res.AccessKey, res.SessionToken)
 	if err != nil {
-		return errorf(http.StatusForbidden, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.")
+		return credentialError(err)
 	}
 	req.auth = res
 	req.principal = p
 	return nil
+}
+
+// authenticateV2 verifies a Signature Version 2 request (legacy clients:
+// aws CLI v1 presign, s3cmd, boto3 with signature_version='s3').
+func (h *Handler) authenticateV2(req *request) error {
+	if h.cfg.DisableSigV2 {
+		return errorf(http.StatusBadRequest, "InvalidRequest", "Signature Version 2 is disabled on this server (--sigv2=false). "+
+			"Make the client sign with Signature Version 4: for the aws CLI, `aws configure set default.s3.signature_version s3v4`; "+
+			"for boto3, Config(signature_version='s3v4'); for s3cmd, drop --signature-v2.")
+	}
+	res, err := h.verifierV2.Verify(req.r, h.now())
+	if err != nil {
+		return credentialError(err)
+	}
+	_, p, err := h.cfg.Directory.Credentials(req.r.Context(), res.AccessKey, res.SessionToken)
+	if err != nil {
+		return credentialError(err)
+	}
+	req.sigV2 = true
+	req.auth = &sigv4.Result{
+		AccessKey: res.AccessKey, SessionToken: res.SessionToken, AuthType: res.AuthType,
+		SignedAt: res.SignedAt, Expires: res.Expires, PayloadHash: unsignedPayload, Service: "s3", Region: h.cfg.Region,
+	}
+	req.principal = p
+	return nil
+}
+
+// credentialError maps failures of the credential lookup to S3 errors.
+func credentialError(err error) error {
+	switch {
+	case errors.Is(err, iam.ErrUnknownKey):
+		return errorf(http.StatusForbidden, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.")
+	case errors.Is(err, iam.ErrExpiredToken):
+		return errorf(http.StatusBadRequest, "ExpiredToken", "The provided token has expired.")
+	case errors.Is(err, iam.ErrInvalidToken):
+		return errorf(http.StatusBadRequest, "InvalidToken", "The provided token is malformed or otherwise invalid.")
+	}
+	return err
 }
 
 // authorize is the single place where access is decided for S3 operations.

@@ -20,6 +20,7 @@ import (
 	"github.com/postern/postern/iam"
 	"github.com/postern/postern/meta"
 	"github.com/postern/postern/policy"
+	"github.com/postern/postern/sigv2"
 	"github.com/postern/postern/sigv4"
 )
 
@@ -37,6 +38,8 @@ type Config struct {
 	Authorizer Authorizer
 	// Network says how to find a request's source address and VPC (may be nil).
 	Network *authz.NetConfig
+	// DisableSigV2 refuses Signature Version 2 requests (--sigv2=false).
+	DisableSigV2 bool
 	// Outpost, if set, makes S3 on Outposts actions, ARNs and condition keys
 	// match their S3 counterparts.
 	Outpost *policy.Outpost
@@ -49,12 +52,13 @@ type Config struct {
 
 // Handler serves the S3 API.
 type Handler struct {
-	cfg      Config
-	verifier *sigv4.Verifier
-	log      *slog.Logger
-	now      func() time.Time
-	authz    Authorizer
-	policies *policyCache
+	cfg        Config
+	verifier   *sigv4.Verifier
+	verifierV2 *sigv2.Verifier
+	log        *slog.Logger
+	now        func() time.Time
+	authz      Authorizer
+	policies   *policyCache
 }
 
 // MaxSkew is the clock skew S3 tolerates between a request's date and the
@@ -75,6 +79,7 @@ func New(cfg Config) *Handler {
 	}
 	h.policies = newPolicyCache()
 	h.verifier = sigv4.NewVerifier(cfg.Region, []string{"s3"}, MaxSkew, h.lookupSecret)
+	h.verifierV2 = sigv2.NewVerifier(h.lookupSecret, MaxSkew, sigv2.DefaultMaxExpiry, cfg.Domain)
 	return h
 }
 
@@ -85,6 +90,9 @@ func (h *Handler) lookupSecret(accessKey, token string) (string, bool, error) {
 	secret, _, err := h.cfg.Directory.Credentials(context.Background(), accessKey, token)
 	if errors.Is(err, iam.ErrUnknownKey) {
 		return "", false, nil
+	}
+	if err != nil {
+		return "", false, credentialError(err)
 	}
 	if err != nil {
 		return "", false, err

@@ -16,6 +16,7 @@ import (
 	"github.com/postern/postern/checksum"
 	"github.com/postern/postern/meta"
 	"github.com/postern/postern/postpolicy"
+	"github.com/postern/postern/sigv2"
 	"github.com/postern/postern/sigv4"
 )
 
@@ -44,10 +45,10 @@ func (h *Handler) authenticatePOST(req *request, f *postpolicy.Form) (*postpolic
 	if sig == "" && policyB64 == "" {
 		return nil, nil
 	}
+	if sig == "" && field("signature") != "" && field("awsaccesskeyid") != "" {
+		return h.authenticatePOSTv2(req, f)
+	}
 	if alg := field("x-amz-algorithm"); alg != sigv4.Algorithm {
-		if field("awsaccesskeyid") != "" {
-			return nil, errInvalidRequest("Signature Version 2 POST uploads are not supported; use x-amz-algorithm AWS4-HMAC-SHA256.")
-		}
 		return nil, errInvalidArgument("POST form field x-amz-algorithm must be AWS4-HMAC-SHA256.")
 	}
 	if sig == "" || policyB64 == "" || field("x-amz-credential") == "" || field("x-amz-date") == "" {
@@ -67,7 +68,7 @@ func (h *Handler) authenticatePOST(req *request, f *postpolicy.Form) (*postpolic
 	token := field("x-amz-security-token")
 	secret, p, err := h.cfg.Directory.Credentials(req.r.Context(), parts[0], token)
 	if err != nil {
-		return nil, errorf(http.StatusForbidden, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.")
+		return nil, credentialError(err)
 	}
 	key := sigv4.SigningKey(secret, parts[1], parts[2], "s3")
 	mac := hmac.New(sha256.New, key)
@@ -89,6 +90,37 @@ func (h *Handler) authenticatePOST(req *request, f *postpolicy.Form) (*postpolic
 		AuthType: AuthTypePOST, SignedAt: signedAt, PayloadHash: unsignedPayload,
 		Scope: strings.Join(parts[1:], "/"),
 	}
+	return pol, nil
+}
+
+// authenticatePOSTv2 checks a Signature Version 2 POST form: AWSAccessKeyId,
+// policy and signature = base64(HMAC-SHA1(secret, policy)).
+func (h *Handler) authenticatePOSTv2(req *request, f *postpolicy.Form) (*postpolicy.Policy, error) {
+	field := func(n string) string { v, _ := f.Value(n); return v }
+	if h.cfg.DisableSigV2 {
+		return nil, errorf(http.StatusBadRequest, "InvalidRequest", "Signature Version 2 is disabled on this server (--sigv2=false); sign the POST policy with AWS4-HMAC-SHA256.")
+	}
+	ak, policyB64, sig := field("awsaccesskeyid"), field("policy"), field("signature")
+	if policyB64 == "" {
+		return nil, errInvalidArgument("Bucket POST must contain a field named 'policy' when it is signed.")
+	}
+	token := field("x-amz-security-token")
+	secret, p, err := h.cfg.Directory.Credentials(req.r.Context(), ak, token)
+	if err != nil {
+		return nil, credentialError(err)
+	}
+	if !sigv2.VerifyPOST(secret, policyB64, sig) {
+		e := errorf(http.StatusForbidden, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your key and signing method.")
+		e.Extra = append(e.Extra, kv("AWSAccessKeyId", ak), kv("StringToSign", policyB64), kv("SignatureProvided", sig))
+		return nil, e
+	}
+	pol, err := postpolicy.ParsePolicy(policyB64)
+	if err != nil {
+		return nil, postError(err)
+	}
+	req.principal = p
+	req.sigV2 = true
+	req.auth = &sigv4.Result{AccessKey: ak, SessionToken: token, Service: "s3", Region: h.cfg.Region, AuthType: AuthTypePOST, PayloadHash: unsignedPayload}
 	return pol, nil
 }
 

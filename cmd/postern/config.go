@@ -32,6 +32,7 @@ type serverConfig struct {
 	TrustedProxy string        `json:"trusted-proxy"`
 	Network      string        `json:"network"`
 	OutpostID    string        `json:"outpost-id"`
+	SigV2        string        `json:"sigv2"`
 }
 
 // flagHelp reports that -h was given and usage printed.
@@ -70,6 +71,7 @@ func (c *serverConfig) settings() []setting {
 		{"debug-addr", "POSTERN_DEBUG_ADDR", "", "serve Go's pprof profiles on this address (keep it on loopback)", &c.DebugAddr, false},
 		{"trusted-proxy", "POSTERN_TRUSTED_PROXY", "", "CIDR of a reverse proxy whose X-Forwarded-For is believed for aws:SourceIp (repeatable)", &c.TrustedProxy, true},
 		{"network", "POSTERN_NETWORK", "", "vpc=ID[,vpce=ID],cidr=CIDR[,cidr=CIDR…]: requests from these CIDRs arrive through that VPC (endpoint): aws:SourceVpc/SourceVpce/VpcSourceIp (repeatable)", &c.Network, true},
+		{"sigv2", "POSTERN_SIGV2", "true", "accept legacy Signature Version 2 requests (aws CLI v1 presign, s3cmd); false refuses them everywhere", &c.SigV2, false},
 		{"outpost-id", "POSTERN_OUTPOST_ID", "", "S3 on Outposts compatibility: s3-outposts actions, ARNs and condition keys for this outpost id mean their s3 counterparts", &c.OutpostID, false},
 	}
 }
@@ -150,6 +152,9 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (*s
 	}
 	if c.SweepEvery, err = time.ParseDuration(c.SweepStr); err != nil || c.SweepEvery <= 0 {
 		return nil, fmt.Errorf("sweep-interval: must be a positive duration")
+	}
+	if c.SigV2 != "true" && c.SigV2 != "false" {
+		return nil, fmt.Errorf("--sigv2 %q: want true or false", c.SigV2)
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return nil, errors.New("--tls-cert and --tls-key go together")

@@ -77,15 +77,16 @@ func runServer(args []string) error {
 	}
 	m := newMetrics()
 	s3 := s3api.New(s3api.Config{
-		Region:    cfg.Region,
-		Domain:    cfg.Domain,
-		Meta:      store,
-		Blobs:     blobs,
-		Directory: &iam.Root{AccountID: iam.DefaultAccountID, AccessKey: creds.AccessKeyID, SecretKey: creds.SecretAccessKey},
-		Logger:    logger,
-		Observe:   m.observe,
-		Network:   netcfg,
-		Outpost:   outpostFor(cfg.OutpostID, cfg.Region, iam.DefaultAccountID),
+		Region:       cfg.Region,
+		Domain:       cfg.Domain,
+		Meta:         store,
+		Blobs:        blobs,
+		Directory:    &iam.Root{AccountID: iam.DefaultAccountID, AccessKey: creds.AccessKeyID, SecretKey: creds.SecretAccessKey},
+		Logger:       logger,
+		Observe:      m.observe,
+		Network:      netcfg,
+		DisableSigV2: cfg.SigV2 == "false",
+		Outpost:      outpostFor(cfg.OutpostID, cfg.Region, iam.DefaultAccountID),
 	})
 	var ready atomic.Bool
 	// Ready means the database answers: a lookup of a name no bucket can have.
