@@ -66,12 +66,21 @@ type publicAccessBlock struct {
 // everything blocked, so that public grants are a deliberate choice.
 var defaultPublicAccessBlock = publicAccessBlock{Xmlns: s3Namespace, BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true}
 
+// publicAccessBlock returns the bucket's Block Public Access settings
+// (all off when none are stored), parsing each distinct document once.
 func (h *Handler) publicAccessBlock(b *meta.Bucket) publicAccessBlock {
-	var pab publicAccessBlock
 	doc := b.Configs[meta.ConfigPublicAccessBlock]
-	if doc == nil || xml.Unmarshal(doc, &pab) != nil {
+	if doc == nil {
 		return publicAccessBlock{}
 	}
+	if v, ok := h.pabs.Load(string(doc)); ok {
+		return v.(publicAccessBlock)
+	}
+	var pab publicAccessBlock
+	if xml.Unmarshal(doc, &pab) != nil {
+		return publicAccessBlock{}
+	}
+	h.pabs.Store(string(doc), pab) // few distinct documents exist: 16 settings combinations
 	return pab
 }
 

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/postern/postern/authz"
@@ -59,6 +60,7 @@ type Handler struct {
 	now        func() time.Time
 	authz      Authorizer
 	policies   *policyCache
+	pabs       sync.Map // public access block document → publicAccessBlock
 }
 
 // MaxSkew is the clock skew S3 tolerates between a request's date and the

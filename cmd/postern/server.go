@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/postern/postern/blob"
 	"github.com/postern/postern/iam"
+	"github.com/postern/postern/logbuf"
 	"github.com/postern/postern/meta"
 	"github.com/postern/postern/meta/sqlite"
 	"github.com/postern/postern/s3api"
@@ -43,7 +45,9 @@ func runServer(args []string) error {
 		}
 		return err
 	}
-	logger := newLogger(cfg)
+	logOut := logbuf.New(os.Stderr, 64<<10, 200*time.Millisecond)
+	defer logOut.Close()
+	logger := newLogger(cfg, logOut)
 
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return fmt.Errorf("data folder: %w", err)
@@ -55,11 +59,14 @@ func runServer(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	store, err := sqlite.Open(ctx, filepath.Join(cfg.Data, "meta.db"), logger)
+	db, err := sqlite.Open(ctx, filepath.Join(cfg.Data, "meta.db"), logger)
 	if err != nil {
 		return fmt.Errorf("metadata store: %w", err)
 	}
-	defer store.Close()
+	defer db.Close()
+	// Every request reads its bucket; a short-lived cache spares most of
+	// those reads. Changes through this node invalidate it at once.
+	store := meta.NewBucketCache(db, time.Second)
 	blobs, err := blob.Open(cfg.Data)
 	if err != nil {
 		return err
@@ -122,6 +129,7 @@ func runServer(args []string) error {
 	}
 	endpoint := scheme + "://" + displayAddr(ln.Addr().String())
 	logger.Info("postern listening", "endpoint", endpoint, "data", cfg.Data, "region", cfg.Region, "access_key", creds.AccessKeyID)
+	logOut.Flush()
 	if generated {
 		fmt.Fprintf(os.Stderr, `
 Postern generated root credentials and saved them in %s (mode 0600).
@@ -237,16 +245,16 @@ func sweepLoop(ctx context.Context, logger *slog.Logger, blobs *blob.Store, refe
 	}
 }
 
-func newLogger(cfg *serverConfig) *slog.Logger {
+func newLogger(cfg *serverConfig, out io.Writer) *slog.Logger {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
 		level = slog.LevelInfo
 	}
 	opts := &slog.HandlerOptions{Level: level}
 	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+		return slog.New(slog.NewJSONHandler(out, opts))
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+	return slog.New(slog.NewTextHandler(out, opts))
 }
 
 // serveDebug serves pprof on its own listener, never on the S3 port.

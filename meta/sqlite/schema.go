@@ -84,6 +84,103 @@ var migrations = [][]string{
 	{
 		`ALTER TABLE objects ADD COLUMN inline_data BLOB`,
 	},
+	// 3: identities (package iam): accounts, users, access keys, groups,
+	// roles, inline and managed policies. Users, groups, roles and managed
+	// policies have a globally unique id (AIDA…, AGPA…, AROA…, ANPA…) that
+	// memberships, inline policies and attachments refer to, so renaming
+	// an entity touches one row. name_key is the lower-cased name: IAM names
+	// are unique per account regardless of case. Secrets are ciphertexts.
+	{
+		`CREATE TABLE iam_accounts (
+			id              TEXT   NOT NULL PRIMARY KEY,
+			created_at      BIGINT NOT NULL,
+			root_access_key TEXT,
+			root_secret     BLOB
+		)`,
+		`CREATE UNIQUE INDEX iam_accounts_root_key ON iam_accounts (root_access_key)`,
+		`CREATE TABLE iam_users (
+			id         TEXT   NOT NULL PRIMARY KEY,
+			account    TEXT   NOT NULL REFERENCES iam_accounts (id),
+			name       TEXT   NOT NULL,
+			name_key   TEXT   NOT NULL,
+			path       TEXT   NOT NULL,
+			created_at BIGINT NOT NULL,
+			UNIQUE (account, name_key)
+		)`,
+		`CREATE TABLE iam_access_keys (
+			id           TEXT   NOT NULL PRIMARY KEY,
+			user_id      TEXT   NOT NULL REFERENCES iam_users (id),
+			secret       BLOB   NOT NULL,
+			status       TEXT   NOT NULL,
+			created_at   BIGINT NOT NULL,
+			last_used    BIGINT NOT NULL DEFAULT 0,
+			last_service TEXT   NOT NULL DEFAULT '',
+			last_region  TEXT   NOT NULL DEFAULT ''
+		)`,
+		`CREATE INDEX iam_access_keys_user ON iam_access_keys (user_id)`,
+		`CREATE TABLE iam_groups (
+			id         TEXT   NOT NULL PRIMARY KEY,
+			account    TEXT   NOT NULL REFERENCES iam_accounts (id),
+			name       TEXT   NOT NULL,
+			name_key   TEXT   NOT NULL,
+			path       TEXT   NOT NULL,
+			created_at BIGINT NOT NULL,
+			UNIQUE (account, name_key)
+		)`,
+		`CREATE TABLE iam_group_members (
+			group_id TEXT NOT NULL REFERENCES iam_groups (id),
+			user_id  TEXT NOT NULL REFERENCES iam_users (id),
+			PRIMARY KEY (group_id, user_id)
+		)`,
+		`CREATE INDEX iam_group_members_user ON iam_group_members (user_id, group_id)`,
+		`CREATE TABLE iam_roles (
+			id           TEXT    NOT NULL PRIMARY KEY,
+			account      TEXT    NOT NULL REFERENCES iam_accounts (id),
+			name         TEXT    NOT NULL,
+			name_key     TEXT    NOT NULL,
+			path         TEXT    NOT NULL,
+			description  TEXT    NOT NULL,
+			trust_policy TEXT    NOT NULL,
+			max_session  INTEGER NOT NULL,
+			created_at   BIGINT  NOT NULL,
+			UNIQUE (account, name_key)
+		)`,
+		// owner_id is a user, group or role id.
+		`CREATE TABLE iam_inline_policies (
+			owner_id TEXT    NOT NULL,
+			name     TEXT    NOT NULL,
+			doc      TEXT    NOT NULL,
+			size     INTEGER NOT NULL,
+			PRIMARY KEY (owner_id, name)
+		)`,
+		`CREATE TABLE iam_policies (
+			id              TEXT    NOT NULL PRIMARY KEY,
+			account         TEXT    NOT NULL REFERENCES iam_accounts (id),
+			arn             TEXT    NOT NULL UNIQUE,
+			name            TEXT    NOT NULL,
+			name_key        TEXT    NOT NULL,
+			path            TEXT    NOT NULL,
+			description     TEXT    NOT NULL,
+			default_version TEXT    NOT NULL,
+			next_version    INTEGER NOT NULL,
+			created_at      BIGINT  NOT NULL,
+			updated_at      BIGINT  NOT NULL,
+			UNIQUE (account, name_key)
+		)`,
+		`CREATE TABLE iam_policy_versions (
+			policy_id  TEXT   NOT NULL REFERENCES iam_policies (id),
+			version    TEXT   NOT NULL,
+			doc        TEXT   NOT NULL,
+			created_at BIGINT NOT NULL,
+			PRIMARY KEY (policy_id, version)
+		)`,
+		`CREATE TABLE iam_attachments (
+			owner_id  TEXT NOT NULL,
+			policy_id TEXT NOT NULL REFERENCES iam_policies (id),
+			PRIMARY KEY (owner_id, policy_id)
+		)`,
+		`CREATE INDEX iam_attachments_policy ON iam_attachments (policy_id, owner_id)`,
+	},
 }
 
 // migrate creates the schema_version table if needed and applies pending

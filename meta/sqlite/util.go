@@ -63,7 +63,9 @@ func encJSON(v any) (string, error) {
 }
 
 func decJSON(s string, v any) error {
-	if s == "" {
+	switch s {
+	case "", "{}", "[]", "null":
+		// Empty maps and lists are the common case; skip the decoder.
 		return nil
 	}
 	return json.Unmarshal([]byte(s), v)
