@@ -34,16 +34,16 @@ func (h *Handler) authenticate(req *request) error {
 		req.principal = iam.Anonymous
 		return nil
 	}
-	res, err := h.verifier.Verify(r, h.now())
+	slot := &principalSlot{}
+	res, err := h.verifier.Verify(r.WithContext(context.WithValue(r.Context(), principalSlotKey{}, slot)), h.now())
 	if err != nil {
 		return credentialError(err)
 	}
-	_, p, err := h.cfg.Directory.Credentials(r.Context(), res.AccessKey, res.SessionToken)
-	if err != nil {
-		return credentialError(err)
+	if slot.p == nil {
+		return errInternal()
 	}
 	req.auth = res
-	req.principal = p
+	req.principal = slot.p
 	return nil
 }
 
@@ -55,13 +55,14 @@ func (h *Handler) authenticateV2(req *request) error {
 			"Make the client sign with Signature Version 4: for the aws CLI, `aws configure set default.s3.signature_version s3v4`; "+
 			"for boto3, Config(signature_version='s3v4'); for s3cmd, drop --signature-v2.")
 	}
-	res, err := h.verifierV2.Verify(req.r, h.now())
+	slot := &principalSlot{}
+	res, err := h.verifierV2.Verify(req.r.WithContext(context.WithValue(req.r.Context(), principalSlotKey{}, slot)), h.now())
 	if err != nil {
 		return credentialError(err)
 	}
-	_, p, err := h.cfg.Directory.Credentials(req.r.Context(), res.AccessKey, res.SessionToken)
-	if err != nil {
-		return credentialError(err)
+	p := slot.p
+	if p == nil {
+		return errInternal()
 	}
 	req.sigV2 = true
 	req.auth = &sigv4.Result{

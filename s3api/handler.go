@@ -80,8 +80,8 @@ func New(cfg Config) *Handler {
 		h.authz = &authz.Engine{}
 	}
 	h.policies = newPolicyCache()
-	h.verifier = sigv4.NewVerifier(cfg.Region, []string{"s3"}, MaxSkew, h.lookupSecret)
-	h.verifierV2 = sigv2.NewVerifier(h.lookupSecret, MaxSkew, sigv2.DefaultMaxExpiry, cfg.Domain)
+	h.verifier = sigv4.NewVerifier(cfg.Region, []string{"s3"}, MaxSkew, h.lookupSecret).WithContextLookup(h.lookupCredentials)
+	h.verifierV2 = sigv2.NewVerifier(h.lookupSecret, MaxSkew, sigv2.DefaultMaxExpiry, cfg.Domain).WithContextLookup(h.lookupCredentials)
 	return h
 }
 
@@ -98,6 +98,28 @@ func (h *Handler) lookupSecret(accessKey, token string) (string, bool, error) {
 	}
 	if err != nil {
 		return "", false, err
+	}
+	return secret, true, nil
+}
+
+// principalSlot carries the principal found by the verifier's credential
+// lookup out to authenticate, so each request looks its credentials up once.
+type principalSlot struct{ p *iam.Principal }
+
+type principalSlotKey struct{}
+
+// lookupCredentials is the verifiers' lookup: it finds the secret and keeps
+// the principal in the request's slot.
+func (h *Handler) lookupCredentials(ctx context.Context, accessKey, token string) (string, bool, error) {
+	secret, p, err := h.cfg.Directory.Credentials(ctx, accessKey, token)
+	if errors.Is(err, iam.ErrUnknownKey) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, credentialError(err)
+	}
+	if slot, ok := ctx.Value(principalSlotKey{}).(*principalSlot); ok {
+		slot.p = p
 	}
 	return secret, true, nil
 }
@@ -148,6 +170,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// into a half-done one. Reads and writes on the connection still fail
 	// when the client is gone.
 	r = r.WithContext(context.WithoutCancel(r.Context()))
+	// Go's server sends "100 Continue" only when the body is read, which a
+	// zero-length body never is. Clients that wait for it (botocore) then
+	// misread the next response on the connection, so answer it here.
+	if r.ContentLength == 0 && strings.EqualFold(r.Header.Get("Expect"), "100-continue") {
+		w.WriteHeader(http.StatusContinue)
+	}
 	rw := &responseWriter{ResponseWriter: w}
 	req := &request{r: r, w: rw, id: newRequestID()}
 	rw.Header().Set("x-amz-request-id", req.id)

@@ -33,9 +33,17 @@ type Result struct {
 // for concurrent use.
 type Verifier struct {
 	lookup    sigv4.Lookup
+	lookupCtx sigv4.ContextLookup
 	maxSkew   time.Duration
 	maxExpiry time.Duration
 	domain    string
+}
+
+// WithContextLookup makes v call f, with the request's context, instead of
+// its Lookup (see sigv4.ContextLookup). It returns v; call it before v is shared.
+func (v *Verifier) WithContextLookup(f sigv4.ContextLookup) *Verifier {
+	v.lookupCtx = f
+	return v
 }
 
 // NewVerifier returns a Verifier. lookup resolves access keys (as for sigv4);
@@ -297,7 +305,14 @@ func parseEpoch(s string) (int64, bool) {
 // finish looks the secret up, recomputes the signature and compares it in
 // constant time.
 func (v *Verifier) finish(r *http.Request, res *Result, provided, expires string, params []queryParam) (*Result, error) {
-	secret, ok, err := v.lookup(res.AccessKey, res.SessionToken)
+	var secret string
+	var ok bool
+	var err error
+	if v.lookupCtx != nil {
+		secret, ok, err = v.lookupCtx(r.Context(), res.AccessKey, res.SessionToken)
+	} else {
+		secret, ok, err = v.lookup(res.AccessKey, res.SessionToken)
+	}
 	if err != nil {
 		return nil, err
 	}

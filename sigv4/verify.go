@@ -1,6 +1,7 @@
 package sigv4
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
@@ -17,6 +18,18 @@ import (
 // err is returned by Verify as is, so a lookup can answer e.g. ExpiredToken as
 // an *Error.
 type Lookup func(accessKey, sessionToken string) (secret string, ok bool, err error)
+
+// ContextLookup is a Lookup that also receives the request's context, so a
+// caller can carry per-request state (such as the principal it found) out of
+// the lookup without a second one.
+type ContextLookup func(ctx context.Context, accessKey, sessionToken string) (secret string, ok bool, err error)
+
+// WithContextLookup makes v call f, with the request's context, instead of
+// its Lookup. It returns v; call it before v is shared.
+func (v *Verifier) WithContextLookup(f ContextLookup) *Verifier {
+	v.lookupCtx = f
+	return v
+}
 
 // AuthType tells how a request was signed.
 type AuthType string
@@ -66,10 +79,11 @@ type signingKeyID struct {
 // keys in a bounded cache because deriving one costs four HMACs, more than the
 // rest of a verification. It is safe for concurrent use.
 type Verifier struct {
-	region   string
-	services []string
-	maxSkew  time.Duration
-	lookup   Lookup
+	region    string
+	services  []string
+	maxSkew   time.Duration
+	lookup    Lookup
+	lookupCtx ContextLookup
 
 	mu   sync.RWMutex
 	keys map[signingKeyID][]byte
@@ -377,7 +391,14 @@ func (v *Verifier) verifyQuery(r *http.Request, now time.Time, f *presignedField
 
 // finish looks the secret up, recomputes the signature and compares it.
 func (v *Verifier) finish(r *http.Request, res *Result, c *Credential, amzDate, provided, signedRaw string, params []queryParam) (*Result, error) {
-	secret, ok, err := v.lookup(c.AccessKey, res.SessionToken)
+	var secret string
+	var ok bool
+	var err error
+	if v.lookupCtx != nil {
+		secret, ok, err = v.lookupCtx(r.Context(), c.AccessKey, res.SessionToken)
+	} else {
+		secret, ok, err = v.lookup(c.AccessKey, res.SessionToken)
+	}
 	if err != nil {
 		return nil, err
 	}
