@@ -1,6 +1,8 @@
 package s3api
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"github.com/postern/postern/sigv4"
 	"net"
 	"strconv"
@@ -11,3 +13,8 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 func splitHostPort(addr string) (string, string, error) { return net.SplitHostPort(addr) }
 
 func kv(k, v string) sigv4.KV { return sigv4.KV{Key: k, Value: v} }
+
+func sha256Hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
