@@ -115,7 +115,12 @@ func BaseContext(r *http.Request, now time.Time, p *iam.Principal, sig *Signatur
 		c["aws:referer"] = []string{ref}
 	}
 	if p != nil && p.Kind != iam.KindAnonymous {
-		c["aws:principalarn"] = []string{p.ARN}
+		// For role sessions aws:PrincipalArn is the role's ARN, as in AWS.
+		if p.Kind == iam.KindAssumedRole && p.RoleARN != "" {
+			c["aws:principalarn"] = []string{p.RoleARN}
+		} else {
+			c["aws:principalarn"] = []string{p.ARN}
+		}
 		c["aws:principalaccount"] = []string{p.AccountID}
 		if p.UserID != "" {
 			c["aws:userid"] = []string{p.UserID}

@@ -1,8 +1,16 @@
 // Package iam holds Postern's identities: who signed a request, and the
 // credential lookup the signature verifier uses to find a secret key.
 //
-// At this stage the only identity is each account's root user; IAM users,
-// roles and temporary credentials build on the same Principal type.
+// Identities: each account's root user, IAM users with long-term access
+// keys, and temporary credentials (session tokens) from STS GetSessionToken
+// and AssumeRole. Service implements Directory (credential lookup) and
+// authz.Identities (the policies in force for a principal) over a Store.
+//
+// Accounts are 12-digit ids. The default account (--account-id, default
+// 000000000000) has the root credentials given to the server
+// (POSTERN_ROOT_ACCESS_KEY / POSTERN_ROOT_SECRET_KEY); other accounts are
+// created with the CreateAccount extension action and keep their root key in
+// the store.
 package iam
 
 import (
@@ -33,11 +41,26 @@ type Principal struct {
 	UserID    string // unique id (aws:userid)
 	Name      string // user name (aws:username); empty for root and roles
 	// RoleARN is the role of an assumed-role session.
-	RoleARN string
+	RoleARN   string
 	AccessKey string
 	// Expires is when temporary credentials end; zero for long-term keys.
 	Expires time.Time
+	// IssuedAt is when temporary credentials were issued (aws:TokenIssueTime).
+	IssuedAt time.Time
+	// SessionName is the RoleSessionName of an assumed-role session.
+	SessionName string
+	// SessionPolicy is the session policy document passed to AssumeRole
+	// (empty when none): it narrows what the role's policies grant.
+	SessionPolicy string
+
+	// The long-term access key (and its user) that temporary credentials
+	// derive from, and the role id of a role session: for revocation checks
+	// and policy lookup. Set only by Service.
+	parentKey, parentUserID, roleID string
 }
+
+// Temporary reports whether p signed with STS temporary credentials.
+func (p *Principal) Temporary() bool { return p != nil && !p.Expires.IsZero() }
 
 // Anonymous is the principal of unsigned requests.
 var Anonymous = &Principal{Kind: KindAnonymous, ARN: "*"}
@@ -70,7 +93,7 @@ func (r *Root) Credentials(_ context.Context, accessKey, sessionToken string) (s
 	return r.SecretKey, &Principal{
 		Kind:      KindRoot,
 		AccountID: r.AccountID,
-		ARN:       "arn:aws:iam::" + r.AccountID + ":root",
+		ARN:       RootARN(r.AccountID),
 		UserID:    r.AccountID,
 		AccessKey: r.AccessKey,
 	}, nil

@@ -125,15 +125,15 @@ func (r *Role) ARN() string { return EntityARN(r.AccountID, "role", r.Path, r.Na
 
 // ManagedPolicy is a customer managed policy.
 type ManagedPolicy struct {
-	ID               string // ANPA…
-	AccountID        string
-	Name             string
-	Path             string
-	Description      string
-	DefaultVersion   string // "v1"…
-	AttachmentCount  int
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
+	ID              string // ANPA…
+	AccountID       string
+	Name            string
+	Path            string
+	Description     string
+	DefaultVersion  string // "v1"…
+	AttachmentCount int
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 }
 
 // ARN returns arn:aws:iam::ACCOUNT:policy/PATH/NAME.

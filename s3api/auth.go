@@ -44,6 +44,9 @@ func (h *Handler) authenticate(req *request) error {
 	}
 	req.auth = res
 	req.principal = slot.p
+	if h.cfg.KeyUsed != nil {
+		h.cfg.KeyUsed(res.AccessKey, "s3", h.cfg.Region)
+	}
 	return nil
 }
 
@@ -79,7 +82,7 @@ func credentialError(err error) error {
 	case errors.Is(err, iam.ErrUnknownKey):
 		return errorf(http.StatusForbidden, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.")
 	case errors.Is(err, iam.ErrExpiredToken):
-		return errorf(http.StatusBadRequest, "ExpiredToken", "The provided token has expired.")
+		return errorf(http.StatusForbidden, "ExpiredToken", "The provided token has expired.")
 	case errors.Is(err, iam.ErrInvalidToken):
 		return errorf(http.StatusBadRequest, "InvalidToken", "The provided token is malformed or otherwise invalid.")
 	}

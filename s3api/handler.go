@@ -39,6 +39,9 @@ type Config struct {
 	Authorizer Authorizer
 	// Network says how to find a request's source address and VPC (may be nil).
 	Network *authz.NetConfig
+	// KeyUsed, if set, is told of every access key that authenticated a
+	// request (for GetAccessKeyLastUsed); it must be cheap.
+	KeyUsed func(accessKey, service, region string)
 	// DisableSigV2 refuses Signature Version 2 requests (--sigv2=false).
 	DisableSigV2 bool
 	// Outpost, if set, makes S3 on Outposts actions, ARNs and condition keys

@@ -9,6 +9,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/postern/postern/iam"
 )
 
 // serverConfig holds the server's settings. Precedence, highest first:
@@ -33,6 +35,11 @@ type serverConfig struct {
 	Network      string        `json:"network"`
 	OutpostID    string        `json:"outpost-id"`
 	SigV2        string        `json:"sigv2"`
+	// Identities (see identity.go).
+	AccountID      string        `json:"account-id"`
+	ServerKey      string        `json:"server-key"`
+	STSMinDuration time.Duration `json:"-"`
+	STSMinStr      string        `json:"sts-min-duration"`
 }
 
 // flagHelp reports that -h was given and usage printed.
@@ -73,6 +80,9 @@ func (c *serverConfig) settings() []setting {
 		{"network", "POSTERN_NETWORK", "", "vpc=ID[,vpce=ID],cidr=CIDR[,cidr=CIDR…]: requests from these CIDRs arrive through that VPC (endpoint): aws:SourceVpc/SourceVpce/VpcSourceIp (repeatable)", &c.Network, true},
 		{"sigv2", "POSTERN_SIGV2", "true", "accept legacy Signature Version 2 requests (aws CLI v1 presign, s3cmd); false refuses them everywhere", &c.SigV2, false},
 		{"outpost-id", "POSTERN_OUTPOST_ID", "", "S3 on Outposts compatibility: s3-outposts actions, ARNs and condition keys for this outpost id mean their s3 counterparts", &c.OutpostID, false},
+		{"account-id", "POSTERN_ACCOUNT_ID", iam.DefaultAccountID, "12-digit id of the default account, whose root credentials are POSTERN_ROOT_ACCESS_KEY/SECRET_KEY", &c.AccountID, false},
+		{"server-key", "POSTERN_SERVER_KEY", "", "32-byte key (hex or base64) protecting stored secret keys and session tokens; default: DATA/server.key, created on first start", &c.ServerKey, false},
+		{"sts-min-duration", "POSTERN_STS_MIN_DURATION", "15m", "smallest DurationSeconds STS accepts (lowers AWS's 900-second floor, e.g. for tests)", &c.STSMinStr, false},
 	}
 }
 
@@ -155,6 +165,12 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (*s
 	}
 	if c.SigV2 != "true" && c.SigV2 != "false" {
 		return nil, fmt.Errorf("--sigv2 %q: want true or false", c.SigV2)
+	}
+	if c.STSMinDuration, err = parseSTSMinDuration(c.STSMinStr); err != nil {
+		return nil, err
+	}
+	if !iam.ValidAccountID(c.AccountID) {
+		return nil, fmt.Errorf("account-id: want 12 digits, got %q", c.AccountID)
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return nil, errors.New("--tls-cert and --tls-key go together")

@@ -4,6 +4,7 @@
 //	postern server [flags]    run the server (see `postern server -h`)
 //	postern presign s3://B/K  print a presigned URL
 //	postern presign-post …    print a presigned POST form
+//	postern admin account create --id 12DIGITS   create an account (prints its root keys)
 //	postern version           print the version
 package main
 
@@ -27,6 +28,8 @@ func main() {
 		err = runPresign(os.Args[2:], os.Stdout, os.Stderr)
 	case "presign-post":
 		err = runPresignPost(os.Args[2:], os.Stdout, os.Stderr)
+	case "admin":
+		err = runAdmin(os.Args[2:], os.Stdout, os.Stderr)
 	case "version":
 		fmt.Println("postern", version)
 	case "-h", "--help", "help":
@@ -49,6 +52,7 @@ Commands:
   server        run the S3-compatible server
   presign       print a presigned URL for one request: presign s3://BUCKET/KEY [--method M] [--expires-in D]
   presign-post  print a presigned browser POST upload form as JSON
+  admin         operator commands: admin account create --id 12DIGITS [--endpoint-url URL]
   version       print the version
 
 Run 'postern server -h' for the server's settings.

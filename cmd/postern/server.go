@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -20,8 +21,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/postern/postern/authz"
 	"github.com/postern/postern/blob"
-	"github.com/postern/postern/iam"
 	"github.com/postern/postern/logbuf"
 	"github.com/postern/postern/meta"
 	"github.com/postern/postern/meta/sqlite"
@@ -64,6 +65,13 @@ func runServer(args []string) error {
 		return fmt.Errorf("metadata store: %w", err)
 	}
 	defer db.Close()
+	// The database holds encrypted secrets and every object's metadata:
+	// readable by the server's user only, whatever the umask.
+	for _, f := range []string{"meta.db", "meta.db-wal", "meta.db-shm"} {
+		if err := os.Chmod(filepath.Join(cfg.Data, f), 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			logger.Warn("restricting database permissions", "file", f, "err", err)
+		}
+	}
 	// Every request reads its bucket; a short-lived cache spares most of
 	// those reads. Changes through this node invalidate it at once.
 	store := meta.NewBucketCache(db, time.Second)
@@ -82,18 +90,24 @@ func runServer(args []string) error {
 	if err != nil {
 		return err
 	}
+	ident, err := newIdentity(ctx, cfg, db, creds, netcfg, logger)
+	if err != nil {
+		return err
+	}
 	m := newMetrics()
 	s3 := s3api.New(s3api.Config{
 		Region:       cfg.Region,
 		Domain:       cfg.Domain,
 		Meta:         store,
 		Blobs:        blobs,
-		Directory:    &iam.Root{AccountID: iam.DefaultAccountID, AccessKey: creds.AccessKeyID, SecretKey: creds.SecretAccessKey},
+		Directory:    ident.svc,
+		Authorizer:   &authz.Engine{Identities: ident.svc},
+		KeyUsed:      ident.svc.RecordUse,
 		Logger:       logger,
 		Observe:      m.observe,
 		Network:      netcfg,
 		DisableSigV2: cfg.SigV2 == "false",
-		Outpost:      outpostFor(cfg.OutpostID, cfg.Region, iam.DefaultAccountID),
+		Outpost:      outpostFor(cfg.OutpostID, cfg.Region, cfg.AccountID),
 	})
 	var ready atomic.Bool
 	// Ready means the database answers: a lookup of a name no bucket can have.
@@ -105,6 +119,7 @@ func runServer(args []string) error {
 		return err
 	}
 	handler := rootHandler(s3, promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}), &ready, ping)
+	handler = withIdentityAPI(handler, ident.api) // IAM and STS before S3
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

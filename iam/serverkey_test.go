@@ -1,0 +1,52 @@
+package iam
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestLoadServerKey(t *testing.T) {
+	dir := t.TempDir()
+	k1, created, err := LoadServerKey(dir, "")
+	if err != nil || !created || len(k1) != ServerKeySize {
+		t.Fatalf("first load: %v created=%v len=%d", err, created, len(k1))
+	}
+	fi, err := os.Stat(filepath.Join(dir, ServerKeyFile))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file mode: %v %v", fi.Mode(), err)
+	}
+	k2, created, err := LoadServerKey(dir, "")
+	if err != nil || created || !bytes.Equal(k1, k2) {
+		t.Fatalf("second load: %v created=%v same=%v", err, created, bytes.Equal(k1, k2))
+	}
+	os.Chmod(filepath.Join(dir, ServerKeyFile), 0o644)
+	if _, _, err := LoadServerKey(dir, ""); err == nil || !strings.Contains(err.Error(), "chmod") {
+		t.Fatalf("world-readable key accepted: %v", err)
+	}
+	os.WriteFile(filepath.Join(dir, ServerKeyFile), []byte("short"), 0o600)
+	if _, _, err := LoadServerKey(dir, ""); err == nil {
+		t.Fatal("damaged key accepted")
+	}
+}
+
+func TestParseServerKey(t *testing.T) {
+	raw := bytes.Repeat([]byte{0xAB}, ServerKeySize)
+	for _, s := range []string{hex.EncodeToString(raw), base64.StdEncoding.EncodeToString(raw), base64.RawURLEncoding.EncodeToString(raw), " " + hex.EncodeToString(raw) + "\n"} {
+		k, err := ParseServerKey(s)
+		if err != nil || !bytes.Equal(k, raw) {
+			t.Errorf("%q: %v", s, err)
+		}
+	}
+	for _, s := range []string{"", "abcd", hex.EncodeToString(raw[:16]), strings.Repeat("z", 64)} {
+		if _, err := ParseServerKey(s); err == nil {
+			t.Errorf("%q accepted", s)
+		} else if s != "" && strings.Contains(err.Error(), s) {
+			t.Errorf("error echoes the key: %v", err)
+		}
+	}
+}
