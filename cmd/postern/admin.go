@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 
 	"github.com/postern/postern/iam"
 )
@@ -47,6 +48,9 @@ func runAdmin(args []string, stdout, stderr io.Writer) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var opts []func(*config.LoadOptions) error
+	if os.Getenv("AWS_EC2_METADATA_DISABLED") == "" {
+		opts = append(opts, config.WithEC2IMDSClientEnableState(imds.ClientDisabled))
+	}
 	if *profile != "" {
 		opts = append(opts, config.WithSharedConfigProfile(*profile))
 	}

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 
 	"github.com/postern/postern/sigv4"
 )
@@ -76,7 +77,12 @@ func (f *signerFlags) register(fs *flag.FlagSet) {
 
 // resolve loads credentials through the standard AWS chain.
 func (f *signerFlags) resolve(ctx context.Context) (sigv4.Credentials, string, string, error) {
+	// Never probe the EC2 instance metadata service: Postern is not on AWS,
+	// and the probe would leave this machine (unless the user asks for it).
 	opts := []func(*config.LoadOptions) error{}
+	if os.Getenv("AWS_EC2_METADATA_DISABLED") == "" {
+		opts = append(opts, config.WithEC2IMDSClientEnableState(imds.ClientDisabled))
+	}
 	if f.profile != "" {
 		opts = append(opts, config.WithSharedConfigProfile(f.profile))
 	}

@@ -172,6 +172,10 @@ Try it:
 			errc <- srv.Serve(ln)
 		}
 	}()
+	if err := startConsole(ctx, cfg, handler, ident.svc, ln.Addr(), srv.TLSConfig, logger); err != nil {
+		srv.Close()
+		return err
+	}
 	ready.Store(true)
 
 	select {
