@@ -73,6 +73,7 @@ type statement struct {
 	actions      []pattern
 	notResource  bool
 	resources    []pattern
+	rawResources []string // as written, for callers that check scope
 	conds        []cond
 }
 
@@ -325,6 +326,7 @@ func parseStatement(v *jval, idx int, vars bool, e *errs) (statement, bool) {
 			}
 		}
 		s.resources = append(s.resources, compilePattern(r, compileOpts{wild: true, vars: vars}))
+		s.rawResources = append(s.rawResources, r)
 	}
 	// Condition
 	if condition != nil {

@@ -88,3 +88,16 @@ func (p *pattern) hasWildcard() bool {
 	}
 	return false
 }
+
+// Resources returns every Resource and NotResource value as written, in
+// statement order, so that a caller can check a policy stays within its
+// resource (a bucket policy may only name its own bucket).
+func (p *Policy) Resources() []string {
+	var out []string
+	for _, sts := range [][]statement{p.denies, p.allows} {
+		for i := range sts {
+			out = append(out, sts[i].rawResources...)
+		}
+	}
+	return out
+}

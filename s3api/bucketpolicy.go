@@ -4,6 +4,8 @@ import (
 	"encoding/xml"
 	"errors"
 	"net/http"
+	"path"
+	"strings"
 	"sync"
 
 	"github.com/postern/postern/meta"
@@ -93,7 +95,7 @@ func (h *Handler) putBucketPolicy(req *request, b *meta.Bucket) error {
 		return errMalformedPolicy("Policies must be valid JSON and the first byte must be '{'")
 	}
 	if err := policy.CheckSize(data, policy.MaxBucketPolicySize); err != nil {
-		return errorf(http.StatusBadRequest, "PolicyTooLarge", "Policy exceeds the maximum allowed document size.")
+		return errMalformedPolicy("Policy exceeds the maximum allowed document size (20 KB).")
 	}
 	p, err := policy.Parse(data, policy.Resource)
 	if err != nil {
@@ -102,6 +104,11 @@ func (h *Handler) putBucketPolicy(req *request, b *meta.Bucket) error {
 			return errMalformedPolicy(pe.Message)
 		}
 		return errMalformedPolicy(err.Error())
+	}
+	for _, r := range p.Resources() {
+		if !resourceInBucket(r, b.Name) {
+			return errMalformedPolicy("Policy has invalid resource: " + r + " (a bucket policy may only name its own bucket, " + b.Name + ")")
+		}
 	}
 	if p.IsPublic() && h.publicAccessBlock(b).BlockPublicPolicy {
 		e := errAccessDenied()
@@ -186,4 +193,30 @@ func (h *Handler) deletePublicAccessBlock(req *request, b *meta.Bucket) error {
 	}
 	req.w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// resourceInBucket reports whether a bucket policy's Resource can refer to
+// bucket: "*", arn:aws:s3:::BUCKET[/…] where BUCKET may hold wildcards that
+// match the bucket's name, or an S3 on Outposts ARN of that bucket.
+func resourceInBucket(r, bucket string) bool {
+	if r == "*" {
+		return true
+	}
+	if rest, ok := strings.CutPrefix(r, "arn:aws:s3:::"); ok {
+		name, _, _ := strings.Cut(rest, "/")
+		ok, err := path.Match(name, bucket)
+		return err == nil && ok
+	}
+	// S3 on Outposts ARNs name the bucket after "/bucket/"; the outpost they
+	// name decides whether they ever match (see --outpost-id).
+	if strings.HasPrefix(r, "arn:aws:s3-outposts:") {
+		_, rest, ok := strings.Cut(r, "/bucket/")
+		if !ok {
+			return false
+		}
+		name, _, _ := strings.Cut(rest, "/")
+		ok, err := path.Match(name, bucket)
+		return err == nil && ok
+	}
+	return false
 }
