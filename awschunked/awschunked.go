@@ -50,15 +50,6 @@ type Signer struct {
 	Seed    string // hex signature from the Authorization header
 }
 
-// SigningKey derives the SigV4 signing key from a secret access key, the
-// scope date (YYYYMMDD), region and service.
-func SigningKey(secret, date, region, service string) []byte {
-	k := hmacSHA256([]byte("AWS4"+secret), date)
-	k = hmacSHA256(k, region)
-	k = hmacSHA256(k, service)
-	return hmacSHA256(k, "aws4_request")
-}
-
 func hmacSHA256(key []byte, data string) []byte {
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte(data))

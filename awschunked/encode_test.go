@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/postern/postern/sigv4"
 	"sort"
 	"strings"
 )
@@ -94,7 +95,7 @@ const (
 	exampleSeed   = "4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9"
 )
 
-func exampleKey() []byte { return SigningKey(exampleSecret, "20130524", "us-east-1", "s3") }
+func exampleKey() []byte { return sigv4.SigningKey(exampleSecret, "20130524", "us-east-1", "s3") }
 
 func testSigner() *Signer {
 	return &Signer{Key: exampleKey(), AmzDate: exampleDate, Scope: exampleScope, Seed: exampleSeed}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/postern/postern/sigv4"
 	"io"
 	"math/rand/v2"
 	"strings"
@@ -434,7 +435,7 @@ func TestTamper(t *testing.T) {
 		}
 		// So is a wrong key.
 		s := m.signer()
-		s.Key = SigningKey("other", "20130524", "us-east-1", "s3")
+		s.Key = sigv4.SigningKey("other", "20130524", "us-east-1", "s3")
 		if _, _, err := decodeAll(t, body, s, m.trailer); !errors.Is(err, ErrSignatureDoesNotMatch) {
 			t.Fatalf("%s wrong key: %v", m.name, err)
 		}
@@ -484,7 +485,7 @@ func TestParseContentSHA256(t *testing.T) {
 func TestSigningKey(t *testing.T) {
 	// The signing key of the AWS SigV4 documentation example (iam,
 	// 20150830, us-east-1).
-	k := SigningKey("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "20150830", "us-east-1", "iam")
+	k := sigv4.SigningKey("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "20150830", "us-east-1", "iam")
 	if got := hex.EncodeToString(k); got != "c4afb1cc5771d871763a393e44b703571b55cc28424d1a5e86da6ed3c154a4b9" {
 		t.Fatal(got)
 	}

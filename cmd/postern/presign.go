@@ -136,18 +136,7 @@ func runPresign(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "Usage: postern presign s3://BUCKET/KEY [flags]\n\nPrints a presigned URL (AWS Signature Version 4) that lets anyone holding it perform one request.\n\nFlags:")
 		fs.PrintDefaults()
 	}
-	uri, rest := splitFirstArg(args)
-	if err := fs.Parse(rest); err != nil {
-		return err
-	}
-	if uri == "" && fs.NArg() > 0 {
-		uri = fs.Arg(0)
-	}
-	if uri == "" {
-		fs.Usage()
-		return errors.New("missing s3://BUCKET/KEY")
-	}
-	bucket, key, err := parseS3URI(uri, true)
+	bucket, key, err := parseTarget(fs, args)
 	if err != nil {
 		return err
 	}
@@ -188,6 +177,23 @@ func runPresign(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// parseTarget parses the flags and the s3://BUCKET/KEY argument, which may
+// come before the flags (as in `aws s3 presign`) or after them.
+func parseTarget(fs *flag.FlagSet, args []string) (bucket, key string, err error) {
+	uri, rest := splitFirstArg(args)
+	if err := fs.Parse(rest); err != nil {
+		return "", "", err
+	}
+	if uri == "" && fs.NArg() > 0 {
+		uri = fs.Arg(0)
+	}
+	if uri == "" {
+		fs.Usage()
+		return "", "", errors.New("missing s3://BUCKET/KEY")
+	}
+	return parseS3URI(uri, true)
+}
+
 // splitFirstArg lets the S3 URI come before the flags, as in `aws s3 presign`.
 func splitFirstArg(args []string) (string, []string) {
 	if len(args) > 0 && strings.HasPrefix(args[0], "s3://") {
@@ -214,18 +220,7 @@ func runPresignPost(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "Usage: postern presign-post s3://BUCKET/KEY [flags]\n\nPrints {\"url\": …, \"fields\": {…}} for a browser POST upload, like boto3's generate_presigned_post.\nA KEY ending in ${filename} takes the uploaded file's name.\n\nFlags:")
 		fs.PrintDefaults()
 	}
-	uri, rest := splitFirstArg(args)
-	if err := fs.Parse(rest); err != nil {
-		return err
-	}
-	if uri == "" && fs.NArg() > 0 {
-		uri = fs.Arg(0)
-	}
-	if uri == "" {
-		fs.Usage()
-		return errors.New("missing s3://BUCKET/KEY")
-	}
-	bucket, key, err := parseS3URI(uri, true)
+	bucket, key, err := parseTarget(fs, args)
 	if err != nil {
 		return err
 	}
