@@ -12,6 +12,7 @@ command -v aws >/dev/null 2>&1 || need+=(awscli)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v s3cmd >/dev/null 2>&1 || need+=(s3cmd)
 python3 -c 'import boto3' >/dev/null 2>&1 || need+=(python3-boto3)
+command -v chromium >/dev/null 2>&1 || need+=(chromium chromium-driver)
 if ((${#need[@]})); then
   echo "test.sh: installing ${need[*]} (Debian packages)"
   SUDO=""
