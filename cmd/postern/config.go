@@ -85,7 +85,7 @@ func (c *serverConfig) settings() []setting {
 		{"outpost-id", "POSTERN_OUTPOST_ID", "", "S3 on Outposts compatibility: s3-outposts actions, ARNs and condition keys for this outpost id mean their s3 counterparts", &c.OutpostID, false},
 		{"account-id", "POSTERN_ACCOUNT_ID", iam.DefaultAccountID, "12-digit id of the default account, whose root credentials are POSTERN_ROOT_ACCESS_KEY/SECRET_KEY", &c.AccountID, false},
 		{"server-key", "POSTERN_SERVER_KEY", "", "32-byte key (hex or base64) protecting stored secret keys and session tokens; default: DATA/server.key, created on first start", &c.ServerKey, false},
-		{"console-listen", "POSTERN_CONSOLE_LISTEN", "", "serve the web console on this address (host:port), a separate origin from the S3 listener; empty: no console", &c.ConsoleListen, false},
+		{"console-listen", "POSTERN_CONSOLE_LISTEN", "auto", "serve the web console on this address (host:port), a separate origin from the S3 listener; auto: the S3 port + 1; off: no console", &c.ConsoleListen, false},
 		{"console-s3-url", "POSTERN_CONSOLE_S3_URL", "", "the S3 endpoint's URL as browsers reach it, for the console's links and uploads (default: the console's host at the S3 port)", &c.ConsoleS3URL, false},
 		{"sts-min-duration", "POSTERN_STS_MIN_DURATION", "15m", "smallest DurationSeconds STS accepts (lowers AWS's 900-second floor, e.g. for tests)", &c.STSMinStr, false},
 	}

@@ -76,3 +76,17 @@ func TestParseExpiresIn(t *testing.T) {
 		}
 	}
 }
+
+func TestConsoleAddr(t *testing.T) {
+	for _, tt := range []struct{ setting, listen, want string }{
+		{"auto", "127.0.0.1:9000", "127.0.0.1:9001"},
+		{"auto", "0.0.0.0:8080", "0.0.0.0:8081"},
+		{"auto", "127.0.0.1:0", ""},
+		{"off", "127.0.0.1:9000", ""},
+		{"127.0.0.1:7000", "127.0.0.1:9000", "127.0.0.1:7000"},
+	} {
+		if got, _ := consoleAddr(tt.setting, tt.listen); got != tt.want {
+			t.Errorf("consoleAddr(%q, %q) = %q, want %q", tt.setting, tt.listen, got, tt.want)
+		}
+	}
+}

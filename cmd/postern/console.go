@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,7 +27,8 @@ import (
 // startConsole serves the console on cfg.ConsoleListen until ctx ends. api
 // is the server's handler (S3, IAM, STS); s3Addr the S3 listener's address.
 func startConsole(ctx context.Context, cfg *serverConfig, api http.Handler, dir iam.Directory, s3Addr net.Addr, tlsConfig *tls.Config, logger *slog.Logger) error {
-	if cfg.ConsoleListen == "" {
+	addr, auto := consoleAddr(cfg.ConsoleListen, cfg.Listen)
+	if addr == "" {
 		return nil
 	}
 	scheme := "http"
@@ -58,8 +60,12 @@ func startConsole(ctx context.Context, cfg *serverConfig, api http.Handler, dir 
 		},
 		Logger: logger,
 	})
-	ln, err := net.Listen("tcp", cfg.ConsoleListen)
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
+		if auto {
+			logger.Warn("console not started: its default port is taken; set --console-listen", "addr", addr, "err", err)
+			return nil
+		}
 		return fmt.Errorf("console: %w", err)
 	}
 	srv := &http.Server{
@@ -95,4 +101,26 @@ func startConsole(ctx context.Context, cfg *serverConfig, api http.Handler, dir 
 		srv.Shutdown(sctx)
 	}()
 	return nil
+}
+
+// consoleAddr resolves --console-listen: "off" (or "") disables the console;
+// "auto", the default, serves it on the S3 listener's host at the next port
+// (9001 next to the default 9000), unless the S3 port is chosen by the
+// system (":0"), as in tests.
+func consoleAddr(setting, s3Listen string) (addr string, auto bool) {
+	switch setting {
+	case "", "off":
+		return "", false
+	case "auto":
+		host, port, err := net.SplitHostPort(s3Listen)
+		if err != nil {
+			return "", false
+		}
+		n, err := strconv.Atoi(port)
+		if err != nil || n <= 0 || n >= 65535 {
+			return "", false
+		}
+		return net.JoinHostPort(host, strconv.Itoa(n+1)), true
+	}
+	return setting, false
 }
