@@ -55,7 +55,13 @@ type Set struct {
 // contentSHA256 is true, and the checksums named by algs (any spelling
 // Parse accepts; duplicates are ignored).
 func NewSet(contentSHA256 bool, algs ...string) (*Set, error) {
-	s := &Set{md5: md5.New(), content: contentSHA256}
+	return NewSetMD5(md5.New(), contentSHA256, algs...)
+}
+
+// NewSetMD5 is NewSet with the MD5 digest supplied by the caller (for
+// example one that hashes many streams at once with SIMD instructions).
+func NewSetMD5(md5h hash.Hash, contentSHA256 bool, algs ...string) (*Set, error) {
+	s := &Set{md5: md5h, content: contentSHA256}
 	s.active = make([]hash.Hash, 1, 1+numAlgs)
 	s.active[0] = s.md5
 	if contentSHA256 {

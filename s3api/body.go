@@ -140,7 +140,9 @@ func (h *Handler) receiveBody(req *request, newDst func(size int64) (io.Writer, 
 	if !streaming && payload != unsignedPayload {
 		signedHash = payload
 	}
-	set, err := checksum.NewSet(signedHash != "", algs...)
+	md5h, release := h.md5s.Get(size)
+	defer release()
+	set, err := checksum.NewSetMD5(md5h, signedHash != "", algs...)
 	if err != nil {
 		return nil, errInvalidRequest(err.Error())
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/postern/postern/authz"
 	"github.com/postern/postern/blob"
 	"github.com/postern/postern/iam"
+	"github.com/postern/postern/md5pool"
 	"github.com/postern/postern/meta"
 	"github.com/postern/postern/policy"
 	"github.com/postern/postern/sigv2"
@@ -63,6 +64,7 @@ type Handler struct {
 	now        func() time.Time
 	authz      Authorizer
 	policies   *policyCache
+	md5s       *md5pool.Pool
 	pabs       sync.Map // public access block document → publicAccessBlock
 }
 
@@ -83,6 +85,7 @@ func New(cfg Config) *Handler {
 		h.authz = &authz.Engine{}
 	}
 	h.policies = newPolicyCache()
+	h.md5s = md5pool.New()
 	h.verifier = sigv4.NewVerifier(cfg.Region, []string{"s3"}, MaxSkew, h.lookupSecret).WithContextLookup(h.lookupCredentials)
 	h.verifierV2 = sigv2.NewVerifier(h.lookupSecret, MaxSkew, sigv2.DefaultMaxExpiry, cfg.Domain).WithContextLookup(h.lookupCredentials)
 	return h
