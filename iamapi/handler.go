@@ -15,6 +15,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -143,7 +144,7 @@ func scopeService(r *http.Request) string {
 		}
 		cred, _, _ = strings.Cut(rest, ",")
 	} else if r.URL != nil && strings.Contains(r.URL.RawQuery, "X-Amz-Credential") {
-		cred = r.URL.Query().Get("X-Amz-Credential")
+		cred = rawQueryValue(r.URL.RawQuery, "X-Amz-Credential")
 	}
 	parts := strings.Split(strings.TrimSpace(cred), "/")
 	if len(parts) != 5 {
@@ -159,7 +160,7 @@ func scopeRegion(r *http.Request) string {
 		_, rest, _ := strings.Cut(a, "Credential=")
 		cred, _, _ = strings.Cut(rest, ",")
 	} else if r.URL != nil {
-		cred = r.URL.Query().Get("X-Amz-Credential")
+		cred = rawQueryValue(r.URL.RawQuery, "X-Amz-Credential")
 	}
 	parts := strings.Split(strings.TrimSpace(cred), "/")
 	if len(parts) != 5 {
@@ -404,4 +405,21 @@ func statusOf(code string) int {
 		return http.StatusForbidden
 	}
 	return http.StatusBadRequest
+}
+
+// rawQueryValue returns the first value of name in a raw query string,
+// without parsing the whole query (this runs on every S3 request).
+func rawQueryValue(raw, name string) string {
+	for raw != "" {
+		var part string
+		part, raw, _ = strings.Cut(raw, "&")
+		k, v, _ := strings.Cut(part, "=")
+		if k == name {
+			if u, err := url.QueryUnescape(v); err == nil {
+				return u
+			}
+			return ""
+		}
+	}
+	return ""
 }

@@ -106,7 +106,7 @@ func maybeEncode(s, enc string) string {
 }
 
 func (h *Handler) listObjectsV1(req *request, b *meta.Bucket) error {
-	q := req.r.URL.Query()
+	q := req.query()
 	maxKeys, err := parseMaxKeys(q, "max-keys", MaxListKeys)
 	if err != nil {
 		return err
@@ -153,7 +153,7 @@ func decodeToken(tok string) (string, bool) {
 }
 
 func (h *Handler) listObjectsV2(req *request, b *meta.Bucket) error {
-	q := req.r.URL.Query()
+	q := req.query()
 	maxKeys, err := parseMaxKeys(q, "max-keys", MaxListKeys)
 	if err != nil {
 		return err

@@ -69,7 +69,7 @@ func partNumber(q url.Values) (int, error) {
 }
 
 func (h *Handler) upload(req *request, b *meta.Bucket) (meta.Upload, error) {
-	u, err := h.cfg.Meta.GetUpload(req.r.Context(), b.Name, req.key, req.r.URL.Query().Get("uploadId"))
+	u, err := h.cfg.Meta.GetUpload(req.r.Context(), b.Name, req.key, req.query().Get("uploadId"))
 	if err != nil {
 		return u, mapMetaErr(err)
 	}
@@ -78,7 +78,7 @@ func (h *Handler) upload(req *request, b *meta.Bucket) (meta.Upload, error) {
 
 func (h *Handler) uploadPart(req *request, b *meta.Bucket) error {
 	r := req.r
-	n, err := partNumber(r.URL.Query())
+	n, err := partNumber(req.query())
 	if err != nil {
 		return err
 	}
@@ -116,7 +116,7 @@ func (h *Handler) uploadPart(req *request, b *meta.Bucket) error {
 
 func (h *Handler) uploadPartCopy(req *request, b *meta.Bucket) error {
 	r := req.r
-	n, err := partNumber(r.URL.Query())
+	n, err := partNumber(req.query())
 	if err != nil {
 		return err
 	}
@@ -265,7 +265,7 @@ func (h *Handler) completeMultipartUpload(req *request, b *meta.Bucket) error {
 }
 
 func (h *Handler) abortMultipartUpload(req *request, b *meta.Bucket) error {
-	freed, err := h.cfg.Meta.AbortUpload(req.r.Context(), b.Name, req.key, req.r.URL.Query().Get("uploadId"))
+	freed, err := h.cfg.Meta.AbortUpload(req.r.Context(), b.Name, req.key, req.query().Get("uploadId"))
 	if err != nil {
 		return mapMetaErr(err)
 	}
@@ -275,7 +275,7 @@ func (h *Handler) abortMultipartUpload(req *request, b *meta.Bucket) error {
 }
 
 func (h *Handler) listParts(req *request, b *meta.Bucket) error {
-	q := req.r.URL.Query()
+	q := req.query()
 	u, err := h.upload(req, b)
 	if err != nil {
 		return err
@@ -310,7 +310,7 @@ func (h *Handler) listParts(req *request, b *meta.Bucket) error {
 }
 
 func (h *Handler) listMultipartUploads(req *request, b *meta.Bucket) error {
-	q := req.r.URL.Query()
+	q := req.query()
 	maxUploads, err := parseMaxKeys(q, "max-uploads", 1000)
 	if err != nil {
 		return err

@@ -303,7 +303,7 @@ var responseOverrides = [][2]string{
 // getObject serves GetObject and HeadObject.
 func (h *Handler) getObject(req *request, b *meta.Bucket) error {
 	r := req.r
-	q := r.URL.Query()
+	q := req.query()
 	o, err := h.cfg.Meta.GetObject(r.Context(), b.Name, req.key)
 	if err != nil {
 		e := mapMetaErr(err)

@@ -3,6 +3,7 @@ package s3api
 import (
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"unicode/utf8"
 )
@@ -37,7 +38,7 @@ func (h *Handler) route(req *request) error {
 	if !utf8.ValidString(req.key) {
 		return errorf(http.StatusBadRequest, "InvalidURI", "Couldn't parse the specified URI.")
 	}
-	req.op = operationName(r, req.bucket, req.key)
+	req.op = operationName(r, req.query(), req.bucket, req.key)
 	return nil
 }
 
@@ -60,8 +61,7 @@ func (h *Handler) hostBucket(host string) string {
 // operationName names the S3 operation from method, bucket, key and query.
 // Sub-resources we do not implement map to names with no handler, which
 // answer NotImplemented.
-func operationName(r *http.Request, bucket, key string) string {
-	q := r.URL.Query()
+func operationName(r *http.Request, q url.Values, bucket, key string) string {
 	has := func(k string) bool { _, ok := q[k]; return ok }
 	m := r.Method
 	if bucket == "" {
