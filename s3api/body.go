@@ -164,7 +164,11 @@ func (h *Handler) receiveBody(req *request, newDst func(size int64) (io.Writer, 
 	}
 	// Read at most one byte more than declared, to notice over-long bodies.
 	lr := &io.LimitedReader{R: src, N: size + 1}
-	n, err := io.Copy(dst, io.TeeReader(lr, set))
+	// Large bodies move in 1 MiB steps: 32× fewer read and write system
+	// calls than io.Copy's 32 KiB, for the same hashing work.
+	bufp := h.copyBufs.Get().(*[]byte)
+	n, err := io.CopyBuffer(struct{ io.Writer }{dst}, io.TeeReader(lr, set), *bufp)
+	h.copyBufs.Put(bufp)
 	req.bytesIn += n
 	if err != nil {
 		return nil, bodyError(err)

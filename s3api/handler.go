@@ -65,7 +65,8 @@ type Handler struct {
 	authz      Authorizer
 	policies   *policyCache
 	md5s       *md5pool.Pool
-	pabs       sync.Map // public access block document → publicAccessBlock
+	copyBufs   sync.Pool // *[]byte of 1 MiB, for request bodies
+	pabs       sync.Map  // public access block document → publicAccessBlock
 }
 
 // MaxSkew is the clock skew S3 tolerates between a request's date and the
@@ -86,6 +87,7 @@ func New(cfg Config) *Handler {
 	}
 	h.policies = newPolicyCache()
 	h.md5s = md5pool.New()
+	h.copyBufs.New = func() any { b := make([]byte, 1<<20); return &b }
 	h.verifier = sigv4.NewVerifier(cfg.Region, []string{"s3"}, MaxSkew, h.lookupSecret).WithContextLookup(h.lookupCredentials)
 	h.verifierV2 = sigv2.NewVerifier(h.lookupSecret, MaxSkew, sigv2.DefaultMaxExpiry, cfg.Domain).WithContextLookup(h.lookupCredentials)
 	return h

@@ -81,7 +81,10 @@ func runServer(args []string) error {
 	}
 	// Every request reads its bucket; a short-lived cache spares most of
 	// those reads. Changes through this node invalidate it at once.
-	store := meta.NewBucketCache(db, time.Second)
+	// Recent objects' metadata (and small objects' bytes) are kept in memory
+	// too: this process is the store's only writer, so the cache stays
+	// exact. (A store shared by several nodes must not use it.)
+	store := meta.NewBucketCache(meta.NewObjectCache(db, 50_000, 64<<20), time.Second)
 	blobs, err := blob.Open(cfg.Data)
 	if err != nil {
 		return err
