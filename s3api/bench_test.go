@@ -21,7 +21,7 @@ import (
 
 // benchHandler is a Handler over a real SQLite store and blob store in a
 // temporary directory, with one bucket.
-func benchHandler(b *testing.B) (*Handler, sigv4.Credentials) {
+func benchHandler(b testing.TB) (*Handler, sigv4.Credentials) {
 	dir := b.TempDir()
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, filepath.Join(dir, "meta.db"), nil)

@@ -300,8 +300,30 @@ var responseOverrides = [][2]string{
 	{"response-content-encoding", "Content-Encoding"},
 }
 
-// getObject serves GetObject and HeadObject.
+// errBlobGone reports that an object's file vanished before its bytes were
+// sent: the object was replaced or deleted right after it was looked up.
+var errBlobGone = errors.New("s3api: object replaced while being read")
+
+// getObject serves GetObject and HeadObject. If the object is replaced
+// between its lookup and the opening of its file, it looks again, once.
 func (h *Handler) getObject(req *request, b *meta.Bucket) error {
+	before := req.w.Header().Clone()
+	err := h.getObjectOnce(req, b)
+	if !errors.Is(err, errBlobGone) {
+		return err
+	}
+	hd := req.w.Header()
+	clear(hd)
+	for k, v := range before {
+		hd[k] = v
+	}
+	if err := h.getObjectOnce(req, b); !errors.Is(err, errBlobGone) {
+		return err
+	}
+	return errNoSuchKey()
+}
+
+func (h *Handler) getObjectOnce(req *request, b *meta.Bucket) error {
 	r := req.r
 	q := req.query()
 	o, err := h.cfg.Meta.GetObject(r.Context(), b.Name, req.key)
@@ -419,7 +441,7 @@ func (h *Handler) sendRange(req *request, o *meta.Object, rng byteRange, status 
 		if err != nil {
 			if errors.Is(err, blob.ErrNotFound) && !started {
 				// Replaced or deleted between the lookup and now.
-				return errNoSuchKey()
+				return errBlobGone
 			}
 			return err
 		}
