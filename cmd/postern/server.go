@@ -174,6 +174,12 @@ Try it:
 	}
 	go sweepLoop(ctx, logger, blobs, store.BlobReferenced, cfg.SweepEvery)
 
+	// The console gets its own copy of the TLS settings: Serve modifies the
+	// server's (HTTP/2 setup) concurrently.
+	var consoleTLS *tls.Config
+	if srv.TLSConfig != nil {
+		consoleTLS = srv.TLSConfig.Clone()
+	}
 	errc := make(chan error, 1)
 	go func() {
 		if srv.TLSConfig != nil {
@@ -182,7 +188,7 @@ Try it:
 			errc <- srv.Serve(ln)
 		}
 	}()
-	if err := startConsole(ctx, cfg, handler, ident.svc, ln.Addr(), srv.TLSConfig, logger); err != nil {
+	if err := startConsole(ctx, cfg, handler, ident.svc, ln.Addr(), consoleTLS, logger); err != nil {
 		srv.Close()
 		return err
 	}
