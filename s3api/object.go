@@ -300,6 +300,15 @@ var responseOverrides = [][2]string{
 	{"response-content-encoding", "Content-Encoding"},
 }
 
+// objectHeader names the response headers getObject sets from an object
+// (besides x-amz-meta-* and x-amz-checksum-*).
+var objectHeader = map[string]bool{
+	"Content-Type": true, "Etag": true, "Last-Modified": true, "Accept-Ranges": true,
+	"Content-Encoding": true, "Content-Disposition": true, "Content-Language": true,
+	"Cache-Control": true, "Expires": true, "Content-Length": true, "Content-Range": true,
+	"X-Amz-Mp-Parts-Count": true,
+}
+
 // errBlobGone reports that an object's file vanished before its bytes were
 // sent: the object was replaced or deleted right after it was looked up.
 var errBlobGone = errors.New("s3api: object replaced while being read")
@@ -307,15 +316,16 @@ var errBlobGone = errors.New("s3api: object replaced while being read")
 // getObject serves GetObject and HeadObject. If the object is replaced
 // between its lookup and the opening of its file, it looks again, once.
 func (h *Handler) getObject(req *request, b *meta.Bucket) error {
-	before := req.w.Header().Clone()
 	err := h.getObjectOnce(req, b)
 	if !errors.Is(err, errBlobGone) {
 		return err
 	}
+	// Nothing was sent: drop the first version's object headers and retry.
 	hd := req.w.Header()
-	clear(hd)
-	for k, v := range before {
-		hd[k] = v
+	for k := range hd {
+		if objectHeader[k] || strings.HasPrefix(k, "X-Amz-Meta-") || strings.HasPrefix(k, "X-Amz-Checksum-") {
+			delete(hd, k)
+		}
 	}
 	if err := h.getObjectOnce(req, b); !errors.Is(err, errBlobGone) {
 		return err
