@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/postern/postern/internal/s3test"
 	"github.com/postern/postern/internal/testserver"
 )
 
@@ -46,14 +47,7 @@ type cli struct {
 
 func newCLI(t *testing.T, srv *testserver.Server) *cli {
 	bin := needAWS(t)
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "AWS_") {
-			env = append(env, kv)
-		}
-	}
-	env = append(env, srv.Env()...)
-	env = append(env, "AWS_PAGER=", "AWS_MAX_ATTEMPTS=2")
+	env := s3test.CLIEnv(srv, "AWS_PAGER=", "AWS_MAX_ATTEMPTS=2")
 	return &cli{t: t, bin: bin, srv: srv, env: env}
 }
 
@@ -175,7 +169,7 @@ func TestAWSCLI(t *testing.T) {
 	t.Run("S3Commands", func(t *testing.T) {
 		t.Parallel()
 		c := newCLI(t, srv)
-		b := bucketName("cli")
+		b := s3test.BucketName("cli")
 		if out := c.ok("s3", "mb", "s3://"+b); strings.TrimSpace(out) != "make_bucket: "+b {
 			t.Errorf("s3 mb printed %q", out)
 		}
@@ -185,12 +179,12 @@ func TestAWSCLI(t *testing.T) {
 		}
 
 		src := t.TempDir()
-		big := randBytes(91, 9*mib+4321) // over the CLI's 8 MiB multipart threshold
+		big := s3test.RandBytes(91, 9*mib+4321) // over the CLI's 8 MiB multipart threshold
 		files := map[string][]byte{
 			"top.txt":                  []byte("top level\n"),
 			"space name.txt":           []byte("spaces in the name\n"),
 			"nested/a.json":            []byte(`{"a":1}`),
-			"nested/deeper/b.bin":      randBytes(92, 70_000),
+			"nested/deeper/b.bin":      s3test.RandBytes(92, 70_000),
 			"nested/deeper/deepest/c":  []byte("c"),
 			"big/large.bin":            big,
 			"unicode/файл-日本語.txt":     []byte("unicode name\n"),
@@ -216,7 +210,7 @@ func TestAWSCLI(t *testing.T) {
 
 		// sync up, with a file large enough for multipart.
 		c.ok("s3", "sync", "--only-show-errors", src, "s3://"+b+"/tree")
-		lo, err := sdk.ListObjectsV2(ctx(t), &s3.ListObjectsV2Input{Bucket: aws.String(b), Prefix: aws.String("tree/")})
+		lo, err := sdk.ListObjectsV2(s3test.Ctx(t), &s3.ListObjectsV2Input{Bucket: aws.String(b), Prefix: aws.String("tree/")})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -225,14 +219,14 @@ func TestAWSCLI(t *testing.T) {
 			want = append(want, "tree/"+k)
 		}
 		eqList(t, "keys after sync", keysOf(lo.Contents), sorted(want))
-		h, err := sdk.HeadObject(ctx(t), &s3.HeadObjectInput{Bucket: aws.String(b), Key: aws.String("tree/big/large.bin")})
+		h, err := sdk.HeadObject(s3test.Ctx(t), &s3.HeadObjectInput{Bucket: aws.String(b), Key: aws.String("tree/big/large.bin")})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, want := aws.ToString(h.ETag), multipartETag(big[:8*mib], big[8*mib:]); got != want {
+		if got, want := aws.ToString(h.ETag), s3test.MultipartETag(big[:8*mib], big[8*mib:]); got != want {
 			t.Errorf("large.bin ETag %s, want %s (the CLI uploads 8 MiB parts)", got, want)
 		}
-		equalBytes(t, "large.bin read with the SDK", getBytes(t, sdk, b, "tree/big/large.bin"), big)
+		s3test.EqualBytes(t, "large.bin read with the SDK", getBytes(t, sdk, b, "tree/big/large.bin"), big)
 
 		// A second sync has nothing to do.
 		out = c.ok("s3", "sync", "--no-progress", src, "s3://"+b+"/tree")
@@ -269,12 +263,12 @@ func TestAWSCLI(t *testing.T) {
 		one := filepath.Join(t.TempDir(), "one.bin")
 		c.ok("s3", "cp", "--only-show-errors", "s3://"+b+"/tree/nested/deeper/b.bin", one)
 		gotOne, _ := os.ReadFile(one)
-		equalBytes(t, "s3 cp down", gotOne, files["nested/deeper/b.bin"])
+		s3test.EqualBytes(t, "s3 cp down", gotOne, files["nested/deeper/b.bin"])
 
 		// rm one file, then rm --recursive.
 		c.ok("s3", "rm", "--only-show-errors", "s3://"+b+"/single/top.txt")
 		c.ok("s3", "rm", "--only-show-errors", "--recursive", "s3://"+b+"/tree")
-		lo, err = sdk.ListObjectsV2(ctx(t), &s3.ListObjectsV2Input{Bucket: aws.String(b)})
+		lo, err = sdk.ListObjectsV2(s3test.Ctx(t), &s3.ListObjectsV2Input{Bucket: aws.String(b)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -282,7 +276,7 @@ func TestAWSCLI(t *testing.T) {
 			t.Errorf("after s3 rm the bucket still holds %v", keysOf(lo.Contents))
 		}
 		c.ok("s3", "rb", "s3://"+b)
-		if _, err := sdk.HeadBucket(ctx(t), &s3.HeadBucketInput{Bucket: aws.String(b)}); err == nil {
+		if _, err := sdk.HeadBucket(s3test.Ctx(t), &s3.HeadBucketInput{Bucket: aws.String(b)}); err == nil {
 			t.Error("bucket still exists after s3 rb")
 		}
 	})
@@ -299,7 +293,7 @@ func TestAWSCLI(t *testing.T) {
 		cfg := filepath.Join(dir, "config")
 		os.WriteFile(cfg, []byte("[default]\ns3 =\n  max_concurrent_requests = 1\n"), 0o644)
 		c := newCLI(t, srv).with("AWS_CONFIG_FILE="+cfg, "AWS_MAX_ATTEMPTS=1")
-		b := newBucket(t, sdk, "cliempty")
+		b := s3test.NewBucket(t, sdk, "cliempty")
 		src := filepath.Join(dir, "src")
 		writeTree(t, src, map[string][]byte{"a-empty": {}, "b-file": []byte("after the empty one\n")})
 		start := time.Now()
@@ -310,7 +304,7 @@ func TestAWSCLI(t *testing.T) {
 				code, time.Since(start).Round(time.Millisecond), out, errs)
 		}
 		for _, k := range []string{"x/a-empty", "x/b-file"} {
-			if _, err := sdk.HeadObject(ctx(t), &s3.HeadObjectInput{Bucket: aws.String(b), Key: aws.String(k)}); err != nil {
+			if _, err := sdk.HeadObject(s3test.Ctx(t), &s3.HeadObjectInput{Bucket: aws.String(b), Key: aws.String(k)}); err != nil {
 				t.Errorf("HeadObject %s after the upload: %v", k, err)
 			}
 		}
@@ -319,17 +313,17 @@ func TestAWSCLI(t *testing.T) {
 	t.Run("S3API", func(t *testing.T) {
 		t.Parallel()
 		c := newCLI(t, srv)
-		b := newBucket(t, sdk, "cliapi")
+		b := s3test.NewBucket(t, sdk, "cliapi")
 		dir := t.TempDir()
-		body := randBytes(93, 123_456)
+		body := s3test.RandBytes(93, 123_456)
 		in := filepath.Join(dir, "in.bin")
 		os.WriteFile(in, body, 0o644)
 
 		var po struct{ ETag string }
 		c.json(&po, "s3api", "put-object", "--bucket", b, "--key", "api/k", "--body", in,
 			"--content-type", "application/x-cli", "--metadata", "color=blue,shape=round")
-		if po.ETag != quoted(md5hex(body)) {
-			t.Errorf("put-object ETag %s, want %s", po.ETag, quoted(md5hex(body)))
+		if po.ETag != s3test.Quoted(s3test.MD5Hex(body)) {
+			t.Errorf("put-object ETag %s, want %s", po.ETag, s3test.Quoted(s3test.MD5Hex(body)))
 		}
 
 		type headOut struct {
@@ -354,7 +348,7 @@ func TestAWSCLI(t *testing.T) {
 		var gho headOut
 		c.json(&gho, "s3api", "get-object", "--bucket", b, "--key", "api/k", out)
 		got, _ := os.ReadFile(out)
-		equalBytes(t, "get-object file", got, body)
+		s3test.EqualBytes(t, "get-object file", got, body)
 		if gho.ContentLength != ho.ContentLength || gho.ETag != ho.ETag || gho.Metadata["color"] != "blue" {
 			t.Errorf("get-object = %+v", gho)
 		}
@@ -364,7 +358,7 @@ func TestAWSCLI(t *testing.T) {
 		}
 		c.json(&rng, "s3api", "get-object", "--bucket", b, "--key", "api/k", "--range", "bytes=10-19", out)
 		got, _ = os.ReadFile(out)
-		equalBytes(t, "ranged get-object", got, body[10:20])
+		s3test.EqualBytes(t, "ranged get-object", got, body[10:20])
 		if rng.ContentLength != 10 || rng.ContentRange != "bytes 10-19/123456" {
 			t.Errorf("ranged get-object = %+v", rng)
 		}
@@ -418,7 +412,7 @@ func TestAWSCLI(t *testing.T) {
 		if code != 255 || !strings.Contains(stderr, "NoSuchKey") {
 			t.Errorf("get-object of a missing key: exit %d stderr %q stdout %q, want 255 and NoSuchKey", code, stderr, stdout)
 		}
-		_, stderr, code = c.run("s3api", "head-bucket", "--bucket", bucketName("absent"))
+		_, stderr, code = c.run("s3api", "head-bucket", "--bucket", s3test.BucketName("absent"))
 		if code != 255 || !strings.Contains(stderr, "404") {
 			t.Errorf("head-bucket of a missing bucket: exit %d stderr %q, want 255 and 404", code, stderr)
 		}
@@ -435,12 +429,12 @@ func TestAWSCLIHTTPS(t *testing.T) {
 	if !strings.Contains(strings.Join(c.env, "\n"), "AWS_CA_BUNDLE="+srv.CertFile) {
 		t.Fatal("AWS_CA_BUNDLE is not set for the CLI")
 	}
-	b := bucketName("clitls")
+	b := s3test.BucketName("clitls")
 	c.ok("s3", "mb", "s3://"+b)
 	src := t.TempDir()
 	files := map[string][]byte{
 		"small.txt":   []byte("over TLS\n"),
-		"dir/big.bin": randBytes(94, 8*mib+1), // multipart
+		"dir/big.bin": s3test.RandBytes(94, 8*mib+1), // multipart
 	}
 	writeTree(t, src, files)
 	c.ok("s3", "cp", "--only-show-errors", "--recursive", src, "s3://"+b+"/up")
@@ -450,8 +444,8 @@ func TestAWSCLIHTTPS(t *testing.T) {
 	}
 	c.json(&ho, "s3api", "head-object", "--bucket", b, "--key", "up/dir/big.bin")
 	big := files["dir/big.bin"]
-	if ho.ContentLength != int64(len(big)) || ho.ETag != multipartETag(big[:8*mib], big[8*mib:]) {
-		t.Errorf("head-object over HTTPS = %+v, want %d bytes and ETag %s", ho, len(big), multipartETag(big[:8*mib], big[8*mib:]))
+	if ho.ContentLength != int64(len(big)) || ho.ETag != s3test.MultipartETag(big[:8*mib], big[8*mib:]) {
+		t.Errorf("head-object over HTTPS = %+v, want %d bytes and ETag %s", ho, len(big), s3test.MultipartETag(big[:8*mib], big[8*mib:]))
 	}
 	dst := t.TempDir()
 	c.ok("s3", "cp", "--only-show-errors", "--recursive", "s3://"+b+"/up", dst)

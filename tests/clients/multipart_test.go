@@ -1,6 +1,8 @@
 package clients
 
 import (
+	"github.com/postern/postern/internal/s3test"
+
 	"bytes"
 	"fmt"
 	"io"
@@ -18,11 +20,11 @@ const mib = 1 << 20
 
 func uploadPart(t *testing.T, c *s3.Client, b, k, id string, n int32, body []byte) string {
 	t.Helper()
-	out, err := c.UploadPart(ctx(t), &s3.UploadPartInput{Bucket: aws.String(b), Key: aws.String(k), UploadId: aws.String(id), PartNumber: aws.Int32(n), Body: bytes.NewReader(body)})
+	out, err := c.UploadPart(s3test.Ctx(t), &s3.UploadPartInput{Bucket: aws.String(b), Key: aws.String(k), UploadId: aws.String(id), PartNumber: aws.Int32(n), Body: bytes.NewReader(body)})
 	if err != nil {
 		t.Fatalf("UploadPart %d: %v", n, err)
 	}
-	if got, want := aws.ToString(out.ETag), quoted(md5hex(body)); got != want {
+	if got, want := aws.ToString(out.ETag), s3test.Quoted(s3test.MD5Hex(body)); got != want {
 		t.Errorf("UploadPart %d ETag = %s, want %s", n, got, want)
 	}
 	return aws.ToString(out.ETag)
@@ -30,7 +32,7 @@ func uploadPart(t *testing.T, c *s3.Client, b, k, id string, n int32, body []byt
 
 func createUpload(t *testing.T, c *s3.Client, b, k string) string {
 	t.Helper()
-	out, err := c.CreateMultipartUpload(ctx(t), &s3.CreateMultipartUploadInput{Bucket: aws.String(b), Key: aws.String(k)})
+	out, err := c.CreateMultipartUpload(s3test.Ctx(t), &s3.CreateMultipartUploadInput{Bucket: aws.String(b), Key: aws.String(k)})
 	if err != nil {
 		t.Fatalf("CreateMultipartUpload: %v", err)
 	}
@@ -50,11 +52,11 @@ func completed(etags ...any) *types.CompletedMultipartUpload {
 
 func testMultipart(t *testing.T, e *sdkEnv) {
 	c := e.c
-	b := newBucket(t, c, "mp")
-	src := randBytes(51, 6*mib)
-	put(t, c, b, "src", src)
+	b := s3test.NewBucket(t, c, "mp")
+	src := s3test.RandBytes(51, 6*mib)
+	s3test.Put(t, c, b, "src", src)
 	const k = "big/mp object"
-	cmu, err := c.CreateMultipartUpload(ctx(t), &s3.CreateMultipartUploadInput{Bucket: aws.String(b), Key: aws.String(k),
+	cmu, err := c.CreateMultipartUpload(s3test.Ctx(t), &s3.CreateMultipartUploadInput{Bucket: aws.String(b), Key: aws.String(k),
 		ContentType: aws.String("application/x-mp"), Metadata: map[string]string{"stage": "mp"}})
 	if err != nil {
 		t.Fatalf("CreateMultipartUpload: %v", err)
@@ -64,22 +66,22 @@ func testMultipart(t *testing.T, e *sdkEnv) {
 		t.Fatal("no UploadId")
 	}
 
-	p1 := randBytes(52, 5*mib)
+	p1 := s3test.RandBytes(52, 5*mib)
 	e1 := uploadPart(t, c, b, k, id, 1, p1)
 	p2 := src[1*mib : 6*mib]
-	upc, err := c.UploadPartCopy(ctx(t), &s3.UploadPartCopyInput{Bucket: aws.String(b), Key: aws.String(k), UploadId: aws.String(id), PartNumber: aws.Int32(2),
+	upc, err := c.UploadPartCopy(s3test.Ctx(t), &s3.UploadPartCopyInput{Bucket: aws.String(b), Key: aws.String(k), UploadId: aws.String(id), PartNumber: aws.Int32(2),
 		CopySource: aws.String(b + "/src"), CopySourceRange: aws.String(fmt.Sprintf("bytes=%d-%d", 1*mib, 6*mib-1))})
 	if err != nil {
 		t.Fatalf("UploadPartCopy: %v", err)
 	}
-	if upc.CopyPartResult == nil || aws.ToString(upc.CopyPartResult.ETag) != quoted(md5hex(p2)) || upc.CopyPartResult.LastModified == nil {
-		t.Fatalf("UploadPartCopy result %+v, want ETag %s", upc.CopyPartResult, quoted(md5hex(p2)))
+	if upc.CopyPartResult == nil || aws.ToString(upc.CopyPartResult.ETag) != s3test.Quoted(s3test.MD5Hex(p2)) || upc.CopyPartResult.LastModified == nil {
+		t.Fatalf("UploadPartCopy result %+v, want ETag %s", upc.CopyPartResult, s3test.Quoted(s3test.MD5Hex(p2)))
 	}
 	e2 := aws.ToString(upc.CopyPartResult.ETag)
-	p3 := randBytes(53, 1000)
+	p3 := s3test.RandBytes(53, 1000)
 	e3 := uploadPart(t, c, b, k, id, 3, p3)
 
-	lp, err := c.ListParts(ctx(t), &s3.ListPartsInput{Bucket: aws.String(b), Key: aws.String(k), UploadId: aws.String(id)})
+	lp, err := c.ListParts(s3test.Ctx(t), &s3.ListPartsInput{Bucket: aws.String(b), Key: aws.String(k), UploadId: aws.String(id)})
 	if err != nil {
 		t.Fatalf("ListParts: %v", err)
 	}
@@ -100,14 +102,14 @@ func testMultipart(t *testing.T, e *sdkEnv) {
 	if aws.ToBool(lp.IsTruncated) || aws.ToString(lp.UploadId) != id || aws.ToString(lp.Key) != k {
 		t.Errorf("ListParts IsTruncated=%v UploadId=%q Key=%q", aws.ToBool(lp.IsTruncated), aws.ToString(lp.UploadId), aws.ToString(lp.Key))
 	}
-	lp, err = c.ListParts(ctx(t), &s3.ListPartsInput{Bucket: aws.String(b), Key: aws.String(k), UploadId: aws.String(id), MaxParts: aws.Int32(2)})
+	lp, err = c.ListParts(s3test.Ctx(t), &s3.ListPartsInput{Bucket: aws.String(b), Key: aws.String(k), UploadId: aws.String(id), MaxParts: aws.Int32(2)})
 	if err != nil {
 		t.Fatalf("ListParts max-parts 2: %v", err)
 	}
 	if len(lp.Parts) != 2 || !aws.ToBool(lp.IsTruncated) || aws.ToString(lp.NextPartNumberMarker) != "2" {
 		t.Errorf("ListParts max-parts=2: %d parts IsTruncated=%v NextPartNumberMarker=%q, want 2 true \"2\"", len(lp.Parts), aws.ToBool(lp.IsTruncated), aws.ToString(lp.NextPartNumberMarker))
 	}
-	lp, err = c.ListParts(ctx(t), &s3.ListPartsInput{Bucket: aws.String(b), Key: aws.String(k), UploadId: aws.String(id), PartNumberMarker: aws.String("2")})
+	lp, err = c.ListParts(s3test.Ctx(t), &s3.ListPartsInput{Bucket: aws.String(b), Key: aws.String(k), UploadId: aws.String(id), PartNumberMarker: aws.String("2")})
 	if err != nil {
 		t.Fatalf("ListParts part-number-marker 2: %v", err)
 	}
@@ -115,14 +117,14 @@ func testMultipart(t *testing.T, e *sdkEnv) {
 		t.Errorf("ListParts after part 2 lists %d parts, want only #3", len(lp.Parts))
 	}
 
-	lmu, err := c.ListMultipartUploads(ctx(t), &s3.ListMultipartUploadsInput{Bucket: aws.String(b)})
+	lmu, err := c.ListMultipartUploads(s3test.Ctx(t), &s3.ListMultipartUploadsInput{Bucket: aws.String(b)})
 	if err != nil {
 		t.Fatalf("ListMultipartUploads: %v", err)
 	}
 	if len(lmu.Uploads) != 1 || aws.ToString(lmu.Uploads[0].Key) != k || aws.ToString(lmu.Uploads[0].UploadId) != id || lmu.Uploads[0].Initiated == nil {
 		t.Errorf("ListMultipartUploads = %+v, want the one upload %s %s", lmu.Uploads, k, id)
 	}
-	lmu, err = c.ListMultipartUploads(ctx(t), &s3.ListMultipartUploadsInput{Bucket: aws.String(b), Prefix: aws.String("other/")})
+	lmu, err = c.ListMultipartUploads(s3test.Ctx(t), &s3.ListMultipartUploadsInput{Bucket: aws.String(b), Prefix: aws.String("other/")})
 	if err != nil {
 		t.Fatalf("ListMultipartUploads prefix: %v", err)
 	}
@@ -131,20 +133,20 @@ func testMultipart(t *testing.T, e *sdkEnv) {
 	}
 
 	complete := func(parts *types.CompletedMultipartUpload) (*s3.CompleteMultipartUploadOutput, error) {
-		return c.CompleteMultipartUpload(ctx(t), &s3.CompleteMultipartUploadInput{Bucket: aws.String(b), Key: aws.String(k), UploadId: aws.String(id), MultipartUpload: parts})
+		return c.CompleteMultipartUpload(s3test.Ctx(t), &s3.CompleteMultipartUploadInput{Bucket: aws.String(b), Key: aws.String(k), UploadId: aws.String(id), MultipartUpload: parts})
 	}
 	_, err = complete(completed(1, e1, 2, `"0123456789abcdef0123456789abcdef"`, 3, e3))
-	t.Run("WrongETag", func(t *testing.T) { wantAPIError(t, err, 400, "InvalidPart") })
+	t.Run("WrongETag", func(t *testing.T) { s3test.WantAPIError(t, err, 400, "InvalidPart") })
 	_, err = complete(completed(1, e1, 2, e2, 4, e3))
-	t.Run("MissingPart", func(t *testing.T) { wantAPIError(t, err, 400, "InvalidPart") })
+	t.Run("MissingPart", func(t *testing.T) { s3test.WantAPIError(t, err, 400, "InvalidPart") })
 	_, err = complete(completed(2, e2, 1, e1, 3, e3))
-	t.Run("OutOfOrder", func(t *testing.T) { wantAPIError(t, err, 400, "InvalidPartOrder") })
+	t.Run("OutOfOrder", func(t *testing.T) { s3test.WantAPIError(t, err, 400, "InvalidPartOrder") })
 
 	cmo, err := complete(completed(1, e1, 2, e2, 3, e3))
 	if err != nil {
 		t.Fatalf("CompleteMultipartUpload: %v", err)
 	}
-	wantETag := multipartETag(p1, p2, p3)
+	wantETag := s3test.MultipartETag(p1, p2, p3)
 	if got := aws.ToString(cmo.ETag); got != wantETag || !strings.HasSuffix(got, `-3"`) {
 		t.Errorf("CompleteMultipartUpload ETag = %s, want %s", got, wantETag)
 	}
@@ -152,8 +154,8 @@ func testMultipart(t *testing.T, e *sdkEnv) {
 		t.Errorf("CompleteMultipartUpload Bucket=%q Key=%q", aws.ToString(cmo.Bucket), aws.ToString(cmo.Key))
 	}
 	whole := bytes.Join([][]byte{p1, p2, p3}, nil)
-	equalBytes(t, "completed object", getBytes(t, c, b, k), whole)
-	h, err := c.HeadObject(ctx(t), &s3.HeadObjectInput{Bucket: aws.String(b), Key: aws.String(k)})
+	s3test.EqualBytes(t, "completed object", getBytes(t, c, b, k), whole)
+	h, err := c.HeadObject(s3test.Ctx(t), &s3.HeadObjectInput{Bucket: aws.String(b), Key: aws.String(k)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,13 +166,13 @@ func testMultipart(t *testing.T, e *sdkEnv) {
 	offset := 0
 	for i, p := range [][]byte{p1, p2, p3} {
 		n := int32(i + 1)
-		g, err := c.GetObject(ctx(t), &s3.GetObjectInput{Bucket: aws.String(b), Key: aws.String(k), PartNumber: aws.Int32(n)})
+		g, err := c.GetObject(s3test.Ctx(t), &s3.GetObjectInput{Bucket: aws.String(b), Key: aws.String(k), PartNumber: aws.Int32(n)})
 		if err != nil {
 			t.Fatalf("GetObject partNumber=%d: %v", n, err)
 		}
 		got, _ := io.ReadAll(g.Body)
 		g.Body.Close()
-		equalBytes(t, fmt.Sprintf("GetObject partNumber=%d", n), got, p)
+		s3test.EqualBytes(t, fmt.Sprintf("GetObject partNumber=%d", n), got, p)
 		if st := rawResp(t, g.ResultMetadata).StatusCode; st != 206 {
 			t.Errorf("GetObject partNumber=%d status %d, want 206", n, st)
 		}
@@ -183,79 +185,79 @@ func testMultipart(t *testing.T, e *sdkEnv) {
 		}
 		offset += len(p)
 	}
-	hp, err := c.HeadObject(ctx(t), &s3.HeadObjectInput{Bucket: aws.String(b), Key: aws.String(k), PartNumber: aws.Int32(2)})
+	hp, err := c.HeadObject(s3test.Ctx(t), &s3.HeadObjectInput{Bucket: aws.String(b), Key: aws.String(k), PartNumber: aws.Int32(2)})
 	if err != nil {
 		t.Fatalf("HeadObject partNumber=2: %v", err)
 	}
 	if aws.ToInt32(hp.PartsCount) != 3 || aws.ToInt64(hp.ContentLength) != int64(len(p2)) {
 		t.Errorf("HeadObject partNumber=2: parts-count %d length %d", aws.ToInt32(hp.PartsCount), aws.ToInt64(hp.ContentLength))
 	}
-	_, err = c.GetObject(ctx(t), &s3.GetObjectInput{Bucket: aws.String(b), Key: aws.String(k), PartNumber: aws.Int32(4)})
-	t.Run("PartNumberTooHigh", func(t *testing.T) { wantAPIError(t, err, 416, "InvalidPartNumber") })
+	_, err = c.GetObject(s3test.Ctx(t), &s3.GetObjectInput{Bucket: aws.String(b), Key: aws.String(k), PartNumber: aws.Int32(4)})
+	t.Run("PartNumberTooHigh", func(t *testing.T) { s3test.WantAPIError(t, err, 416, "InvalidPartNumber") })
 
-	lmu, err = c.ListMultipartUploads(ctx(t), &s3.ListMultipartUploadsInput{Bucket: aws.String(b)})
+	lmu, err = c.ListMultipartUploads(s3test.Ctx(t), &s3.ListMultipartUploadsInput{Bucket: aws.String(b)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(lmu.Uploads) != 0 {
 		t.Errorf("completed upload still listed: %+v", lmu.Uploads)
 	}
-	_, err = c.ListParts(ctx(t), &s3.ListPartsInput{Bucket: aws.String(b), Key: aws.String(k), UploadId: aws.String(id)})
-	wantAPIError(t, err, 404, "NoSuchUpload")
+	_, err = c.ListParts(s3test.Ctx(t), &s3.ListPartsInput{Bucket: aws.String(b), Key: aws.String(k), UploadId: aws.String(id)})
+	s3test.WantAPIError(t, err, 404, "NoSuchUpload")
 }
 
 func testMultipartErrors(t *testing.T, e *sdkEnv) {
 	c := e.c
-	b := newBucket(t, c, "mperr")
+	b := s3test.NewBucket(t, c, "mperr")
 	id := createUpload(t, c, b, "small")
 	e1 := uploadPart(t, c, b, "small", id, 1, []byte(strings.Repeat("1", 100)))
 	e2 := uploadPart(t, c, b, "small", id, 2, []byte(strings.Repeat("2", 100)))
-	_, err := c.CompleteMultipartUpload(ctx(t), &s3.CompleteMultipartUploadInput{Bucket: aws.String(b), Key: aws.String("small"), UploadId: aws.String(id), MultipartUpload: completed(1, e1, 2, e2)})
-	t.Run("EntityTooSmall", func(t *testing.T) { wantAPIError(t, err, 400, "EntityTooSmall") })
+	_, err := c.CompleteMultipartUpload(s3test.Ctx(t), &s3.CompleteMultipartUploadInput{Bucket: aws.String(b), Key: aws.String("small"), UploadId: aws.String(id), MultipartUpload: completed(1, e1, 2, e2)})
+	t.Run("EntityTooSmall", func(t *testing.T) { s3test.WantAPIError(t, err, 400, "EntityTooSmall") })
 	// A single small part is fine: only non-last parts have a minimum.
-	out, err := c.CompleteMultipartUpload(ctx(t), &s3.CompleteMultipartUploadInput{Bucket: aws.String(b), Key: aws.String("small"), UploadId: aws.String(id), MultipartUpload: completed(2, e2)})
+	out, err := c.CompleteMultipartUpload(s3test.Ctx(t), &s3.CompleteMultipartUploadInput{Bucket: aws.String(b), Key: aws.String("small"), UploadId: aws.String(id), MultipartUpload: completed(2, e2)})
 	if err != nil {
 		t.Fatalf("CompleteMultipartUpload with one small part: %v", err)
 	}
-	if got, want := aws.ToString(out.ETag), multipartETag([]byte(strings.Repeat("2", 100))); got != want {
+	if got, want := aws.ToString(out.ETag), s3test.MultipartETag([]byte(strings.Repeat("2", 100))); got != want {
 		t.Errorf("one-part ETag = %s, want %s", got, want)
 	}
-	equalBytes(t, "one-part object", getBytes(t, c, b, "small"), []byte(strings.Repeat("2", 100)))
+	s3test.EqualBytes(t, "one-part object", getBytes(t, c, b, "small"), []byte(strings.Repeat("2", 100)))
 
 	id = createUpload(t, c, b, "bad")
 	for _, n := range []int32{0, 10001} {
-		_, err = c.UploadPart(ctx(t), &s3.UploadPartInput{Bucket: aws.String(b), Key: aws.String("bad"), UploadId: aws.String(id), PartNumber: aws.Int32(n), Body: strings.NewReader("x")})
-		t.Run(fmt.Sprintf("PartNumber%d", n), func(t *testing.T) { wantAPIError(t, err, 400, "InvalidArgument") })
+		_, err = c.UploadPart(s3test.Ctx(t), &s3.UploadPartInput{Bucket: aws.String(b), Key: aws.String("bad"), UploadId: aws.String(id), PartNumber: aws.Int32(n), Body: strings.NewReader("x")})
+		t.Run(fmt.Sprintf("PartNumber%d", n), func(t *testing.T) { s3test.WantAPIError(t, err, 400, "InvalidArgument") })
 	}
-	_, err = c.UploadPart(ctx(t), &s3.UploadPartInput{Bucket: aws.String(b), Key: aws.String("bad"), UploadId: aws.String("no-such-upload-id"), PartNumber: aws.Int32(1), Body: strings.NewReader("x")})
-	t.Run("UnknownUploadId", func(t *testing.T) { wantAPIError(t, err, 404, "NoSuchUpload") })
-	_, err = c.CompleteMultipartUpload(ctx(t), &s3.CompleteMultipartUploadInput{Bucket: aws.String(b), Key: aws.String("bad"), UploadId: aws.String(id), MultipartUpload: &types.CompletedMultipartUpload{}})
-	t.Run("NoParts", func(t *testing.T) { wantAPIError(t, err, 400, "MalformedXML") })
+	_, err = c.UploadPart(s3test.Ctx(t), &s3.UploadPartInput{Bucket: aws.String(b), Key: aws.String("bad"), UploadId: aws.String("no-such-upload-id"), PartNumber: aws.Int32(1), Body: strings.NewReader("x")})
+	t.Run("UnknownUploadId", func(t *testing.T) { s3test.WantAPIError(t, err, 404, "NoSuchUpload") })
+	_, err = c.CompleteMultipartUpload(s3test.Ctx(t), &s3.CompleteMultipartUploadInput{Bucket: aws.String(b), Key: aws.String("bad"), UploadId: aws.String(id), MultipartUpload: &types.CompletedMultipartUpload{}})
+	t.Run("NoParts", func(t *testing.T) { s3test.WantAPIError(t, err, 400, "MalformedXML") })
 }
 
 func testMultipartAbort(t *testing.T, e *sdkEnv) {
 	c := e.c
-	b := newBucket(t, c, "mpabort")
+	b := s3test.NewBucket(t, c, "mpabort")
 	id := createUpload(t, c, b, "gone")
-	uploadPart(t, c, b, "gone", id, 1, randBytes(71, 1000))
-	ab, err := c.AbortMultipartUpload(ctx(t), &s3.AbortMultipartUploadInput{Bucket: aws.String(b), Key: aws.String("gone"), UploadId: aws.String(id)})
+	uploadPart(t, c, b, "gone", id, 1, s3test.RandBytes(71, 1000))
+	ab, err := c.AbortMultipartUpload(s3test.Ctx(t), &s3.AbortMultipartUploadInput{Bucket: aws.String(b), Key: aws.String("gone"), UploadId: aws.String(id)})
 	if err != nil {
 		t.Fatalf("AbortMultipartUpload: %v", err)
 	}
 	if st := rawResp(t, ab.ResultMetadata).StatusCode; st != 204 {
 		t.Errorf("AbortMultipartUpload status %d, want 204", st)
 	}
-	_, err = c.ListParts(ctx(t), &s3.ListPartsInput{Bucket: aws.String(b), Key: aws.String("gone"), UploadId: aws.String(id)})
-	t.Run("ListParts", func(t *testing.T) { wantAPIError(t, err, 404, "NoSuchUpload") })
-	_, err = c.UploadPart(ctx(t), &s3.UploadPartInput{Bucket: aws.String(b), Key: aws.String("gone"), UploadId: aws.String(id), PartNumber: aws.Int32(2), Body: strings.NewReader("x")})
-	t.Run("UploadPart", func(t *testing.T) { wantAPIError(t, err, 404, "NoSuchUpload") })
-	_, err = c.CompleteMultipartUpload(ctx(t), &s3.CompleteMultipartUploadInput{Bucket: aws.String(b), Key: aws.String("gone"), UploadId: aws.String(id), MultipartUpload: completed(1, quoted(md5hex(randBytes(71, 1000))))})
-	t.Run("Complete", func(t *testing.T) { wantAPIError(t, err, 404, "NoSuchUpload") })
-	_, err = c.AbortMultipartUpload(ctx(t), &s3.AbortMultipartUploadInput{Bucket: aws.String(b), Key: aws.String("gone"), UploadId: aws.String(id)})
-	t.Run("AbortAgain", func(t *testing.T) { wantAPIError(t, err, 404, "NoSuchUpload") })
-	_, err = c.HeadObject(ctx(t), &s3.HeadObjectInput{Bucket: aws.String(b), Key: aws.String("gone")})
-	wantAPIError(t, err, 404, "NotFound")
-	lmu, err := c.ListMultipartUploads(ctx(t), &s3.ListMultipartUploadsInput{Bucket: aws.String(b)})
+	_, err = c.ListParts(s3test.Ctx(t), &s3.ListPartsInput{Bucket: aws.String(b), Key: aws.String("gone"), UploadId: aws.String(id)})
+	t.Run("ListParts", func(t *testing.T) { s3test.WantAPIError(t, err, 404, "NoSuchUpload") })
+	_, err = c.UploadPart(s3test.Ctx(t), &s3.UploadPartInput{Bucket: aws.String(b), Key: aws.String("gone"), UploadId: aws.String(id), PartNumber: aws.Int32(2), Body: strings.NewReader("x")})
+	t.Run("UploadPart", func(t *testing.T) { s3test.WantAPIError(t, err, 404, "NoSuchUpload") })
+	_, err = c.CompleteMultipartUpload(s3test.Ctx(t), &s3.CompleteMultipartUploadInput{Bucket: aws.String(b), Key: aws.String("gone"), UploadId: aws.String(id), MultipartUpload: completed(1, s3test.Quoted(s3test.MD5Hex(s3test.RandBytes(71, 1000))))})
+	t.Run("Complete", func(t *testing.T) { s3test.WantAPIError(t, err, 404, "NoSuchUpload") })
+	_, err = c.AbortMultipartUpload(s3test.Ctx(t), &s3.AbortMultipartUploadInput{Bucket: aws.String(b), Key: aws.String("gone"), UploadId: aws.String(id)})
+	t.Run("AbortAgain", func(t *testing.T) { s3test.WantAPIError(t, err, 404, "NoSuchUpload") })
+	_, err = c.HeadObject(s3test.Ctx(t), &s3.HeadObjectInput{Bucket: aws.String(b), Key: aws.String("gone")})
+	s3test.WantAPIError(t, err, 404, "NotFound")
+	lmu, err := c.ListMultipartUploads(s3test.Ctx(t), &s3.ListMultipartUploadsInput{Bucket: aws.String(b)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,21 +274,21 @@ func testUploadManager(t *testing.T, e *sdkEnv) {
 		t.Skip("-short: skips the 40 MiB object")
 	}
 	c := e.c
-	b := newBucket(t, c, "mgr")
+	b := s3test.NewBucket(t, c, "mgr")
 	const partSize = 8 * mib
-	data := randBytes(61, 40*mib+12345)
+	data := s3test.RandBytes(61, 40*mib+12345)
 	var parts [][]byte
 	for off := 0; off < len(data); off += partSize {
 		parts = append(parts, data[off:min(off+partSize, len(data))])
 	}
 	up := manager.NewUploader(c, func(u *manager.Uploader) { u.PartSize = partSize; u.Concurrency = 3 })
 	// A non-seekable reader, as when piping: the uploader buffers each part.
-	out, err := up.Upload(ctx(t), &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("big.bin"),
+	out, err := up.Upload(s3test.Ctx(t), &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("big.bin"),
 		Body: struct{ io.Reader }{bytes.NewReader(data)}, ChecksumAlgorithm: types.ChecksumAlgorithmCrc32})
 	if err != nil {
 		t.Fatalf("Uploader.Upload: %v", err)
 	}
-	if got, want := aws.ToString(out.ETag), multipartETag(parts...); got != want {
+	if got, want := aws.ToString(out.ETag), s3test.MultipartETag(parts...); got != want {
 		t.Errorf("upload ETag = %s, want %s", got, want)
 	}
 	if out.UploadID == "" {
@@ -297,7 +299,7 @@ func testUploadManager(t *testing.T, e *sdkEnv) {
 		t.Errorf("CompleteMultipartUpload x-amz-checksum-crc32 = %q, want composite %q", got, wantSum)
 	}
 
-	h, err := c.HeadObject(ctx(t), &s3.HeadObjectInput{Bucket: aws.String(b), Key: aws.String("big.bin"), ChecksumMode: types.ChecksumModeEnabled})
+	h, err := c.HeadObject(s3test.Ctx(t), &s3.HeadObjectInput{Bucket: aws.String(b), Key: aws.String("big.bin"), ChecksumMode: types.ChecksumModeEnabled})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,25 +312,25 @@ func testUploadManager(t *testing.T, e *sdkEnv) {
 
 	dl := manager.NewDownloader(c, func(d *manager.Downloader) { d.PartSize = 7 * mib; d.Concurrency = 3 })
 	buf := manager.NewWriteAtBuffer(make([]byte, 0, len(data)))
-	n, err := dl.Download(ctx(t), buf, &s3.GetObjectInput{Bucket: aws.String(b), Key: aws.String("big.bin")})
+	n, err := dl.Download(s3test.Ctx(t), buf, &s3.GetObjectInput{Bucket: aws.String(b), Key: aws.String("big.bin")})
 	if err != nil {
 		t.Fatalf("Downloader.Download: %v", err)
 	}
 	if n != int64(len(data)) {
 		t.Errorf("downloaded %d bytes, want %d", n, len(data))
 	}
-	equalBytes(t, "downloaded object", buf.Bytes(), data)
+	s3test.EqualBytes(t, "downloaded object", buf.Bytes(), data)
 
 	// A small upload goes through a single PutObject.
-	small := randBytes(62, 1*mib)
-	out, err = up.Upload(ctx(t), &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("small.bin"), Body: bytes.NewReader(small), ChecksumAlgorithm: types.ChecksumAlgorithmCrc32})
+	small := s3test.RandBytes(62, 1*mib)
+	out, err = up.Upload(s3test.Ctx(t), &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("small.bin"), Body: bytes.NewReader(small), ChecksumAlgorithm: types.ChecksumAlgorithmCrc32})
 	if err != nil {
 		t.Fatalf("Uploader.Upload small: %v", err)
 	}
-	if aws.ToString(out.ETag) != quoted(md5hex(small)) || aws.ToString(out.ChecksumCRC32) != checksumOf("CRC32", small) {
-		t.Errorf("small upload ETag %s CRC32 %s, want %s %s", aws.ToString(out.ETag), aws.ToString(out.ChecksumCRC32), quoted(md5hex(small)), checksumOf("CRC32", small))
+	if aws.ToString(out.ETag) != s3test.Quoted(s3test.MD5Hex(small)) || aws.ToString(out.ChecksumCRC32) != checksumOf("CRC32", small) {
+		t.Errorf("small upload ETag %s CRC32 %s, want %s %s", aws.ToString(out.ETag), aws.ToString(out.ChecksumCRC32), s3test.Quoted(s3test.MD5Hex(small)), checksumOf("CRC32", small))
 	}
-	equalBytes(t, "small object", getBytes(t, c, b, "small.bin"), small)
+	s3test.EqualBytes(t, "small object", getBytes(t, c, b, "small.bin"), small)
 }
 
 // testBigListing puts 2,500 keys and pages through them with the SDK's
@@ -338,7 +340,7 @@ func testBigListing(t *testing.T, e *sdkEnv) {
 		t.Skip("-short: skips the 2,500-key listing")
 	}
 	c := e.c
-	b := newBucket(t, c, "many")
+	b := s3test.NewBucket(t, c, "many")
 	const n = 2500
 	keys := make([]string, n)
 	for i := range keys {
@@ -351,7 +353,7 @@ func testBigListing(t *testing.T, e *sdkEnv) {
 		go func() {
 			defer wg.Done()
 			for k := range work {
-				if _, err := c.PutObject(ctx(t), &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String(k), Body: strings.NewReader(k)}); err != nil {
+				if _, err := c.PutObject(s3test.Ctx(t), &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String(k), Body: strings.NewReader(k)}); err != nil {
 					t.Errorf("PutObject %s: %v", k, err)
 				}
 			}
@@ -378,7 +380,7 @@ func testBigListing(t *testing.T, e *sdkEnv) {
 			var got []string
 			pages := 0
 			for p.HasMorePages() {
-				page, err := p.NextPage(ctx(t))
+				page, err := p.NextPage(s3test.Ctx(t))
 				if err != nil {
 					t.Fatalf("page %d: %v", pages, err)
 				}
@@ -414,7 +416,7 @@ func testBigListing(t *testing.T, e *sdkEnv) {
 		})
 	}
 	// A delimiter over many keys rolls them up into three prefixes.
-	out, err := c.ListObjectsV2(ctx(t), &s3.ListObjectsV2Input{Bucket: aws.String(b), Delimiter: aws.String("/")})
+	out, err := c.ListObjectsV2(s3test.Ctx(t), &s3.ListObjectsV2Input{Bucket: aws.String(b), Delimiter: aws.String("/")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/postern/postern/internal/s3test"
 	"github.com/postern/postern/internal/testserver"
 )
 
@@ -82,8 +83,8 @@ func TestSDK(t *testing.T) {
 
 func testBuckets(t *testing.T, e *sdkEnv) {
 	c := e.c
-	b := bucketName("bkt")
-	out, err := c.CreateBucket(ctx(t), &s3.CreateBucketInput{Bucket: aws.String(b)})
+	b := s3test.BucketName("bkt")
+	out, err := c.CreateBucket(s3test.Ctx(t), &s3.CreateBucketInput{Bucket: aws.String(b)})
 	if err != nil {
 		t.Fatalf("CreateBucket: %v", err)
 	}
@@ -91,10 +92,10 @@ func testBuckets(t *testing.T, e *sdkEnv) {
 		t.Errorf("CreateBucket Location = %q, want %q", got, "/"+b)
 	}
 
-	_, err = c.CreateBucket(ctx(t), &s3.CreateBucketInput{Bucket: aws.String(b)})
-	wantAPIError(t, err, 409, "BucketAlreadyOwnedByYou")
+	_, err = c.CreateBucket(s3test.Ctx(t), &s3.CreateBucketInput{Bucket: aws.String(b)})
+	s3test.WantAPIError(t, err, 409, "BucketAlreadyOwnedByYou")
 
-	hb, err := c.HeadBucket(ctx(t), &s3.HeadBucketInput{Bucket: aws.String(b)})
+	hb, err := c.HeadBucket(s3test.Ctx(t), &s3.HeadBucketInput{Bucket: aws.String(b)})
 	if err != nil {
 		t.Fatalf("HeadBucket: %v", err)
 	}
@@ -102,7 +103,7 @@ func testBuckets(t *testing.T, e *sdkEnv) {
 		t.Errorf("HeadBucket x-amz-bucket-region = %q, want %q", got, e.srv.Region)
 	}
 
-	lb, err := c.ListBuckets(ctx(t), &s3.ListBucketsInput{})
+	lb, err := c.ListBuckets(s3test.Ctx(t), &s3.ListBucketsInput{})
 	if err != nil {
 		t.Fatalf("ListBuckets: %v", err)
 	}
@@ -122,7 +123,7 @@ func testBuckets(t *testing.T, e *sdkEnv) {
 		t.Errorf("ListBuckets Owner = %+v, want an owner ID", lb.Owner)
 	}
 
-	loc, err := c.GetBucketLocation(ctx(t), &s3.GetBucketLocationInput{Bucket: aws.String(b)})
+	loc, err := c.GetBucketLocation(s3test.Ctx(t), &s3.GetBucketLocationInput{Bucket: aws.String(b)})
 	if err != nil {
 		t.Fatalf("GetBucketLocation: %v", err)
 	}
@@ -131,13 +132,13 @@ func testBuckets(t *testing.T, e *sdkEnv) {
 		t.Errorf("GetBucketLocation = %q, want empty for us-east-1", loc.LocationConstraint)
 	}
 
-	put(t, c, b, "obj", []byte("x"))
-	_, err = c.DeleteBucket(ctx(t), &s3.DeleteBucketInput{Bucket: aws.String(b)})
-	wantAPIError(t, err, 409, "BucketNotEmpty")
-	if _, err := c.DeleteObject(ctx(t), &s3.DeleteObjectInput{Bucket: aws.String(b), Key: aws.String("obj")}); err != nil {
+	s3test.Put(t, c, b, "obj", []byte("x"))
+	_, err = c.DeleteBucket(s3test.Ctx(t), &s3.DeleteBucketInput{Bucket: aws.String(b)})
+	s3test.WantAPIError(t, err, 409, "BucketNotEmpty")
+	if _, err := c.DeleteObject(s3test.Ctx(t), &s3.DeleteObjectInput{Bucket: aws.String(b), Key: aws.String("obj")}); err != nil {
 		t.Fatalf("DeleteObject: %v", err)
 	}
-	db, err := c.DeleteBucket(ctx(t), &s3.DeleteBucketInput{Bucket: aws.String(b)})
+	db, err := c.DeleteBucket(s3test.Ctx(t), &s3.DeleteBucketInput{Bucket: aws.String(b)})
 	if err != nil {
 		t.Fatalf("DeleteBucket: %v", err)
 	}
@@ -145,20 +146,20 @@ func testBuckets(t *testing.T, e *sdkEnv) {
 		t.Errorf("DeleteBucket status = %d, want 204", got)
 	}
 
-	_, err = c.HeadBucket(ctx(t), &s3.HeadBucketInput{Bucket: aws.String(b)})
-	wantAPIError(t, err, 404, "NotFound")
-	_, err = c.DeleteBucket(ctx(t), &s3.DeleteBucketInput{Bucket: aws.String(b)})
-	wantAPIError(t, err, 404, "NoSuchBucket")
-	_, err = c.GetObject(ctx(t), &s3.GetObjectInput{Bucket: aws.String(b), Key: aws.String("obj")})
-	wantAPIError(t, err, 404, "NoSuchBucket")
-	_, err = c.PutObject(ctx(t), &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("obj"), Body: strings.NewReader("x")})
-	wantAPIError(t, err, 404, "NoSuchBucket")
-	_, err = c.ListObjectsV2(ctx(t), &s3.ListObjectsV2Input{Bucket: aws.String(b)})
-	wantAPIError(t, err, 404, "NoSuchBucket")
-	_, err = c.GetBucketLocation(ctx(t), &s3.GetBucketLocationInput{Bucket: aws.String(b)})
-	wantAPIError(t, err, 404, "NoSuchBucket")
+	_, err = c.HeadBucket(s3test.Ctx(t), &s3.HeadBucketInput{Bucket: aws.String(b)})
+	s3test.WantAPIError(t, err, 404, "NotFound")
+	_, err = c.DeleteBucket(s3test.Ctx(t), &s3.DeleteBucketInput{Bucket: aws.String(b)})
+	s3test.WantAPIError(t, err, 404, "NoSuchBucket")
+	_, err = c.GetObject(s3test.Ctx(t), &s3.GetObjectInput{Bucket: aws.String(b), Key: aws.String("obj")})
+	s3test.WantAPIError(t, err, 404, "NoSuchBucket")
+	_, err = c.PutObject(s3test.Ctx(t), &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("obj"), Body: strings.NewReader("x")})
+	s3test.WantAPIError(t, err, 404, "NoSuchBucket")
+	_, err = c.ListObjectsV2(s3test.Ctx(t), &s3.ListObjectsV2Input{Bucket: aws.String(b)})
+	s3test.WantAPIError(t, err, 404, "NoSuchBucket")
+	_, err = c.GetBucketLocation(s3test.Ctx(t), &s3.GetBucketLocationInput{Bucket: aws.String(b)})
+	s3test.WantAPIError(t, err, 404, "NoSuchBucket")
 
-	lb, err = c.ListBuckets(ctx(t), &s3.ListBucketsInput{})
+	lb, err = c.ListBuckets(s3test.Ctx(t), &s3.ListBucketsInput{})
 	if err != nil {
 		t.Fatalf("ListBuckets: %v", err)
 	}
@@ -183,22 +184,22 @@ func testInvalidBucketName(t *testing.T, e *sdkEnv) {
 		"bucket-suffix-s3alias", // reserved suffix
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := e.c.CreateBucket(ctx(t), &s3.CreateBucketInput{Bucket: aws.String(name)})
-			wantAPIError(t, err, 400, "InvalidBucketName")
+			_, err := e.c.CreateBucket(s3test.Ctx(t), &s3.CreateBucketInput{Bucket: aws.String(name)})
+			s3test.WantAPIError(t, err, 400, "InvalidBucketName")
 		})
 	}
 }
 
 func testObjectBasics(t *testing.T, e *sdkEnv) {
 	c := e.c
-	b := newBucket(t, c, "objs")
-	body := randBytes(11, 100_000)
-	po := put(t, c, b, "k", body)
-	if got, want := aws.ToString(po.ETag), quoted(md5hex(body)); got != want {
+	b := s3test.NewBucket(t, c, "objs")
+	body := s3test.RandBytes(11, 100_000)
+	po := s3test.Put(t, c, b, "k", body)
+	if got, want := aws.ToString(po.ETag), s3test.Quoted(s3test.MD5Hex(body)); got != want {
 		t.Errorf("PutObject ETag = %s, want %s", got, want)
 	}
 
-	g, err := c.GetObject(ctx(t), &s3.GetObjectInput{Bucket: aws.String(b), Key: aws.String("k")})
+	g, err := c.GetObject(s3test.Ctx(t), &s3.GetObjectInput{Bucket: aws.String(b), Key: aws.String("k")})
 	if err != nil {
 		t.Fatalf("GetObject: %v", err)
 	}
@@ -207,9 +208,9 @@ func testObjectBasics(t *testing.T, e *sdkEnv) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	equalBytes(t, "GetObject body", got, body)
-	if aws.ToInt64(g.ContentLength) != int64(len(body)) || aws.ToString(g.ETag) != quoted(md5hex(body)) {
-		t.Errorf("GetObject Content-Length=%d ETag=%s, want %d %s", aws.ToInt64(g.ContentLength), aws.ToString(g.ETag), len(body), quoted(md5hex(body)))
+	s3test.EqualBytes(t, "GetObject body", got, body)
+	if aws.ToInt64(g.ContentLength) != int64(len(body)) || aws.ToString(g.ETag) != s3test.Quoted(s3test.MD5Hex(body)) {
+		t.Errorf("GetObject Content-Length=%d ETag=%s, want %d %s", aws.ToInt64(g.ContentLength), aws.ToString(g.ETag), len(body), s3test.Quoted(s3test.MD5Hex(body)))
 	}
 	if g.LastModified == nil || time.Since(*g.LastModified) > time.Minute || time.Until(*g.LastModified) > time.Minute {
 		t.Errorf("GetObject Last-Modified = %v, want about now", g.LastModified)
@@ -218,41 +219,41 @@ func testObjectBasics(t *testing.T, e *sdkEnv) {
 		t.Errorf("GetObject Accept-Ranges = %q, want bytes", got)
 	}
 
-	h, err := c.HeadObject(ctx(t), &s3.HeadObjectInput{Bucket: aws.String(b), Key: aws.String("k")})
+	h, err := c.HeadObject(s3test.Ctx(t), &s3.HeadObjectInput{Bucket: aws.String(b), Key: aws.String("k")})
 	if err != nil {
 		t.Fatalf("HeadObject: %v", err)
 	}
-	if aws.ToInt64(h.ContentLength) != int64(len(body)) || aws.ToString(h.ETag) != quoted(md5hex(body)) {
-		t.Errorf("HeadObject Content-Length=%d ETag=%s, want %d %s", aws.ToInt64(h.ContentLength), aws.ToString(h.ETag), len(body), quoted(md5hex(body)))
+	if aws.ToInt64(h.ContentLength) != int64(len(body)) || aws.ToString(h.ETag) != s3test.Quoted(s3test.MD5Hex(body)) {
+		t.Errorf("HeadObject Content-Length=%d ETag=%s, want %d %s", aws.ToInt64(h.ContentLength), aws.ToString(h.ETag), len(body), s3test.Quoted(s3test.MD5Hex(body)))
 	}
 	if !h.LastModified.Equal(*g.LastModified) {
 		t.Errorf("HeadObject Last-Modified %v != GetObject's %v", h.LastModified, g.LastModified)
 	}
 
 	// Overwrite replaces the bytes.
-	put(t, c, b, "k", []byte("second"))
-	equalBytes(t, "GetObject after overwrite", getBytes(t, c, b, "k"), []byte("second"))
+	s3test.Put(t, c, b, "k", []byte("second"))
+	s3test.EqualBytes(t, "GetObject after overwrite", getBytes(t, c, b, "k"), []byte("second"))
 
 	// Empty object.
-	po = put(t, c, b, "empty", nil)
-	if got := aws.ToString(po.ETag); got != quoted("d41d8cd98f00b204e9800998ecf8427e") {
+	po = s3test.Put(t, c, b, "empty", nil)
+	if got := aws.ToString(po.ETag); got != s3test.Quoted("d41d8cd98f00b204e9800998ecf8427e") {
 		t.Errorf("empty PutObject ETag = %s", got)
 	}
-	equalBytes(t, "empty object", getBytes(t, c, b, "empty"), nil)
+	s3test.EqualBytes(t, "empty object", getBytes(t, c, b, "empty"), nil)
 
-	d, err := c.DeleteObject(ctx(t), &s3.DeleteObjectInput{Bucket: aws.String(b), Key: aws.String("k")})
+	d, err := c.DeleteObject(s3test.Ctx(t), &s3.DeleteObjectInput{Bucket: aws.String(b), Key: aws.String("k")})
 	if err != nil {
 		t.Fatalf("DeleteObject: %v", err)
 	}
 	if got := rawResp(t, d.ResultMetadata).StatusCode; got != 204 {
 		t.Errorf("DeleteObject status = %d, want 204", got)
 	}
-	_, err = c.GetObject(ctx(t), &s3.GetObjectInput{Bucket: aws.String(b), Key: aws.String("k")})
-	wantAPIError(t, err, 404, "NoSuchKey")
-	_, err = c.HeadObject(ctx(t), &s3.HeadObjectInput{Bucket: aws.String(b), Key: aws.String("k")})
-	wantAPIError(t, err, 404, "NotFound")
+	_, err = c.GetObject(s3test.Ctx(t), &s3.GetObjectInput{Bucket: aws.String(b), Key: aws.String("k")})
+	s3test.WantAPIError(t, err, 404, "NoSuchKey")
+	_, err = c.HeadObject(s3test.Ctx(t), &s3.HeadObjectInput{Bucket: aws.String(b), Key: aws.String("k")})
+	s3test.WantAPIError(t, err, 404, "NotFound")
 	// Deleting a missing key succeeds, as on S3.
-	d, err = c.DeleteObject(ctx(t), &s3.DeleteObjectInput{Bucket: aws.String(b), Key: aws.String("k")})
+	d, err = c.DeleteObject(s3test.Ctx(t), &s3.DeleteObjectInput{Bucket: aws.String(b), Key: aws.String("k")})
 	if err != nil {
 		t.Fatalf("DeleteObject of a missing key: %v", err)
 	}
@@ -263,10 +264,10 @@ func testObjectBasics(t *testing.T, e *sdkEnv) {
 
 func testMetadata(t *testing.T, e *sdkEnv) {
 	c := e.c
-	b := newBucket(t, c, "meta")
+	b := s3test.NewBucket(t, c, "meta")
 	expires := time.Date(2031, 5, 17, 10, 30, 0, 0, time.UTC)
 	body := []byte("metadata body")
-	_, err := c.PutObject(ctx(t), &s3.PutObjectInput{
+	_, err := c.PutObject(s3test.Ctx(t), &s3.PutObjectInput{
 		Bucket:             aws.String(b),
 		Key:                aws.String("m"),
 		Body:               bytes.NewReader(body),
@@ -304,22 +305,22 @@ func testMetadata(t *testing.T, e *sdkEnv) {
 			t.Errorf("%s headers:\n got %+v\nwant %+v", what, got, want)
 		}
 	}
-	g, err := c.GetObject(ctx(t), &s3.GetObjectInput{Bucket: aws.String(b), Key: aws.String("m")})
+	g, err := c.GetObject(s3test.Ctx(t), &s3.GetObjectInput{Bucket: aws.String(b), Key: aws.String("m")})
 	if err != nil {
 		t.Fatalf("GetObject: %v", err)
 	}
 	gb, _ := io.ReadAll(g.Body)
 	g.Body.Close()
-	equalBytes(t, "GetObject body", gb, body)
+	s3test.EqualBytes(t, "GetObject body", gb, body)
 	check("GetObject", g.Metadata, headers{aws.ToString(g.ContentType), aws.ToString(g.ContentEncoding), aws.ToString(g.ContentDisposition), aws.ToString(g.ContentLanguage), aws.ToString(g.CacheControl), aws.ToString(g.ExpiresString)})
-	h, err := c.HeadObject(ctx(t), &s3.HeadObjectInput{Bucket: aws.String(b), Key: aws.String("m")})
+	h, err := c.HeadObject(s3test.Ctx(t), &s3.HeadObjectInput{Bucket: aws.String(b), Key: aws.String("m")})
 	if err != nil {
 		t.Fatalf("HeadObject: %v", err)
 	}
 	check("HeadObject", h.Metadata, headers{aws.ToString(h.ContentType), aws.ToString(h.ContentEncoding), aws.ToString(h.ContentDisposition), aws.ToString(h.ContentLanguage), aws.ToString(h.CacheControl), aws.ToString(h.ExpiresString)})
 
 	// Response header overrides (response-content-type etc.) on GetObject.
-	g, err = c.GetObject(ctx(t), &s3.GetObjectInput{Bucket: aws.String(b), Key: aws.String("m"),
+	g, err = c.GetObject(s3test.Ctx(t), &s3.GetObjectInput{Bucket: aws.String(b), Key: aws.String("m"),
 		ResponseContentType: aws.String("application/x-override"), ResponseCacheControl: aws.String("no-store")})
 	if err != nil {
 		t.Fatalf("GetObject with response overrides: %v", err)
@@ -331,11 +332,11 @@ func testMetadata(t *testing.T, e *sdkEnv) {
 
 	// Without a Content-Type, S3 stores binary/octet-stream. (The SDK always
 	// sends one, so this request is made by hand.)
-	resp, rb := doSigned(t, e.srv, "PUT", "/"+b+"/plain", []byte("x"), nil)
+	resp, rb := s3test.DoSigned(t, e.srv, "PUT", "/"+b+"/plain", []byte("x"), nil)
 	if resp.StatusCode != 200 {
 		t.Fatalf("PUT without Content-Type: %d %s", resp.StatusCode, rb)
 	}
-	h, err = c.HeadObject(ctx(t), &s3.HeadObjectInput{Bucket: aws.String(b), Key: aws.String("plain")})
+	h, err = c.HeadObject(s3test.Ctx(t), &s3.HeadObjectInput{Bucket: aws.String(b), Key: aws.String("plain")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -349,9 +350,9 @@ func testMetadata(t *testing.T, e *sdkEnv) {
 
 func testRange(t *testing.T, e *sdkEnv) {
 	c := e.c
-	b := newBucket(t, c, "range")
-	body := randBytes(21, 1000)
-	put(t, c, b, "r", body)
+	b := s3test.NewBucket(t, c, "range")
+	body := s3test.RandBytes(21, 1000)
+	s3test.Put(t, c, b, "r", body)
 	for _, tc := range []struct {
 		rng        string
 		start, end int // inclusive
@@ -364,7 +365,7 @@ func testRange(t *testing.T, e *sdkEnv) {
 		{"bytes=0-0", 0, 0},
 	} {
 		t.Run(tc.rng, func(t *testing.T) {
-			g, err := c.GetObject(ctx(t), &s3.GetObjectInput{Bucket: aws.String(b), Key: aws.String("r"), Range: aws.String(tc.rng)})
+			g, err := c.GetObject(s3test.Ctx(t), &s3.GetObjectInput{Bucket: aws.String(b), Key: aws.String("r"), Range: aws.String(tc.rng)})
 			if err != nil {
 				t.Fatalf("GetObject Range %s: %v", tc.rng, err)
 			}
@@ -383,21 +384,21 @@ func testRange(t *testing.T, e *sdkEnv) {
 			if aws.ToInt64(g.ContentLength) != int64(tc.end-tc.start+1) {
 				t.Errorf("Content-Length = %d, want %d", aws.ToInt64(g.ContentLength), tc.end-tc.start+1)
 			}
-			equalBytes(t, "range body", got, body[tc.start:tc.end+1])
+			s3test.EqualBytes(t, "range body", got, body[tc.start:tc.end+1])
 		})
 	}
 	for _, rng := range []string{"bytes=1000-", "bytes=5000-6000"} {
-		_, err := c.GetObject(ctx(t), &s3.GetObjectInput{Bucket: aws.String(b), Key: aws.String("r"), Range: aws.String(rng)})
-		wantAPIError(t, err, 416, "InvalidRange")
+		_, err := c.GetObject(s3test.Ctx(t), &s3.GetObjectInput{Bucket: aws.String(b), Key: aws.String("r"), Range: aws.String(rng)})
+		s3test.WantAPIError(t, err, 416, "InvalidRange")
 	}
 }
 
 func testConditional(t *testing.T, e *sdkEnv) {
 	c := e.c
-	b := newBucket(t, c, "cond")
+	b := s3test.NewBucket(t, c, "cond")
 	body := []byte("conditional body")
-	put(t, c, b, "c", body)
-	h, err := c.HeadObject(ctx(t), &s3.HeadObjectInput{Bucket: aws.String(b), Key: aws.String("c")})
+	s3test.Put(t, c, b, "c", body)
+	h, err := c.HeadObject(s3test.Ctx(t), &s3.HeadObjectInput{Bucket: aws.String(b), Key: aws.String("c")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -407,19 +408,19 @@ func testConditional(t *testing.T, e *sdkEnv) {
 
 	get := func(in s3.GetObjectInput) error {
 		in.Bucket, in.Key = aws.String(b), aws.String("c")
-		out, err := c.GetObject(ctx(t), &in)
+		out, err := c.GetObject(s3test.Ctx(t), &in)
 		if err == nil {
 			got, _ := io.ReadAll(out.Body)
 			out.Body.Close()
 			if !bytes.Equal(got, body) {
-				t.Errorf("conditional GetObject body = %s", shortBody(got))
+				t.Errorf("conditional GetObject body = %s", s3test.ShortBody(got, 64))
 			}
 		}
 		return err
 	}
 	head := func(in s3.HeadObjectInput) error {
 		in.Bucket, in.Key = aws.String(b), aws.String("c")
-		_, err := c.HeadObject(ctx(t), &in)
+		_, err := c.HeadObject(s3test.Ctx(t), &in)
 		return err
 	}
 	ok := func(what string, err error) {
@@ -430,7 +431,7 @@ func testConditional(t *testing.T, e *sdkEnv) {
 	}
 	fail := func(what string, err error, status int, code string) {
 		t.Helper()
-		t.Run(what, func(t *testing.T) { wantAPIError(t, err, status, code) })
+		t.Run(what, func(t *testing.T) { s3test.WantAPIError(t, err, status, code) })
 	}
 
 	ok("If-Match right", get(s3.GetObjectInput{IfMatch: aws.String(etag)}))
@@ -452,18 +453,18 @@ func testConditional(t *testing.T, e *sdkEnv) {
 
 func testContentMD5(t *testing.T, e *sdkEnv) {
 	c := e.c
-	b := newBucket(t, c, "md5")
+	b := s3test.NewBucket(t, c, "md5")
 	body := []byte("content md5 body")
-	_, err := c.PutObject(ctx(t), &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("good"), Body: bytes.NewReader(body), ContentMD5: aws.String(md5b64(body))})
+	_, err := c.PutObject(s3test.Ctx(t), &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("good"), Body: bytes.NewReader(body), ContentMD5: aws.String(md5b64(body))})
 	if err != nil {
 		t.Fatalf("PutObject with right Content-MD5: %v", err)
 	}
-	_, err = c.PutObject(ctx(t), &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("bad"), Body: bytes.NewReader(body), ContentMD5: aws.String(md5b64([]byte("other")))})
-	wantAPIError(t, err, 400, "BadDigest")
-	_, err = c.PutObject(ctx(t), &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("bad"), Body: bytes.NewReader(body), ContentMD5: aws.String("not-base64-md5")})
-	wantAPIError(t, err, 400, "InvalidDigest")
-	_, err = c.HeadObject(ctx(t), &s3.HeadObjectInput{Bucket: aws.String(b), Key: aws.String("bad")})
-	wantAPIError(t, err, 404, "NotFound")
+	_, err = c.PutObject(s3test.Ctx(t), &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("bad"), Body: bytes.NewReader(body), ContentMD5: aws.String(md5b64([]byte("other")))})
+	s3test.WantAPIError(t, err, 400, "BadDigest")
+	_, err = c.PutObject(s3test.Ctx(t), &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("bad"), Body: bytes.NewReader(body), ContentMD5: aws.String("not-base64-md5")})
+	s3test.WantAPIError(t, err, 400, "InvalidDigest")
+	_, err = c.HeadObject(s3test.Ctx(t), &s3.HeadObjectInput{Bucket: aws.String(b), Key: aws.String("bad")})
+	s3test.WantAPIError(t, err, 404, "NotFound")
 }
 
 // checksumFields reads the checksum a Get/Head answer reported for alg.
@@ -485,8 +486,8 @@ func checksumField(alg string, crc32, crc32c, crc64, sha1, sha256 *string) strin
 
 func testChecksums(t *testing.T, e *sdkEnv) {
 	c := e.c
-	b := newBucket(t, c, "cksum")
-	body := randBytes(31, 70_000)
+	b := s3test.NewBucket(t, c, "cksum")
+	body := s3test.RandBytes(31, 70_000)
 	algs := map[string]types.ChecksumAlgorithm{
 		"CRC32": types.ChecksumAlgorithmCrc32, "CRC32C": types.ChecksumAlgorithmCrc32c,
 		"SHA1": types.ChecksumAlgorithmSha1, "SHA256": types.ChecksumAlgorithmSha256,
@@ -496,7 +497,7 @@ func testChecksums(t *testing.T, e *sdkEnv) {
 		t.Run(name, func(t *testing.T) {
 			key := "obj-" + strings.ToLower(name)
 			want := checksumOf(name, body)
-			po, err := c.PutObject(ctx(t), &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String(key), Body: bytes.NewReader(body), ChecksumAlgorithm: alg})
+			po, err := c.PutObject(s3test.Ctx(t), &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String(key), Body: bytes.NewReader(body), ChecksumAlgorithm: alg})
 			if err != nil {
 				t.Fatalf("PutObject: %v", err)
 			}
@@ -505,7 +506,7 @@ func testChecksums(t *testing.T, e *sdkEnv) {
 			}
 			checkWire(t, e, b, key, name, body)
 
-			g, err := c.GetObject(ctx(t), &s3.GetObjectInput{Bucket: aws.String(b), Key: aws.String(key), ChecksumMode: types.ChecksumModeEnabled})
+			g, err := c.GetObject(s3test.Ctx(t), &s3.GetObjectInput{Bucket: aws.String(b), Key: aws.String(key), ChecksumMode: types.ChecksumModeEnabled})
 			if err != nil {
 				t.Fatalf("GetObject: %v", err)
 			}
@@ -514,14 +515,14 @@ func testChecksums(t *testing.T, e *sdkEnv) {
 			if err != nil {
 				t.Fatalf("GetObject body (SDK checksum validation): %v", err)
 			}
-			equalBytes(t, "GetObject body", got, body)
+			s3test.EqualBytes(t, "GetObject body", got, body)
 			if got := checksumField(name, g.ChecksumCRC32, g.ChecksumCRC32C, g.ChecksumCRC64NVME, g.ChecksumSHA1, g.ChecksumSHA256); got != want {
 				t.Errorf("GetObject x-amz-checksum-%s = %q, want %q", strings.ToLower(name), got, want)
 			}
 			if g.ChecksumType != types.ChecksumTypeFullObject {
 				t.Errorf("GetObject x-amz-checksum-type = %q, want FULL_OBJECT", g.ChecksumType)
 			}
-			h, err := c.HeadObject(ctx(t), &s3.HeadObjectInput{Bucket: aws.String(b), Key: aws.String(key), ChecksumMode: types.ChecksumModeEnabled})
+			h, err := c.HeadObject(s3test.Ctx(t), &s3.HeadObjectInput{Bucket: aws.String(b), Key: aws.String(key), ChecksumMode: types.ChecksumModeEnabled})
 			if err != nil {
 				t.Fatalf("HeadObject: %v", err)
 			}
@@ -529,7 +530,7 @@ func testChecksums(t *testing.T, e *sdkEnv) {
 				t.Errorf("HeadObject x-amz-checksum-%s = %q, want %q", strings.ToLower(name), got, want)
 			}
 			// Without ChecksumMode, S3 does not send checksums.
-			h, err = c.HeadObject(ctx(t), &s3.HeadObjectInput{Bucket: aws.String(b), Key: aws.String(key)})
+			h, err = c.HeadObject(s3test.Ctx(t), &s3.HeadObjectInput{Bucket: aws.String(b), Key: aws.String(key)})
 			if err != nil {
 				t.Fatalf("HeadObject: %v", err)
 			}
@@ -541,9 +542,9 @@ func testChecksums(t *testing.T, e *sdkEnv) {
 	t.Run("Default", func(t *testing.T) {
 		// With no algorithm named, the SDK still sends CRC32 (its default
 		// "when supported" request checksum), and S3 keeps it.
-		put(t, c, b, "default", body)
+		s3test.Put(t, c, b, "default", body)
 		checkWire(t, e, b, "default", "CRC32", body)
-		g, err := c.GetObject(ctx(t), &s3.GetObjectInput{Bucket: aws.String(b), Key: aws.String("default"), ChecksumMode: types.ChecksumModeEnabled})
+		g, err := c.GetObject(s3test.Ctx(t), &s3.GetObjectInput{Bucket: aws.String(b), Key: aws.String("default"), ChecksumMode: types.ChecksumModeEnabled})
 		if err != nil {
 			t.Fatalf("GetObject: %v", err)
 		}
@@ -552,7 +553,7 @@ func testChecksums(t *testing.T, e *sdkEnv) {
 		if err != nil {
 			t.Fatalf("GetObject body: %v", err)
 		}
-		equalBytes(t, "body", got, body)
+		s3test.EqualBytes(t, "body", got, body)
 		if got, want := aws.ToString(g.ChecksumCRC32), checksumOf("CRC32", body); got != want {
 			t.Errorf("GetObject x-amz-checksum-crc32 = %q, want %q", got, want)
 		}
@@ -596,20 +597,20 @@ func checkWire(t *testing.T, e *sdkEnv, bucket, key, alg string, body []byte) {
 
 func testWrongChecksum(t *testing.T, e *sdkEnv) {
 	c := e.c
-	b := newBucket(t, c, "badsum")
+	b := s3test.NewBucket(t, c, "badsum")
 	body := []byte("the checksum of this body is not AAAAAA==")
-	_, err := c.PutObject(ctx(t), &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("k"), Body: bytes.NewReader(body), ChecksumCRC32: aws.String("AAAAAA==")})
-	wantAPIError(t, err, 400, "BadDigest")
-	_, err = c.HeadObject(ctx(t), &s3.HeadObjectInput{Bucket: aws.String(b), Key: aws.String("k")})
-	wantAPIError(t, err, 404, "NotFound")
+	_, err := c.PutObject(s3test.Ctx(t), &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("k"), Body: bytes.NewReader(body), ChecksumCRC32: aws.String("AAAAAA==")})
+	s3test.WantAPIError(t, err, 400, "BadDigest")
+	_, err = c.HeadObject(s3test.Ctx(t), &s3.HeadObjectInput{Bucket: aws.String(b), Key: aws.String("k")})
+	s3test.WantAPIError(t, err, 404, "NotFound")
 
 	// A wrong checksum must not replace an existing object either.
-	put(t, c, b, "k2", []byte("original"))
-	_, err = c.PutObject(ctx(t), &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("k2"), Body: bytes.NewReader(body), ChecksumSHA256: aws.String(checksumOf("SHA256", []byte("else")))})
-	wantAPIError(t, err, 400, "BadDigest")
-	equalBytes(t, "object after rejected overwrite", getBytes(t, c, b, "k2"), []byte("original"))
+	s3test.Put(t, c, b, "k2", []byte("original"))
+	_, err = c.PutObject(s3test.Ctx(t), &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("k2"), Body: bytes.NewReader(body), ChecksumSHA256: aws.String(checksumOf("SHA256", []byte("else")))})
+	s3test.WantAPIError(t, err, 400, "BadDigest")
+	s3test.EqualBytes(t, "object after rejected overwrite", getBytes(t, c, b, "k2"), []byte("original"))
 
-	lo, err := c.ListObjectsV2(ctx(t), &s3.ListObjectsV2Input{Bucket: aws.String(b)})
+	lo, err := c.ListObjectsV2(s3test.Ctx(t), &s3.ListObjectsV2Input{Bucket: aws.String(b)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -628,9 +629,9 @@ func keysOf(objs []types.Object) []string {
 
 func testDeleteObjects(t *testing.T, e *sdkEnv) {
 	c := e.c
-	b := newBucket(t, c, "delobjs")
+	b := s3test.NewBucket(t, c, "delobjs")
 	for _, k := range []string{"a", "b", "c", "keep"} {
-		put(t, c, b, k, []byte(k))
+		s3test.Put(t, c, b, k, []byte(k))
 	}
 	ids := func(ks ...string) []types.ObjectIdentifier {
 		var out []types.ObjectIdentifier
@@ -639,7 +640,7 @@ func testDeleteObjects(t *testing.T, e *sdkEnv) {
 		}
 		return out
 	}
-	out, err := c.DeleteObjects(ctx(t), &s3.DeleteObjectsInput{Bucket: aws.String(b), Delete: &types.Delete{Objects: ids("a", "b", "missing")}})
+	out, err := c.DeleteObjects(s3test.Ctx(t), &s3.DeleteObjectsInput{Bucket: aws.String(b), Delete: &types.Delete{Objects: ids("a", "b", "missing")}})
 	if err != nil {
 		t.Fatalf("DeleteObjects: %v", err)
 	}
@@ -652,22 +653,22 @@ func testDeleteObjects(t *testing.T, e *sdkEnv) {
 		t.Errorf("DeleteObjects Deleted=%v Errors=%v, want [a b missing] and no errors", deleted, out.Errors)
 	}
 
-	out, err = c.DeleteObjects(ctx(t), &s3.DeleteObjectsInput{Bucket: aws.String(b), Delete: &types.Delete{Objects: ids("c"), Quiet: aws.Bool(true)}})
+	out, err = c.DeleteObjects(s3test.Ctx(t), &s3.DeleteObjectsInput{Bucket: aws.String(b), Delete: &types.Delete{Objects: ids("c"), Quiet: aws.Bool(true)}})
 	if err != nil {
 		t.Fatalf("DeleteObjects Quiet: %v", err)
 	}
 	if len(out.Deleted) != 0 || len(out.Errors) != 0 {
 		t.Errorf("Quiet DeleteObjects reported Deleted=%v Errors=%v, want nothing", out.Deleted, out.Errors)
 	}
-	lo, err := c.ListObjectsV2(ctx(t), &s3.ListObjectsV2Input{Bucket: aws.String(b)})
+	lo, err := c.ListObjectsV2(s3test.Ctx(t), &s3.ListObjectsV2Input{Bucket: aws.String(b)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := strings.Join(keysOf(lo.Contents), ","); got != "keep" {
 		t.Errorf("after DeleteObjects the bucket lists %q, want keep", got)
 	}
-	_, err = c.DeleteObjects(ctx(t), &s3.DeleteObjectsInput{Bucket: aws.String(bucketName("nobucket")), Delete: &types.Delete{Objects: ids("a")}})
-	wantAPIError(t, err, 404, "NoSuchBucket")
+	_, err = c.DeleteObjects(s3test.Ctx(t), &s3.DeleteObjectsInput{Bucket: aws.String(s3test.BucketName("nobucket")), Delete: &types.Delete{Objects: ids("a")}})
+	s3test.WantAPIError(t, err, 404, "NoSuchBucket")
 }
 
 func sorted(s []string) []string {
@@ -684,26 +685,26 @@ func sorted(s []string) []string {
 
 func testCopy(t *testing.T, e *sdkEnv) {
 	c := e.c
-	b := newBucket(t, c, "copy")
-	b2 := newBucket(t, c, "copydst")
-	body := randBytes(41, 12_345)
+	b := s3test.NewBucket(t, c, "copy")
+	b2 := s3test.NewBucket(t, c, "copydst")
+	body := s3test.RandBytes(41, 12_345)
 	src := "src dir/source ключ"
-	_, err := c.PutObject(ctx(t), &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String(src), Body: bytes.NewReader(body),
+	_, err := c.PutObject(s3test.Ctx(t), &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String(src), Body: bytes.NewReader(body),
 		ContentType: aws.String("image/png"), Metadata: map[string]string{"origin": "source"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	copySource := b + "/" + escapePath(src)
 
-	co, err := c.CopyObject(ctx(t), &s3.CopyObjectInput{Bucket: aws.String(b2), Key: aws.String("copied"), CopySource: aws.String(copySource)})
+	co, err := c.CopyObject(s3test.Ctx(t), &s3.CopyObjectInput{Bucket: aws.String(b2), Key: aws.String("copied"), CopySource: aws.String(copySource)})
 	if err != nil {
 		t.Fatalf("CopyObject COPY: %v", err)
 	}
-	if co.CopyObjectResult == nil || aws.ToString(co.CopyObjectResult.ETag) != quoted(md5hex(body)) || co.CopyObjectResult.LastModified == nil {
-		t.Errorf("CopyObjectResult = %+v, want ETag %s and LastModified", co.CopyObjectResult, quoted(md5hex(body)))
+	if co.CopyObjectResult == nil || aws.ToString(co.CopyObjectResult.ETag) != s3test.Quoted(s3test.MD5Hex(body)) || co.CopyObjectResult.LastModified == nil {
+		t.Errorf("CopyObjectResult = %+v, want ETag %s and LastModified", co.CopyObjectResult, s3test.Quoted(s3test.MD5Hex(body)))
 	}
-	equalBytes(t, "copied body", getBytes(t, c, b2, "copied"), body)
-	h, err := c.HeadObject(ctx(t), &s3.HeadObjectInput{Bucket: aws.String(b2), Key: aws.String("copied")})
+	s3test.EqualBytes(t, "copied body", getBytes(t, c, b2, "copied"), body)
+	h, err := c.HeadObject(s3test.Ctx(t), &s3.HeadObjectInput{Bucket: aws.String(b2), Key: aws.String("copied")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -711,53 +712,53 @@ func testCopy(t *testing.T, e *sdkEnv) {
 		t.Errorf("COPY directive: Content-Type=%q metadata=%v, want image/png {origin:source}", aws.ToString(h.ContentType), h.Metadata)
 	}
 
-	_, err = c.CopyObject(ctx(t), &s3.CopyObjectInput{Bucket: aws.String(b2), Key: aws.String("replaced"), CopySource: aws.String(copySource),
+	_, err = c.CopyObject(s3test.Ctx(t), &s3.CopyObjectInput{Bucket: aws.String(b2), Key: aws.String("replaced"), CopySource: aws.String(copySource),
 		MetadataDirective: types.MetadataDirectiveReplace, ContentType: aws.String("text/csv"), Metadata: map[string]string{"new": "yes"}})
 	if err != nil {
 		t.Fatalf("CopyObject REPLACE: %v", err)
 	}
-	h, err = c.HeadObject(ctx(t), &s3.HeadObjectInput{Bucket: aws.String(b2), Key: aws.String("replaced")})
+	h, err = c.HeadObject(s3test.Ctx(t), &s3.HeadObjectInput{Bucket: aws.String(b2), Key: aws.String("replaced")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if aws.ToString(h.ContentType) != "text/csv" || h.Metadata["new"] != "yes" || len(h.Metadata) != 1 {
 		t.Errorf("REPLACE directive: Content-Type=%q metadata=%v, want text/csv {new:yes}", aws.ToString(h.ContentType), h.Metadata)
 	}
-	equalBytes(t, "replaced body", getBytes(t, c, b2, "replaced"), body)
+	s3test.EqualBytes(t, "replaced body", getBytes(t, c, b2, "replaced"), body)
 
-	_, err = c.CopyObject(ctx(t), &s3.CopyObjectInput{Bucket: aws.String(b2), Key: aws.String("nope"), CopySource: aws.String(copySource),
+	_, err = c.CopyObject(s3test.Ctx(t), &s3.CopyObjectInput{Bucket: aws.String(b2), Key: aws.String("nope"), CopySource: aws.String(copySource),
 		CopySourceIfMatch: aws.String(`"0123456789abcdef0123456789abcdef"`)})
-	wantAPIError(t, err, 412, "PreconditionFailed")
-	_, err = c.CopyObject(ctx(t), &s3.CopyObjectInput{Bucket: aws.String(b2), Key: aws.String("nope"), CopySource: aws.String(copySource),
-		CopySourceIfNoneMatch: aws.String(quoted(md5hex(body)))})
-	wantAPIError(t, err, 412, "PreconditionFailed")
-	_, err = c.CopyObject(ctx(t), &s3.CopyObjectInput{Bucket: aws.String(b2), Key: aws.String("ifmatch"), CopySource: aws.String(copySource),
-		CopySourceIfMatch: aws.String(quoted(md5hex(body)))})
+	s3test.WantAPIError(t, err, 412, "PreconditionFailed")
+	_, err = c.CopyObject(s3test.Ctx(t), &s3.CopyObjectInput{Bucket: aws.String(b2), Key: aws.String("nope"), CopySource: aws.String(copySource),
+		CopySourceIfNoneMatch: aws.String(s3test.Quoted(s3test.MD5Hex(body)))})
+	s3test.WantAPIError(t, err, 412, "PreconditionFailed")
+	_, err = c.CopyObject(s3test.Ctx(t), &s3.CopyObjectInput{Bucket: aws.String(b2), Key: aws.String("ifmatch"), CopySource: aws.String(copySource),
+		CopySourceIfMatch: aws.String(s3test.Quoted(s3test.MD5Hex(body)))})
 	if err != nil {
 		t.Errorf("CopyObject with matching x-amz-copy-source-if-match: %v", err)
 	}
-	_, err = c.HeadObject(ctx(t), &s3.HeadObjectInput{Bucket: aws.String(b2), Key: aws.String("nope")})
-	wantAPIError(t, err, 404, "NotFound")
+	_, err = c.HeadObject(s3test.Ctx(t), &s3.HeadObjectInput{Bucket: aws.String(b2), Key: aws.String("nope")})
+	s3test.WantAPIError(t, err, 404, "NotFound")
 
-	_, err = c.CopyObject(ctx(t), &s3.CopyObjectInput{Bucket: aws.String(b), Key: aws.String(src), CopySource: aws.String(copySource)})
-	wantAPIError(t, err, 400, "InvalidRequest")
+	_, err = c.CopyObject(s3test.Ctx(t), &s3.CopyObjectInput{Bucket: aws.String(b), Key: aws.String(src), CopySource: aws.String(copySource)})
+	s3test.WantAPIError(t, err, 400, "InvalidRequest")
 
-	_, err = c.CopyObject(ctx(t), &s3.CopyObjectInput{Bucket: aws.String(b), Key: aws.String(src), CopySource: aws.String(copySource),
+	_, err = c.CopyObject(s3test.Ctx(t), &s3.CopyObjectInput{Bucket: aws.String(b), Key: aws.String(src), CopySource: aws.String(copySource),
 		MetadataDirective: types.MetadataDirectiveReplace, Metadata: map[string]string{"rev": "2"}})
 	if err != nil {
 		t.Fatalf("CopyObject onto itself with REPLACE: %v", err)
 	}
-	h, err = c.HeadObject(ctx(t), &s3.HeadObjectInput{Bucket: aws.String(b), Key: aws.String(src)})
+	h, err = c.HeadObject(s3test.Ctx(t), &s3.HeadObjectInput{Bucket: aws.String(b), Key: aws.String(src)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if h.Metadata["rev"] != "2" || len(h.Metadata) != 1 {
 		t.Errorf("self-copy REPLACE metadata = %v, want {rev:2}", h.Metadata)
 	}
-	equalBytes(t, "self-copied body", getBytes(t, c, b, src), body)
+	s3test.EqualBytes(t, "self-copied body", getBytes(t, c, b, src), body)
 
-	_, err = c.CopyObject(ctx(t), &s3.CopyObjectInput{Bucket: aws.String(b2), Key: aws.String("x"), CopySource: aws.String(b + "/missing-source")})
-	wantAPIError(t, err, 404, "NoSuchKey")
+	_, err = c.CopyObject(s3test.Ctx(t), &s3.CopyObjectInput{Bucket: aws.String(b2), Key: aws.String("x"), CopySource: aws.String(b + "/missing-source")})
+	s3test.WantAPIError(t, err, 404, "NoSuchKey")
 }
 
 // escapePath percent-encodes a key for x-amz-copy-source, keeping slashes.
@@ -782,20 +783,20 @@ var oddKeys = []string{
 
 func testKeys(t *testing.T, e *sdkEnv) {
 	c := e.c
-	b := newBucket(t, c, "keys")
+	b := s3test.NewBucket(t, c, "keys")
 	for i, k := range oddKeys {
 		body := []byte("body of " + k)
-		po, err := c.PutObject(ctx(t), &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String(k), Body: bytes.NewReader(body)})
+		po, err := c.PutObject(s3test.Ctx(t), &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String(k), Body: bytes.NewReader(body)})
 		if err != nil {
 			t.Errorf("PutObject key #%d %q: %v", i, k, err)
 			continue
 		}
-		if aws.ToString(po.ETag) != quoted(md5hex(body)) {
+		if aws.ToString(po.ETag) != s3test.Quoted(s3test.MD5Hex(body)) {
 			t.Errorf("PutObject %q ETag = %s", k, aws.ToString(po.ETag))
 		}
 	}
 	for _, k := range oddKeys {
-		out, err := c.GetObject(ctx(t), &s3.GetObjectInput{Bucket: aws.String(b), Key: aws.String(k)})
+		out, err := c.GetObject(s3test.Ctx(t), &s3.GetObjectInput{Bucket: aws.String(b), Key: aws.String(k)})
 		if err != nil {
 			t.Errorf("GetObject %q: %v", k, err)
 			continue
@@ -803,25 +804,25 @@ func testKeys(t *testing.T, e *sdkEnv) {
 		got, _ := io.ReadAll(out.Body)
 		out.Body.Close()
 		if string(got) != "body of "+k {
-			t.Errorf("GetObject %q = %s, want its own body", k, shortBody(got))
+			t.Errorf("GetObject %q = %s, want its own body", k, s3test.ShortBody(got, 64))
 		}
 	}
-	lo, err := c.ListObjectsV2(ctx(t), &s3.ListObjectsV2Input{Bucket: aws.String(b)})
+	lo, err := c.ListObjectsV2(s3test.Ctx(t), &s3.ListObjectsV2Input{Bucket: aws.String(b)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got, want := keysOf(lo.Contents), sorted(oddKeys); strings.Join(got, "\x00") != strings.Join(want, "\x00") {
 		t.Errorf("ListObjectsV2 keys:\n got %q\nwant %q", got, want)
 	}
-	_, err = c.PutObject(ctx(t), &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String(strings.Repeat("k", 1025)), Body: strings.NewReader("x")})
-	wantAPIError(t, err, 400, "KeyTooLongError")
+	_, err = c.PutObject(s3test.Ctx(t), &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String(strings.Repeat("k", 1025)), Body: strings.NewReader("x")})
+	s3test.WantAPIError(t, err, 400, "KeyTooLongError")
 	// 1024 bytes of UTF-8 (512 two-byte runes) is fine; 1026 is not.
-	_, err = c.PutObject(ctx(t), &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String(strings.Repeat("я", 512)), Body: strings.NewReader("x")})
+	_, err = c.PutObject(s3test.Ctx(t), &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String(strings.Repeat("я", 512)), Body: strings.NewReader("x")})
 	if err != nil {
 		t.Errorf("PutObject of a 1024-byte UTF-8 key: %v", err)
 	}
-	_, err = c.PutObject(ctx(t), &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String(strings.Repeat("я", 513)), Body: strings.NewReader("x")})
-	wantAPIError(t, err, 400, "KeyTooLongError")
+	_, err = c.PutObject(s3test.Ctx(t), &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String(strings.Repeat("я", 513)), Body: strings.NewReader("x")})
+	s3test.WantAPIError(t, err, 400, "KeyTooLongError")
 }
 
 // listingKeys is the tree the listing tests use, in S3's (byte) order.
@@ -833,9 +834,9 @@ func fillListing(t *testing.T, c *s3.Client, prefix string) string {
 	if strings.Join(sorted(listingKeys), "\x00") != strings.Join(listingKeys, "\x00") {
 		t.Fatal("listingKeys is not in byte order")
 	}
-	b := newBucket(t, c, prefix)
+	b := s3test.NewBucket(t, c, prefix)
 	for _, k := range listingKeys {
-		put(t, c, b, k, []byte(k))
+		s3test.Put(t, c, b, k, []byte(k))
 	}
 	return b
 }
@@ -885,7 +886,7 @@ func testListDelimiter(t *testing.T, e *sdkEnv) {
 		{"nothing", "/", nil, nil},
 	} {
 		t.Run("prefix="+tc.prefix+",delim="+tc.delim, func(t *testing.T) {
-			v2, err := c.ListObjectsV2(ctx(t), &s3.ListObjectsV2Input{Bucket: aws.String(b), Prefix: aws.String(tc.prefix), Delimiter: aws.String(tc.delim)})
+			v2, err := c.ListObjectsV2(s3test.Ctx(t), &s3.ListObjectsV2Input{Bucket: aws.String(b), Prefix: aws.String(tc.prefix), Delimiter: aws.String(tc.delim)})
 			if err != nil {
 				t.Fatalf("ListObjectsV2: %v", err)
 			}
@@ -897,7 +898,7 @@ func testListDelimiter(t *testing.T, e *sdkEnv) {
 			if aws.ToBool(v2.IsTruncated) || aws.ToString(v2.Prefix) != tc.prefix || aws.ToString(v2.Delimiter) != tc.delim || aws.ToInt32(v2.MaxKeys) != 1000 {
 				t.Errorf("V2 IsTruncated=%v Prefix=%q Delimiter=%q MaxKeys=%d", aws.ToBool(v2.IsTruncated), aws.ToString(v2.Prefix), aws.ToString(v2.Delimiter), aws.ToInt32(v2.MaxKeys))
 			}
-			v1, err := c.ListObjects(ctx(t), &s3.ListObjectsInput{Bucket: aws.String(b), Prefix: aws.String(tc.prefix), Delimiter: aws.String(tc.delim)})
+			v1, err := c.ListObjects(s3test.Ctx(t), &s3.ListObjectsInput{Bucket: aws.String(b), Prefix: aws.String(tc.prefix), Delimiter: aws.String(tc.delim)})
 			if err != nil {
 				t.Fatalf("ListObjects: %v", err)
 			}
@@ -909,7 +910,7 @@ func testListDelimiter(t *testing.T, e *sdkEnv) {
 		})
 	}
 	// Each listed object carries size, ETag, LastModified and storage class.
-	v2, err := c.ListObjectsV2(ctx(t), &s3.ListObjectsV2Input{Bucket: aws.String(b), Prefix: aws.String("zeta")})
+	v2, err := c.ListObjectsV2(s3test.Ctx(t), &s3.ListObjectsV2Input{Bucket: aws.String(b), Prefix: aws.String("zeta")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -917,7 +918,7 @@ func testListDelimiter(t *testing.T, e *sdkEnv) {
 		t.Fatalf("prefix zeta listed %d objects", len(v2.Contents))
 	}
 	o := v2.Contents[0]
-	if aws.ToInt64(o.Size) != 4 || aws.ToString(o.ETag) != quoted(md5hex([]byte("zeta"))) || o.LastModified == nil || o.StorageClass != types.ObjectStorageClassStandard {
+	if aws.ToInt64(o.Size) != 4 || aws.ToString(o.ETag) != s3test.Quoted(s3test.MD5Hex([]byte("zeta"))) || o.LastModified == nil || o.StorageClass != types.ObjectStorageClassStandard {
 		t.Errorf("listed object = Size %d ETag %s LastModified %v StorageClass %q", aws.ToInt64(o.Size), aws.ToString(o.ETag), o.LastModified, o.StorageClass)
 	}
 }
@@ -931,7 +932,7 @@ func testListPaging(t *testing.T, e *sdkEnv) {
 	var token *string
 	pages := 0
 	for {
-		out, err := c.ListObjectsV2(ctx(t), &s3.ListObjectsV2Input{Bucket: aws.String(b), MaxKeys: aws.Int32(3), ContinuationToken: token})
+		out, err := c.ListObjectsV2(s3test.Ctx(t), &s3.ListObjectsV2Input{Bucket: aws.String(b), MaxKeys: aws.Int32(3), ContinuationToken: token})
 		if err != nil {
 			t.Fatalf("ListObjectsV2 page %d: %v", pages, err)
 		}
@@ -963,7 +964,7 @@ func testListPaging(t *testing.T, e *sdkEnv) {
 	}
 
 	// V2 start-after.
-	out, err := c.ListObjectsV2(ctx(t), &s3.ListObjectsV2Input{Bucket: aws.String(b), StartAfter: aws.String("a/b")})
+	out, err := c.ListObjectsV2(s3test.Ctx(t), &s3.ListObjectsV2Input{Bucket: aws.String(b), StartAfter: aws.String("a/b")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -972,7 +973,7 @@ func testListPaging(t *testing.T, e *sdkEnv) {
 		t.Errorf("V2 StartAfter echoed %q", aws.ToString(out.StartAfter))
 	}
 	// start-after a key that does not exist.
-	out, err = c.ListObjectsV2(ctx(t), &s3.ListObjectsV2Input{Bucket: aws.String(b), StartAfter: aws.String("dir/f")})
+	out, err = c.ListObjectsV2(s3test.Ctx(t), &s3.ListObjectsV2Input{Bucket: aws.String(b), StartAfter: aws.String("dir/f")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -982,7 +983,7 @@ func testListPaging(t *testing.T, e *sdkEnv) {
 	var keys, prefs []string
 	token = nil
 	for i := 0; ; i++ {
-		out, err := c.ListObjectsV2(ctx(t), &s3.ListObjectsV2Input{Bucket: aws.String(b), MaxKeys: aws.Int32(2), Delimiter: aws.String("/"), ContinuationToken: token})
+		out, err := c.ListObjectsV2(s3test.Ctx(t), &s3.ListObjectsV2Input{Bucket: aws.String(b), MaxKeys: aws.Int32(2), Delimiter: aws.String("/"), ContinuationToken: token})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -1004,7 +1005,7 @@ func testListPaging(t *testing.T, e *sdkEnv) {
 	got = nil
 	var marker *string
 	for i := 0; ; i++ {
-		out, err := c.ListObjects(ctx(t), &s3.ListObjectsInput{Bucket: aws.String(b), MaxKeys: aws.Int32(4), Marker: marker})
+		out, err := c.ListObjects(s3test.Ctx(t), &s3.ListObjectsInput{Bucket: aws.String(b), MaxKeys: aws.Int32(4), Marker: marker})
 		if err != nil {
 			t.Fatalf("ListObjects: %v", err)
 		}
@@ -1018,20 +1019,20 @@ func testListPaging(t *testing.T, e *sdkEnv) {
 		marker = out.Contents[len(out.Contents)-1].Key
 	}
 	eqList(t, "V1 paged keys", got, listingKeys)
-	v1, err := c.ListObjects(ctx(t), &s3.ListObjectsInput{Bucket: aws.String(b), Marker: aws.String("dir/")})
+	v1, err := c.ListObjects(s3test.Ctx(t), &s3.ListObjectsInput{Bucket: aws.String(b), Marker: aws.String("dir/")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	eqList(t, "V1 marker dir/", keysOf(v1.Contents), keysAfter(listingKeys, "dir/"))
 	// With a delimiter, a truncated V1 page carries NextMarker.
-	v1, err = c.ListObjects(ctx(t), &s3.ListObjectsInput{Bucket: aws.String(b), MaxKeys: aws.Int32(2), Delimiter: aws.String("/")})
+	v1, err = c.ListObjects(s3test.Ctx(t), &s3.ListObjectsInput{Bucket: aws.String(b), MaxKeys: aws.Int32(2), Delimiter: aws.String("/")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !aws.ToBool(v1.IsTruncated) || aws.ToString(v1.NextMarker) != "../" {
 		t.Errorf("V1 delimited first page: IsTruncated=%v NextMarker=%q, want true \"../\"", aws.ToBool(v1.IsTruncated), aws.ToString(v1.NextMarker))
 	}
-	v1, err = c.ListObjects(ctx(t), &s3.ListObjectsInput{Bucket: aws.String(b), MaxKeys: aws.Int32(2), Delimiter: aws.String("/"), Marker: aws.String("../")})
+	v1, err = c.ListObjects(s3test.Ctx(t), &s3.ListObjectsInput{Bucket: aws.String(b), MaxKeys: aws.Int32(2), Delimiter: aws.String("/"), Marker: aws.String("../")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1039,7 +1040,7 @@ func testListPaging(t *testing.T, e *sdkEnv) {
 	eqList(t, "V1 page after ../ prefixes", prefixesOf(v1.CommonPrefixes), []string{"a/"})
 
 	// max-keys 0 lists nothing.
-	out, err = c.ListObjectsV2(ctx(t), &s3.ListObjectsV2Input{Bucket: aws.String(b), MaxKeys: aws.Int32(0)})
+	out, err = c.ListObjectsV2(s3test.Ctx(t), &s3.ListObjectsV2Input{Bucket: aws.String(b), MaxKeys: aws.Int32(0)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1051,7 +1052,7 @@ func testListPaging(t *testing.T, e *sdkEnv) {
 func testListEncodingURL(t *testing.T, e *sdkEnv) {
 	c := e.c
 	b := fillListing(t, c, "enc")
-	out, err := c.ListObjectsV2(ctx(t), &s3.ListObjectsV2Input{Bucket: aws.String(b), EncodingType: types.EncodingTypeUrl, Delimiter: aws.String("/")})
+	out, err := c.ListObjectsV2(s3test.Ctx(t), &s3.ListObjectsV2Input{Bucket: aws.String(b), EncodingType: types.EncodingTypeUrl, Delimiter: aws.String("/")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1081,7 +1082,7 @@ func testListEncodingURL(t *testing.T, e *sdkEnv) {
 		t.Errorf("encoded Delimiter = %q", d)
 	}
 
-	v1, err := c.ListObjects(ctx(t), &s3.ListObjectsInput{Bucket: aws.String(b), EncodingType: types.EncodingTypeUrl, Prefix: aws.String("ключ/")})
+	v1, err := c.ListObjects(s3test.Ctx(t), &s3.ListObjectsInput{Bucket: aws.String(b), EncodingType: types.EncodingTypeUrl, Prefix: aws.String("ключ/")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1089,26 +1090,26 @@ func testListEncodingURL(t *testing.T, e *sdkEnv) {
 	if p := aws.ToString(v1.Prefix); p == "ключ/" {
 		t.Errorf("V1 Prefix %q is not URL-encoded", p)
 	}
-	_, err = c.ListObjectsV2(ctx(t), &s3.ListObjectsV2Input{Bucket: aws.String(b), EncodingType: "base64"})
-	wantAPIError(t, err, 400, "InvalidArgument")
+	_, err = c.ListObjectsV2(s3test.Ctx(t), &s3.ListObjectsV2Input{Bucket: aws.String(b), EncodingType: "base64"})
+	s3test.WantAPIError(t, err, 400, "InvalidArgument")
 }
 
 func testListFetchOwner(t *testing.T, e *sdkEnv) {
 	c := e.c
-	b := newBucket(t, c, "owner")
-	put(t, c, b, "o", []byte("o"))
-	out, err := c.ListObjectsV2(ctx(t), &s3.ListObjectsV2Input{Bucket: aws.String(b)})
+	b := s3test.NewBucket(t, c, "owner")
+	s3test.Put(t, c, b, "o", []byte("o"))
+	out, err := c.ListObjectsV2(s3test.Ctx(t), &s3.ListObjectsV2Input{Bucket: aws.String(b)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(out.Contents) != 1 || out.Contents[0].Owner != nil {
 		t.Errorf("V2 without fetch-owner: %d objects, Owner %+v, want 1 without owner", len(out.Contents), ownerOf(out.Contents))
 	}
-	out, err = c.ListObjectsV2(ctx(t), &s3.ListObjectsV2Input{Bucket: aws.String(b), FetchOwner: aws.Bool(true)})
+	out, err = c.ListObjectsV2(s3test.Ctx(t), &s3.ListObjectsV2Input{Bucket: aws.String(b), FetchOwner: aws.Bool(true)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	lb, err := c.ListBuckets(ctx(t), &s3.ListBucketsInput{})
+	lb, err := c.ListBuckets(s3test.Ctx(t), &s3.ListBucketsInput{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1117,7 +1118,7 @@ func testListFetchOwner(t *testing.T, e *sdkEnv) {
 		t.Errorf("V2 fetch-owner=true: Owner %+v, want the bucket owner %+v", ownerOf(out.Contents), lb.Owner)
 	}
 	// V1 always includes the owner.
-	v1, err := c.ListObjects(ctx(t), &s3.ListObjectsInput{Bucket: aws.String(b)})
+	v1, err := c.ListObjects(s3test.Ctx(t), &s3.ListObjectsInput{Bucket: aws.String(b)})
 	if err != nil {
 		t.Fatal(err)
 	}

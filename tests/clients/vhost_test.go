@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/postern/postern/internal/s3test"
 	"github.com/postern/postern/internal/testserver"
 )
 
@@ -31,25 +32,27 @@ func TestVirtualHost(t *testing.T) {
 		return dialer.DialContext(ctx, network, srv.Addr)
 	}
 	rec := &recorder{next: tr}
-	c := sdkClientWith(t, srv.AccessKey, srv.SecretKey, srv.Region, "http://"+domain+":"+port, &http.Client{Transport: rec, Timeout: time.Minute}, false)
+	o := sdkOptions(&http.Client{Transport: rec, Timeout: time.Minute})
+	o.Endpoint, o.VirtualHost = "http://"+domain+":"+port, true
+	c := s3test.Client(srv, o)
 
-	b := bucketName("vhost")
-	if _, err := c.CreateBucket(ctx(t), &s3.CreateBucketInput{Bucket: aws.String(b)}); err != nil {
+	b := s3test.BucketName("vhost")
+	if _, err := c.CreateBucket(s3test.Ctx(t), &s3.CreateBucketInput{Bucket: aws.String(b)}); err != nil {
 		t.Fatalf("CreateBucket: %v", err)
 	}
-	body := randBytes(101, 5000)
+	body := s3test.RandBytes(101, 5000)
 	keys := []string{"dir/obj.bin", "top", "dir/with space"}
 	for _, k := range keys {
-		po, err := c.PutObject(ctx(t), &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String(k), Body: bytes.NewReader(body)})
+		po, err := c.PutObject(s3test.Ctx(t), &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String(k), Body: bytes.NewReader(body)})
 		if err != nil {
 			t.Fatalf("PutObject %s: %v", k, err)
 		}
-		if aws.ToString(po.ETag) != quoted(md5hex(body)) {
+		if aws.ToString(po.ETag) != s3test.Quoted(s3test.MD5Hex(body)) {
 			t.Errorf("PutObject %s ETag %s", k, aws.ToString(po.ETag))
 		}
 	}
-	equalBytes(t, "GetObject", getBytes(t, c, b, "dir/obj.bin"), body)
-	lo, err := c.ListObjectsV2(ctx(t), &s3.ListObjectsV2Input{Bucket: aws.String(b)})
+	s3test.EqualBytes(t, "GetObject", getBytes(t, c, b, "dir/obj.bin"), body)
+	lo, err := c.ListObjectsV2(s3test.Ctx(t), &s3.ListObjectsV2Input{Bucket: aws.String(b)})
 	if err != nil {
 		t.Fatalf("ListObjectsV2: %v", err)
 	}
@@ -57,7 +60,7 @@ func TestVirtualHost(t *testing.T) {
 	if aws.ToString(lo.Name) != b {
 		t.Errorf("ListObjectsV2 Name = %q, want %q", aws.ToString(lo.Name), b)
 	}
-	lb, err := c.ListBuckets(ctx(t), &s3.ListBucketsInput{})
+	lb, err := c.ListBuckets(s3test.Ctx(t), &s3.ListBucketsInput{})
 	if err != nil {
 		t.Fatalf("ListBuckets on the bare domain: %v", err)
 	}
@@ -66,8 +69,8 @@ func TestVirtualHost(t *testing.T) {
 	}
 
 	// A missing bucket named by the host answers NoSuchBucket.
-	_, err = c.GetObject(ctx(t), &s3.GetObjectInput{Bucket: aws.String(bucketName("vhost-absent")), Key: aws.String("top")})
-	wantAPIError(t, err, 404, "NoSuchBucket")
+	_, err = c.GetObject(s3test.Ctx(t), &s3.GetObjectInput{Bucket: aws.String(s3test.BucketName("vhost-absent")), Key: aws.String("top")})
+	s3test.WantAPIError(t, err, 404, "NoSuchBucket")
 
 	// The requests really were virtual-host style: bucket in Host, not in the path.
 	wantHost := b + "." + domain + ":" + port
@@ -86,5 +89,5 @@ func TestVirtualHost(t *testing.T) {
 
 	// Path-style requests to the same server still work alongside.
 	ps, _ := sdkClient(t, srv)
-	equalBytes(t, "path-style GetObject on a --domain server", getBytes(t, ps, b, "top"), body)
+	s3test.EqualBytes(t, "path-style GetObject on a --domain server", getBytes(t, ps, b, "top"), body)
 }

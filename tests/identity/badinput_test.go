@@ -1,19 +1,13 @@
 package identity
 
 import (
-	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-
+	"github.com/postern/postern/internal/s3test"
 	"github.com/postern/postern/internal/testserver"
 )
 
@@ -23,12 +17,7 @@ func rawCall(t *testing.T, s *testserver.Server, service, body string) (int, str
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, s.URL+"/", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
-	sum := sha256.Sum256([]byte(body))
-	err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: s.AccessKey, SecretAccessKey: s.SecretKey},
-		req, hex.EncodeToString(sum[:]), service, s.Region, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s3test.SignV4(t, s, req, service, []byte(body))
 	resp, err := s.HTTPClient().Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -5,15 +5,12 @@
 package identity
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -22,27 +19,20 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 
+	"github.com/postern/postern/internal/s3test"
 	"github.com/postern/postern/internal/testserver"
 )
-
-func ctx(t testing.TB) context.Context {
-	t.Helper()
-	c, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	t.Cleanup(cancel)
-	return c
-}
 
 type creds struct{ ak, sk, token string }
 
 func rootCreds(s *testserver.Server) creds { return creds{s.AccessKey, s.SecretKey, ""} }
 
+// awsCfg is the SDK config for s with exactly the credentials c (empty ones
+// stay empty), the SDK's default retries.
 func awsCfg(s *testserver.Server, c creds) aws.Config {
-	return aws.Config{
-		Region:       s.Region,
-		Credentials:  credentials.NewStaticCredentialsProvider(c.ak, c.sk, c.token),
-		HTTPClient:   s.HTTPClient(),
-		BaseEndpoint: aws.String(s.URL),
-	}
+	cfg := s3test.Config(s, s3test.Options{})
+	cfg.Credentials = credentials.NewStaticCredentialsProvider(c.ak, c.sk, c.token)
+	return cfg
 }
 
 func iamClient(s *testserver.Server, c creds) *awsiam.Client {
@@ -50,7 +40,9 @@ func iamClient(s *testserver.Server, c creds) *awsiam.Client {
 }
 func stsClient(s *testserver.Server, c creds) *sts.Client { return sts.NewFromConfig(awsCfg(s, c)) }
 func s3Client(s *testserver.Server, c creds) *s3.Client {
-	return s3.NewFromConfig(awsCfg(s, c), func(o *s3.Options) { o.UsePathStyle = true })
+	return s3test.Client(s, s3test.Options{}, func(o *s3.Options) {
+		o.Credentials = credentials.NewStaticCredentialsProvider(c.ak, c.sk, c.token)
+	})
 }
 
 // apiCode returns the AWS error code of err ("" when none) and fails on a
@@ -87,13 +79,7 @@ func runAWS(t testing.TB, s *testserver.Server, c creds, args ...string) (string
 		t.Skip("aws CLI not installed (scripts/test.sh installs it)")
 	}
 	cmd := exec.Command("aws", append([]string{"--endpoint-url", s.URL, "--output", "json"}, args...)...)
-	env := []string{}
-	for _, e := range os.Environ() {
-		if !strings.HasPrefix(e, "AWS_") {
-			env = append(env, e)
-		}
-	}
-	env = append(env, "AWS_ACCESS_KEY_ID="+c.ak, "AWS_SECRET_ACCESS_KEY="+c.sk, "AWS_DEFAULT_REGION="+s.Region,
+	env := append(s3test.EnvWithoutAWS(), "AWS_ACCESS_KEY_ID="+c.ak, "AWS_SECRET_ACCESS_KEY="+c.sk, "AWS_DEFAULT_REGION="+s.Region,
 		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_EC2_METADATA_DISABLED=true")
 	if c.token != "" {
 		env = append(env, "AWS_SESSION_TOKEN="+c.token)

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/postern/postern/internal/s3test"
 	"github.com/postern/postern/internal/testserver"
 )
 
@@ -22,7 +23,7 @@ const allowS3 = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action"
 // aws-sdk-go-v2's iam client, including the errors IAM answers.
 func TestSDKIAM(t *testing.T) {
 	s := testserver.Start(t, testserver.Options{})
-	c := ctx(t)
+	c := s3test.Ctx(t)
 	root := iamClient(s, rootCreds(s))
 
 	u, err := root.CreateUser(c, &awsiam.CreateUserInput{UserName: aws.String("alice"), Path: aws.String("/eng/")})
@@ -223,7 +224,7 @@ func TestSDKIAM(t *testing.T) {
 // once and fail with ExpiredToken after the token has expired.
 func TestSessionTokenExpires(t *testing.T) {
 	s := testserver.Start(t, testserver.Options{Args: []string{"--sts-min-duration", "1s"}})
-	c := ctx(t)
+	c := s3test.Ctx(t)
 	if _, err := s3Client(s, rootCreds(s)).CreateBucket(c, &s3.CreateBucketInput{Bucket: aws.String("tokens")}); err != nil {
 		t.Fatal(err)
 	}
@@ -278,7 +279,7 @@ func TestSessionTokenExpires(t *testing.T) {
 // policy changes, through aws-sdk-go-v2's sts client.
 func TestAssumeRoleSDK(t *testing.T) {
 	s := testserver.Start(t, testserver.Options{})
-	c := ctx(t)
+	c := s3test.Ctx(t)
 	root := iamClient(s, rootCreds(s))
 	if _, err := s3Client(s, rootCreds(s)).CreateBucket(c, &s3.CreateBucketInput{Bucket: aws.String("roles")}); err != nil {
 		t.Fatal(err)
@@ -368,7 +369,7 @@ func TestAssumeRoleSDK(t *testing.T) {
 // user; GetSessionToken credentials of the user die with the key too.
 func TestRevocation(t *testing.T) {
 	s := testserver.Start(t, testserver.Options{})
-	c := ctx(t)
+	c := s3test.Ctx(t)
 	root := iamClient(s, rootCreds(s))
 	rs3 := s3Client(s, rootCreds(s))
 	if _, err := rs3.CreateBucket(c, &s3.CreateBucketInput{Bucket: aws.String("shared")}); err != nil {

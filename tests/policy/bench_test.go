@@ -1,6 +1,8 @@
 package policye2e
 
 import (
+	"github.com/postern/postern/internal/s3test"
+
 	"fmt"
 	"io"
 	"net/http"
@@ -40,7 +42,7 @@ func benchPresignedGet(b *testing.B, withPolicy bool) {
 	srv := startServer(b)
 	root := sdk(b, srv, clientOpts{})
 	body := []byte(strings.Repeat("x", 4096))
-	bucket := newBucket(b, root, "bench")
+	bucket := s3test.NewBucket(b, root, "bench")
 	mustPut(b, root, bucket, "obj", body)
 	if withPolicy {
 		mustPutPolicy(b, root, bucket, benchPolicy(bucket))

@@ -27,17 +27,14 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/smithy-go"
 
+	"github.com/postern/postern/internal/s3test"
 	"github.com/postern/postern/internal/testserver"
 )
 
@@ -51,9 +48,7 @@ const (
 // ctx returns a context bounded by a generous per-call timeout.
 func ctx(t testing.TB) context.Context {
 	t.Helper()
-	c, cancel := context.WithTimeout(context.Background(), time.Minute)
-	t.Cleanup(cancel)
-	return c
+	return s3test.CtxTimeout(t, time.Minute)
 }
 
 // startServer runs a postern server with extra flags.
@@ -146,46 +141,18 @@ func sdk(t testing.TB, s *testserver.Server, o clientOpts) *s3.Client {
 		o.rec.next = rt
 		rt = o.rec
 	}
-	ak, sk := s.AccessKey, s.SecretKey
-	if o.ak != "" {
-		ak, sk = o.ak, o.sk
-	}
-	cfg := aws.Config{
-		Region:                     s.Region,
-		Credentials:                credentials.NewStaticCredentialsProvider(ak, sk, ""),
-		HTTPClient:                 &http.Client{Transport: rt, Timeout: time.Minute},
-		RetryMaxAttempts:           1,
-		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenSupported,
-		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenSupported,
-	}
-	if o.anonymous {
-		cfg.Credentials = aws.AnonymousCredentials{}
-	}
-	return s3.NewFromConfig(cfg, func(so *s3.Options) {
-		so.BaseEndpoint = aws.String(s.URL)
-		so.UsePathStyle = true
+	return s3test.Client(s, s3test.Options{
+		AccessKey:        o.ak,
+		SecretKey:        o.sk,
+		Anonymous:        o.anonymous,
+		HTTPClient:       &http.Client{Transport: rt, Timeout: time.Minute},
+		RetryMaxAttempts: 1,
+		DefaultChecksums: true,
 	})
 }
 
-var bucketSeq atomic.Int64
-
-// newBucket creates a fresh bucket named after prefix.
-func newBucket(t testing.TB, c *s3.Client, prefix string) string {
-	t.Helper()
-	b := fmt.Sprintf("%s-%d-%d", prefix, time.Now().UnixNano()%1e6, bucketSeq.Add(1))
-	createBucket(t, c, b)
-	return b
-}
-
-func createBucket(t testing.TB, c *s3.Client, b string) {
-	t.Helper()
-	if _, err := c.CreateBucket(ctx(t), &s3.CreateBucketInput{Bucket: aws.String(b)}); err != nil {
-		t.Fatalf("CreateBucket %s: %v", b, err)
-	}
-}
-
 func putObject(c *s3.Client, t testing.TB, bucket, key string, body []byte) error {
-	_, err := c.PutObject(ctx(t), &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(body)})
+	_, err := s3test.PutObject(ctx(t), c, bucket, key, body)
 	return err
 }
 
@@ -196,20 +163,10 @@ func mustPut(t testing.TB, c *s3.Client, bucket, key string, body []byte) {
 	}
 }
 
-// getObject reads bucket/key whole.
-func getObject(t testing.TB, c *s3.Client, bucket, key string) ([]byte, error) {
-	out, err := c.GetObject(ctx(t), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
-	if err != nil {
-		return nil, err
-	}
-	defer out.Body.Close()
-	return io.ReadAll(out.Body)
-}
-
 // mustGet checks that bucket/key reads back as want.
 func mustGet(t testing.TB, c *s3.Client, bucket, key string, want []byte) {
 	t.Helper()
-	got, err := getObject(t, c, bucket, key)
+	got, err := s3test.GetObject(ctx(t), c, bucket, key)
 	if err != nil {
 		t.Fatalf("GetObject %s/%s: %v", bucket, key, err)
 	}
@@ -223,7 +180,7 @@ func mustGet(t testing.TB, c *s3.Client, bucket, key string, want []byte) {
 func headMissing(t testing.TB, c *s3.Client, bucket, key string) {
 	t.Helper()
 	_, err := c.HeadObject(ctx(t), &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
-	if st, _, _ := apiErr(err); st != http.StatusNotFound {
+	if st, _, _ := s3test.APIErr(err); st != http.StatusNotFound {
 		t.Fatalf("HeadObject %s/%s after a denied upload: got %v, want 404 (nothing stored)", bucket, key, err)
 	}
 }
@@ -247,30 +204,13 @@ func mustDeletePolicy(t testing.TB, c *s3.Client, bucket string) {
 	}
 }
 
-// apiErr returns the HTTP status, S3 error code and message of an SDK error
-// (0, "", "" for nil, or for an error that is not an HTTP response).
-func apiErr(err error) (status int, code, msg string) {
-	if err == nil {
-		return 0, "", ""
-	}
-	var re *awshttp.ResponseError
-	if errors.As(err, &re) {
-		status = re.HTTPStatusCode()
-	}
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		code, msg = ae.ErrorCode(), ae.ErrorMessage()
-	}
-	return status, code, msg
-}
-
 // wantErr checks that err is an S3 error with the given status and code.
 func wantErr(t testing.TB, what string, err error, status int, code string) (msg string) {
 	t.Helper()
 	if err == nil {
 		t.Fatalf("%s: succeeded, want %d %s", what, status, code)
 	}
-	st, c, m := apiErr(err)
+	st, c, m := s3test.APIErr(err)
 	if st != status || c != code {
 		t.Fatalf("%s: got %d %s (%v), want %d %s", what, st, c, err, status, code)
 	}
@@ -316,12 +256,6 @@ func wantDenied(t testing.TB, what string, err error, d denial) {
 	checkDenialMessage(t, what, msg, d)
 }
 
-// s3Error is S3's XML error body.
-type s3Error struct {
-	Code    string `xml:"Code"`
-	Message string `xml:"Message"`
-}
-
 // response is a raw HTTP exchange's outcome.
 type response struct {
 	status int
@@ -362,7 +296,7 @@ func do(t testing.TB, hc *http.Client, method, u string, body io.Reader, hdr htt
 	}
 	r := response{status: resp.StatusCode, body: b}
 	if resp.StatusCode >= 300 {
-		var e s3Error
+		var e s3test.ErrorBody
 		if xml.Unmarshal(b, &e) == nil {
 			r.code, r.msg = e.Code, e.Message
 		}
@@ -465,15 +399,7 @@ func (f postForm) upload(t testing.TB, hc *http.Client, content []byte) response
 // toolEnv is the environment for the aws CLI and boto3: the machine's
 // environment without any AWS_* setting, plus the server's.
 func toolEnv(s *testserver.Server, extra ...string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "AWS_") {
-			env = append(env, kv)
-		}
-	}
-	env = append(env, s.Env()...)
-	env = append(env, "AWS_PAGER=", "AWS_MAX_ATTEMPTS=1", "AWS_RETRY_MODE=standard")
-	return append(env, extra...)
+	return s3test.CLIEnv(s, append([]string{"AWS_PAGER=", "AWS_MAX_ATTEMPTS=1", "AWS_RETRY_MODE=standard"}, extra...)...)
 }
 
 // needTool returns the path of a client program. A missing program fails the
@@ -598,7 +524,7 @@ func curl(t testing.TB, ip, method, u string, extra ...string) response {
 	}
 	r.body, _ = os.ReadFile(f.Name())
 	if r.status >= 300 {
-		var e s3Error
+		var e s3test.ErrorBody
 		if xml.Unmarshal(r.body, &e) == nil {
 			r.code, r.msg = e.Code, e.Message
 		}

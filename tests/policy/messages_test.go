@@ -1,6 +1,8 @@
 package policye2e
 
 import (
+	"github.com/postern/postern/internal/s3test"
+
 	"encoding/json"
 	"regexp"
 	"strings"
@@ -13,18 +15,18 @@ func TestAccessDeniedMessages(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t, "--account-id", outpostAccount)
 	root := sdk(t, srv, clientOpts{})
-	b := newBucket(t, root, "messages")
+	b := s3test.NewBucket(t, root, "messages")
 	body := []byte("m")
 	mustPut(t, root, b, "k", body)
 	obj := objARN(b, "k")
 
 	t.Run("anonymous", func(t *testing.T) {
-		_, err := getObject(t, sdk(t, srv, clientOpts{anonymous: true}), b, "k")
+		_, err := s3test.GetObject(ctx(t), sdk(t, srv, clientOpts{anonymous: true}), b, "k")
 		wantDenied(t, "anonymous GetObject", err, denial{who: regexp.MustCompile(`^Anonymous user is not authorized`), action: "s3:GetObject", resource: obj})
 	})
 	t.Run("explicit deny in the bucket policy", func(t *testing.T) {
 		mustPutPolicy(t, root, b, doc(`{"Effect":"Deny","Principal":"*","Action":"s3:GetObject","Resource":"`+obj+`"}`))
-		_, err := getObject(t, root, b, "k")
+		_, err := s3test.GetObject(ctx(t), root, b, "k")
 		wantDenied(t, "root GetObject", err, denial{
 			who:    regexp.MustCompile(`^User: arn:aws:iam::111122223333:root is not authorized`),
 			action: "s3:GetObject", resource: obj, why: explicitDenyResource,
@@ -50,7 +52,7 @@ func TestAccessDeniedMessages(t *testing.T) {
 	userWho := regexp.MustCompile(`^User: arn:aws:iam::111122223333:user/plain is not authorized`)
 
 	t.Run("no identity policy allows", func(t *testing.T) {
-		_, err := getObject(t, user, b, "k")
+		_, err := s3test.GetObject(ctx(t), user, b, "k")
 		wantDenied(t, "user without policies", err, denial{who: userWho, action: "s3:GetObject", resource: obj,
 			why: "because no identity-based policy allows the s3:GetObject action"})
 	})
@@ -59,7 +61,7 @@ func TestAccessDeniedMessages(t *testing.T) {
 		if _, stderr, code := iamCLI("put-user-policy", "--user-name", "plain", "--policy-name", "p", "--policy-document", pol); code != 0 {
 			t.Fatalf("put-user-policy: %s", stderr)
 		}
-		_, err := getObject(t, user, b, "k")
+		_, err := s3test.GetObject(ctx(t), user, b, "k")
 		wantDenied(t, "user denied by own policy", err, denial{who: userWho, action: "s3:GetObject", resource: obj,
 			why: "with an explicit deny in an identity-based policy"})
 		// Allowed by the same policy: proves the user is known and allowed otherwise.
@@ -82,7 +84,7 @@ func TestAccessDeniedMessages(t *testing.T) {
 		return clientOpts{ak: c.AccessKeyID, sk: c.SecretAccessKey}
 	}())
 	t.Run("no resource-based policy allows (cross-account)", func(t *testing.T) {
-		_, err := getObject(t, other, b, "k")
+		_, err := s3test.GetObject(ctx(t), other, b, "k")
 		wantDenied(t, "other account's root", err, denial{who: regexp.MustCompile(`^User: arn:aws:iam::444455556666:root is not authorized`),
 			action: "s3:GetObject", resource: obj, why: "because no resource-based policy allows the s3:GetObject action"})
 	})

@@ -1,6 +1,8 @@
 package policye2e
 
 import (
+	"github.com/postern/postern/internal/s3test"
+
 	"net/http"
 	"testing"
 
@@ -20,7 +22,7 @@ func TestSourceIp(t *testing.T) {
 	srv := startServer(t)
 	from1 := sdk(t, srv, clientOpts{ip: ip1})
 	from2 := sdk(t, srv, clientOpts{ip: ip2})
-	b := newBucket(t, from1, "srcip")
+	b := s3test.NewBucket(t, from1, "srcip")
 	body := []byte("source ip")
 	mustPut(t, from1, b, "k", body)
 	u := presignGet(t, from1, b, "k")
@@ -33,7 +35,7 @@ func TestSourceIp(t *testing.T) {
 	if _, err := from2.ListObjectsV2(ctx(t), &s3.ListObjectsV2Input{Bucket: aws.String(b)}); err != nil {
 		t.Errorf("ListObjectsV2 from 127.0.0.2: %v", err)
 	}
-	_, err := getObject(t, from1, b, "k")
+	_, err := s3test.GetObject(ctx(t), from1, b, "k")
 	wantDenied(t, "SDK GetObject from 127.0.0.1", err, denial{action: "s3:GetObject", resource: objARN(b, "k"), why: explicitDenyResource})
 	_, err = from1.ListObjectsV2(ctx(t), &s3.ListObjectsV2Input{Bucket: aws.String(b)})
 	wantDenied(t, "SDK ListObjectsV2 from 127.0.0.1", err, denial{action: "s3:ListBucket", resource: bucketARN(b), why: explicitDenyResource})
@@ -45,7 +47,7 @@ func TestSourceIp(t *testing.T) {
 
 	// No --trusted-proxy: X-Forwarded-For from 127.0.0.1 is ignored.
 	xff := sdk(t, srv, clientOpts{ip: ip1, hdr: http.Header{"X-Forwarded-For": {"127.0.0.2"}}})
-	_, err = getObject(t, xff, b, "k")
+	_, err = s3test.GetObject(ctx(t), xff, b, "k")
 	wantDenied(t, "GetObject from 127.0.0.1 claiming X-Forwarded-For 127.0.0.2 without --trusted-proxy", err, denial{action: "s3:GetObject", resource: objARN(b, "k")})
 	if r := curl(t, ip1, "GET", u, "-H", "X-Forwarded-For: 127.0.0.2"); r.status != http.StatusForbidden {
 		t.Errorf("curl from 127.0.0.1 with X-Forwarded-For: 127.0.0.2 without --trusted-proxy: got %v, want 403", r)
@@ -69,7 +71,7 @@ func TestTrustedProxy(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t, "--trusted-proxy", "127.0.0.1/32")
 	root := sdk(t, srv, clientOpts{ip: ip2})
-	b := newBucket(t, root, "proxy")
+	b := s3test.NewBucket(t, root, "proxy")
 	body := []byte("behind a proxy")
 	mustPut(t, root, b, "k", body)
 	mustPutPolicy(t, root, b, onlyFrom(b, "127.0.0.2/32"))
@@ -87,12 +89,12 @@ func TestTrustedProxy(t *testing.T) {
 		curl(t, ip1, "GET", u, "-H", "X-Forwarded-For: 127.0.0.2, 10.9.9.9"), d)
 	wantRawDenied(t, "proxy forwarding 127.0.0.3", curl(t, ip1, "GET", u, "-H", "X-Forwarded-For: 127.0.0.3"), d)
 	// The proxy itself, without the header, is 127.0.0.1: denied.
-	_, err := getObject(t, sdk(t, srv, clientOpts{ip: ip1}), b, "k")
+	_, err := s3test.GetObject(ctx(t), sdk(t, srv, clientOpts{ip: ip1}), b, "k")
 	wantDenied(t, "GetObject from the proxy without X-Forwarded-For", err, d)
 
 	// From an untrusted peer, X-Forwarded-For is ignored.
 	untrusted := sdk(t, srv, clientOpts{ip: ip3, hdr: http.Header{"X-Forwarded-For": {"127.0.0.2"}}})
-	_, err = getObject(t, untrusted, b, "k")
+	_, err = s3test.GetObject(ctx(t), untrusted, b, "k")
 	wantDenied(t, "GetObject from untrusted 127.0.0.3 claiming X-Forwarded-For 127.0.0.2", err, d)
 	wantRawDenied(t, "curl from untrusted 127.0.0.3 claiming 127.0.0.2", curl(t, ip3, "GET", u, "-H", "X-Forwarded-For: 127.0.0.2"), d)
 	// And a direct client at 127.0.0.2 passes.
@@ -105,7 +107,7 @@ func TestSourceVpc(t *testing.T) {
 	from1 := sdk(t, srv, clientOpts{ip: ip1})
 	from2 := sdk(t, srv, clientOpts{ip: ip2})
 	from3 := sdk(t, srv, clientOpts{ip: ip3})
-	b := newBucket(t, from1, "vpc")
+	b := s3test.NewBucket(t, from1, "vpc")
 	body := []byte("through the endpoint")
 	mustPut(t, from1, b, "k", body)
 	u := presignGet(t, from1, b, "k")
@@ -118,24 +120,24 @@ func TestSourceVpc(t *testing.T) {
 		mustPutPolicy(t, from1, b, deny("OnlyThroughVpce", `{"StringNotEquals":{"aws:SourceVpce":"vpce-222"}}`))
 		mustGet(t, from3, b, "k", body)
 		wantOK(t, "curl --interface 127.0.0.3", curl(t, ip3, "GET", u), body)
-		_, err := getObject(t, from1, b, "k")
+		_, err := s3test.GetObject(ctx(t), from1, b, "k")
 		wantDenied(t, "GetObject from 127.0.0.1 (not through the endpoint)", err, d)
 		wantRawDenied(t, "curl --interface 127.0.0.1", curl(t, ip1, "GET", u), d)
 	})
 	t.Run("only from the VPC", func(t *testing.T) {
 		mustPutPolicy(t, from1, b, deny("OnlyFromVpc", `{"StringNotEquals":{"aws:SourceVpc":"vpc-111"}}`))
 		mustGet(t, from3, b, "k", body)
-		_, err := getObject(t, from2, b, "k")
+		_, err := s3test.GetObject(ctx(t), from2, b, "k")
 		wantDenied(t, "GetObject from 127.0.0.2", err, d)
 	})
 	t.Run("another endpoint", func(t *testing.T) {
 		mustPutPolicy(t, from1, b, deny("OnlyThroughOtherVpce", `{"StringNotEquals":{"aws:SourceVpce":"vpce-999"}}`))
-		_, err := getObject(t, from3, b, "k")
+		_, err := s3test.GetObject(ctx(t), from3, b, "k")
 		wantDenied(t, "GetObject through vpce-222 when only vpce-999 may", err, d)
 	})
 	t.Run("VpcSourceIp", func(t *testing.T) {
 		mustPutPolicy(t, from1, b, deny("DenyVpcHost", `{"IpAddress":{"aws:VpcSourceIp":"127.0.0.3/32"}}`))
-		_, err := getObject(t, from3, b, "k")
+		_, err := s3test.GetObject(ctx(t), from3, b, "k")
 		wantDenied(t, "GetObject from VPC address 127.0.0.3", err, d)
 		mustGet(t, from1, b, "k", body) // no aws:VpcSourceIp outside the VPC
 	})
@@ -146,7 +148,7 @@ func TestSourceVpc(t *testing.T) {
 		wantOK(t, "curl --interface 127.0.0.3", curl(t, ip3, "GET", u), body)
 
 		mustPutPolicy(t, from1, b, deny("DenyWithoutSourceIp", `{"Null":{"aws:SourceIp":"true"}}`))
-		_, err := getObject(t, from3, b, "k")
+		_, err := s3test.GetObject(ctx(t), from3, b, "k")
 		wantDenied(t, "GetObject from 127.0.0.3 when aws:SourceIp is null", err, d)
 		mustGet(t, from1, b, "k", body)
 		mustGet(t, from2, b, "k", body)
@@ -157,16 +159,16 @@ func TestSourceVpc(t *testing.T) {
 		// aws:SourceVpc condition that lets them through.
 		mustPutPolicy(t, from1, b, deny("NotIpIfExists", `{"NotIpAddressIfExists":{"aws:SourceIp":"127.0.0.1/32"}}`))
 		mustGet(t, from1, b, "k", body)
-		_, err = getObject(t, from2, b, "k")
+		_, err = s3test.GetObject(ctx(t), from2, b, "k")
 		wantDenied(t, "NotIpAddressIfExists: GetObject from 127.0.0.2", err, d)
-		_, err = getObject(t, from3, b, "k")
+		_, err = s3test.GetObject(ctx(t), from3, b, "k")
 		wantDenied(t, "NotIpAddressIfExists: GetObject from 127.0.0.3 (aws:SourceIp absent: IfExists matches)", err, d)
 
 		mustPutPolicy(t, from1, b, deny("DataPerimeter", `{"NotIpAddressIfExists":{"aws:SourceIp":"127.0.0.1/32"},"StringNotEqualsIfExists":{"aws:SourceVpc":"vpc-111"}}`))
 		mustGet(t, from1, b, "k", body)
 		mustGet(t, from3, b, "k", body)
 		wantOK(t, "data perimeter: curl --interface 127.0.0.3", curl(t, ip3, "GET", u), body)
-		_, err = getObject(t, from2, b, "k")
+		_, err = s3test.GetObject(ctx(t), from2, b, "k")
 		wantDenied(t, "data perimeter: GetObject from 127.0.0.2", err, d)
 	})
 	mustDeletePolicy(t, from1, b)

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/postern/postern/internal/s3test"
 	"github.com/postern/postern/internal/testserver"
 )
 
@@ -71,14 +72,14 @@ func TestOutpostsPolicies(t *testing.T) {
 	root := sdk(t, srv, clientOpts{})
 	hc := httpFrom("")
 	b := outpostBucket
-	createBucket(t, root, b)
+	s3test.CreateBucket(t, root, b)
 	body := []byte("on the outpost")
 	mustPut(t, root, b, "k", body)
 
 	// The root's account, from how a denial names it.
 	mustPutPolicy(t, root, b, doc(`{"Effect":"Deny","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::`+b+`/k"}`))
-	_, err := getObject(t, root, b, "k")
-	m := accountRe.FindStringSubmatch(func() string { _, _, msg := apiErr(err); return msg }())
+	_, err := s3test.GetObject(ctx(t), root, b, "k")
+	m := accountRe.FindStringSubmatch(func() string { _, _, msg := s3test.APIErr(err); return msg }())
 	if m == nil {
 		t.Fatalf("cannot tell the root's account from %v", err)
 	}
@@ -186,7 +187,7 @@ func TestOutpostsPolicies(t *testing.T) {
 			t.Errorf("444455556666 listed the bucket without a grant for s3:ListBucket")
 		}
 		mustDeletePolicy(t, root, b)
-		_, err := getObject(t, otherClient, b, "k")
+		_, err := s3test.GetObject(ctx(t), otherClient, b, "k")
 		wantDenied(t, "444455556666's GetObject after the grant is deleted", err, denial{who: otherWho, action: "s3:GetObject", resource: objARN(b, "k")})
 	})
 
@@ -265,7 +266,7 @@ func testNetworkRestriction(t *testing.T, srv *testserver.Server) {
 		t.Fatalf("create-access-key output %q: %v", out, err)
 	}
 	root := sdk(t, srv, clientOpts{})
-	b := newBucket(t, root, "iamnet")
+	b := s3test.NewBucket(t, root, "iamnet")
 	body := []byte("user data")
 	mustPut(t, root, b, "k", body)
 
@@ -273,7 +274,7 @@ func testNetworkRestriction(t *testing.T, srv *testserver.Server) {
 	user2 := sdk(t, srv, clientOpts{ip: ip2, ak: key.AccessKey.AccessKeyId, sk: key.AccessKey.SecretAccessKey})
 	mustGet(t, user1, b, "k", body)
 	mustPut(t, user1, b, "from-1", body)
-	_, err := getObject(t, user2, b, "k")
+	_, err := s3test.GetObject(ctx(t), user2, b, "k")
 	wantDenied(t, "the user's GetObject from 127.0.0.2", err, denial{
 		who:    regexp.MustCompile(`^User: arn:aws:iam::[0-9]{12}:user/net-user is not authorized`),
 		action: "s3:GetObject", resource: objARN(b, "k"), why: "with an explicit deny in an identity-based policy",

@@ -1,6 +1,8 @@
 package policye2e
 
 import (
+	"github.com/postern/postern/internal/s3test"
+
 	"bytes"
 	"net/http"
 	"regexp"
@@ -22,7 +24,7 @@ func TestPresignedPolicies(t *testing.T) {
 
 	t.Run("SignatureAge", func(t *testing.T) {
 		t.Parallel()
-		b := newBucket(t, root, "sigage")
+		b := s3test.NewBucket(t, root, "sigage")
 		body := []byte("signature age")
 		mustPut(t, root, b, "k", body)
 		mustPutPolicy(t, root, b, doc(`{"Sid":"DenyOldPresigned","Effect":"Deny","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::`+b+`/*",
@@ -62,7 +64,7 @@ func TestPresignedPolicies(t *testing.T) {
 
 	t.Run("AuthType", func(t *testing.T) {
 		t.Parallel()
-		b := newBucket(t, root, "authtype")
+		b := s3test.NewBucket(t, root, "authtype")
 		body := []byte("auth type")
 		mustPut(t, root, b, "k", body)
 		getURL := presignGet(t, root, b, "k")
@@ -106,7 +108,7 @@ func TestPresignedPolicies(t *testing.T) {
 
 	t.Run("UnsignedPayload", func(t *testing.T) {
 		t.Parallel()
-		b := newBucket(t, root, "unsigned")
+		b := s3test.NewBucket(t, root, "unsigned")
 		// Control: before the policy a presigned PUT works.
 		wantOK(t, "presigned PUT, no policy", do(t, hc, "PUT", presignPut(t, root, b, "before"), strings.NewReader("before"), nil), nil)
 		mustGet(t, root, b, "before", []byte("before"))
@@ -145,7 +147,7 @@ func TestPresignedPolicies(t *testing.T) {
 
 	t.Run("Revocation", func(t *testing.T) {
 		t.Parallel()
-		b := newBucket(t, root, "revoke")
+		b := s3test.NewBucket(t, root, "revoke")
 		body := []byte("revocable")
 		mustPut(t, root, b, "shared.txt", body)
 		u := boto3PresignGet(t, srv, b, "shared.txt")

@@ -1,6 +1,8 @@
 package policye2e
 
 import (
+	"github.com/postern/postern/internal/s3test"
+
 	"encoding/json"
 	"net/http"
 	"regexp"
@@ -40,7 +42,7 @@ func TestPublicAccess(t *testing.T) {
 	root := sdk(t, srv, clientOpts{})
 	anon := sdk(t, srv, clientOpts{anonymous: true})
 	cli := func(args ...string) (string, string, int) { return awsCLI(t, srv, args...) }
-	b := newBucket(t, root, "public")
+	b := s3test.NewBucket(t, root, "public")
 	body := []byte("for everyone")
 	mustPut(t, root, b, "pub.txt", body)
 	objURL := srv.URL + "/" + b + "/pub.txt"
@@ -126,7 +128,7 @@ func TestPublicAccess(t *testing.T) {
 	// RestrictPublicBuckets alone blocks the existing public grant again.
 	putPAB(pabConfig{RestrictPublicBuckets: true})
 	anonGet("RestrictPublicBuckets on", http.StatusForbidden)
-	_, err = getObject(t, anon, b, "pub.txt")
+	_, err = s3test.GetObject(ctx(t), anon, b, "pub.txt")
 	wantDenied(t, "anonymous SDK GetObject under RestrictPublicBuckets", err, denial{who: anonWho, action: "s3:GetObject", resource: objARN(b, "pub.txt")})
 	mustGet(t, root, b, "pub.txt", body) // the owner is not affected
 

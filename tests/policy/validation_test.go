@@ -1,6 +1,8 @@
 package policye2e
 
 import (
+	"github.com/postern/postern/internal/s3test"
+
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -37,7 +39,7 @@ func TestBucketPolicyValidation(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t)
 	c := sdk(t, srv, clientOpts{})
-	b := newBucket(t, c, "valid")
+	b := s3test.NewBucket(t, c, "valid")
 
 	stmt := func(extra string) string {
 		return `{"Sid":"S1","Effect":"Deny","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::` + b + `/*"` + extra + `}`
@@ -76,7 +78,7 @@ func TestBucketPolicyValidation(t *testing.T) {
 				mustDeletePolicy(t, c, b)
 				t.Fatalf("PutBucketPolicy accepted the policy, want 400 MalformedPolicy")
 			}
-			st, code, msg := apiErr(err)
+			st, code, msg := s3test.APIErr(err)
 			if st != http.StatusBadRequest || code != "MalformedPolicy" {
 				t.Errorf("SDK: got %d %s (%q), want 400 MalformedPolicy", st, code, msg)
 			}

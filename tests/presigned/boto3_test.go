@@ -1,6 +1,8 @@
 package presigned
 
 import (
+	"github.com/postern/postern/internal/s3test"
+
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
@@ -67,9 +69,9 @@ func TestBoto3(t *testing.T) {
 	srv := startServer(t)
 	c := sdkClient(t, srv, true)
 	hc := anon(srv)
-	b := newBucket(t, c, "boto")
-	getBody := randBytes(51, 70_000)
-	put(t, c, b, "boto/get me.bin", getBody)
+	b := s3test.NewBucket(t, c, "boto")
+	getBody := s3test.RandBytes(51, 70_000)
+	s3test.Put(t, c, b, "boto/get me.bin", getBody)
 
 	cmd := exec.Command("python3", "-c", boto3Script, srv.URL, srv.AccessKey, srv.SecretKey, srv.Region, b)
 	cmd.Env = envFor(srv)
@@ -103,7 +105,7 @@ func TestBoto3(t *testing.T) {
 		t.Parallel()
 		r := do(t, hc, "GET", out.Get, nil, nil)
 		wantStatus(t, "boto3 presigned GET", r, 200)
-		equalBytes(t, "boto3 presigned GET", r.Body, getBody)
+		s3test.EqualBytes(t, "boto3 presigned GET", r.Body, getBody)
 		r = do(t, hc, "GET", out.GetDisposition, nil, nil)
 		wantStatus(t, "boto3 presigned GET with overrides", r, 200)
 		if r.Header.Get("Content-Disposition") != `attachment; filename="data.bin"` || r.Header.Get("Content-Type") != "application/x-boto" {
@@ -127,7 +129,7 @@ func TestBoto3(t *testing.T) {
 		if aws.ToString(o.ContentType) != "text/csv" {
 			t.Errorf("stored Content-Type %q", aws.ToString(o.ContentType))
 		}
-		big := randBytes(52, 300<<10)
+		big := s3test.RandBytes(52, 300<<10)
 		wantStatus(t, "boto3 presigned PUT (no content type)", do(t, hc, "PUT", out.PutPlain, nil, big), 200)
 		wantObject(t, c, b, "boto/plain.bin", big)
 	})
@@ -138,14 +140,14 @@ func TestBoto3(t *testing.T) {
 		if f["key"] != "boto/uploads/${filename}" || f["policy"] == "" || f["x-amz-signature"] == "" {
 			t.Fatalf("boto3 POST fields %v", f)
 		}
-		png := append([]byte("\x89PNG\r\n\x1a\n"), randBytes(53, 120_000)...)
+		png := append([]byte("\x89PNG\r\n\x1a\n"), s3test.RandBytes(53, 120_000)...)
 		r := postForm(t, hc, out.Post.URL, mapFields(f), "kitten.png", png)
 		wantStatus(t, "boto3 presigned POST", r, 201)
 		var pr struct {
 			XMLName                     xml.Name `xml:"PostResponse"`
 			Location, Bucket, Key, ETag string
 		}
-		if err := xml.Unmarshal(r.Body, &pr); err != nil || pr.Key != "boto/uploads/kitten.png" || pr.Bucket != b || pr.ETag != quoted(md5hex(png)) {
+		if err := xml.Unmarshal(r.Body, &pr); err != nil || pr.Key != "boto/uploads/kitten.png" || pr.Bucket != b || pr.ETag != s3test.Quoted(s3test.MD5Hex(png)) {
 			t.Errorf("PostResponse %+v (%v)", pr, err)
 		}
 		o := wantObject(t, c, b, "boto/uploads/kitten.png", png)
@@ -162,7 +164,7 @@ func TestBoto3(t *testing.T) {
 				bad[i].Value = "text/html"
 			}
 		}
-		r = postForm(t, hc, out.Post.URL, bad, "x.html", randBytes(54, 1000))
+		r = postForm(t, hc, out.Post.URL, bad, "x.html", s3test.RandBytes(54, 1000))
 		wantError(t, "boto3 POST with another Content-Type", r, 403, "AccessDenied", `Invalid according to Policy: Policy Condition failed: ["eq", "$Content-Type", "image/png"]`)
 		wantAbsent(t, c, b, "boto/uploads/tiny.png")
 		wantAbsent(t, c, b, "boto/uploads/x.html")

@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/postern/postern/internal/s3test"
 	"github.com/postern/postern/internal/testserver"
 )
 
@@ -65,9 +66,9 @@ func TestCLIPresign(t *testing.T) {
 	srv := startServer(t)
 	c := sdkClient(t, srv, true)
 	hc := anon(srv)
-	b := newBucket(t, c, "cli")
-	body := randBytes(61, 80_000)
-	put(t, c, b, "dir/file name+1.bin", body)
+	b := s3test.NewBucket(t, c, "cli")
+	body := s3test.RandBytes(61, 80_000)
+	s3test.Put(t, c, b, "dir/file name+1.bin", body)
 
 	t.Run("Methods", func(t *testing.T) {
 		t.Parallel()
@@ -78,7 +79,7 @@ func TestCLIPresign(t *testing.T) {
 		checkStyle(t, srv, u, b, true)
 		r := do(t, hc, "GET", u, nil, nil)
 		wantStatus(t, "CLI GET", r, 200)
-		equalBytes(t, "CLI GET", r.Body, body)
+		s3test.EqualBytes(t, "CLI GET", r.Body, body)
 
 		u = presignCLI(t, srv, "s3://"+b+"/dir/file name+1.bin", "--method", "HEAD", "--expires-in", "90m")
 		if param(t, u, "X-Amz-Expires") != "5400" {
@@ -90,7 +91,7 @@ func TestCLIPresign(t *testing.T) {
 			t.Errorf("CLI HEAD Content-Length %q", r.Header.Get("Content-Length"))
 		}
 
-		up := randBytes(62, 120_000)
+		up := s3test.RandBytes(62, 120_000)
 		u = presignCLI(t, srv, "s3://"+b+"/cli/put.bin", "--method", "put", "--expires-in", "7d")
 		if param(t, u, "X-Amz-Expires") != "604800" {
 			t.Errorf("--expires-in 7d: X-Amz-Expires %q, want 604800", param(t, u, "X-Amz-Expires"))
@@ -211,7 +212,7 @@ func TestCLIPresign(t *testing.T) {
 			XMLName                     xml.Name `xml:"PostResponse"`
 			Location, Bucket, Key, ETag string
 		}
-		if err := xml.Unmarshal(r.Body, &pr); err != nil || pr.Key != "cli/uploads/notes.md" || pr.ETag != quoted(md5hex(doc)) {
+		if err := xml.Unmarshal(r.Body, &pr); err != nil || pr.Key != "cli/uploads/notes.md" || pr.ETag != s3test.Quoted(s3test.MD5Hex(doc)) {
 			t.Errorf("PostResponse %+v (%v)", pr, err)
 		}
 		o := wantObject(t, c, b, "cli/uploads/notes.md", doc)
@@ -246,6 +247,6 @@ func TestCLIPresign(t *testing.T) {
 		u := strings.TrimSpace(string(out))
 		r := do(t, hc, "GET", u, nil, nil)
 		wantStatus(t, "aws s3 presign URL", r, 200)
-		equalBytes(t, "aws s3 presign URL", r.Body, body)
+		s3test.EqualBytes(t, "aws s3 presign URL", r.Body, body)
 	})
 }

@@ -1,6 +1,8 @@
 package presigned
 
 import (
+	"github.com/postern/postern/internal/s3test"
+
 	"net"
 	"net/http"
 	"strings"
@@ -47,9 +49,9 @@ func TestCORS(t *testing.T) {
 	c := sdkClient(t, srv, true)
 	pc := s3.NewPresignClient(c, s3.WithPresignExpires(10*time.Minute))
 	hc := anon(srv)
-	b := newBucket(t, c, "cors")
-	body := randBytes(91, 2000)
-	put(t, c, b, "shared.txt", body)
+	b := s3test.NewBucket(t, c, "cors")
+	body := s3test.RandBytes(91, 2000)
+	s3test.Put(t, c, b, "shared.txt", body)
 
 	rules := []types.CORSRule{
 		{
@@ -66,15 +68,15 @@ func TestCORS(t *testing.T) {
 		},
 	}
 	// No configuration yet.
-	_, err := c.GetBucketCors(ctx(t), &s3.GetBucketCorsInput{Bucket: aws.String(b)})
-	wantAPIError(t, err, 404, "NoSuchCORSConfiguration")
+	_, err := c.GetBucketCors(s3test.Ctx(t), &s3.GetBucketCorsInput{Bucket: aws.String(b)})
+	s3test.WantAPIError(t, err, 404, "NoSuchCORSConfiguration")
 	r := preflight(t, hc, srv.URL+"/"+b+"/shared.txt", appOrigin, "GET", "")
 	wantError(t, "preflight before PutBucketCors", r, 403, "AccessForbidden", "CORSResponse: CORS is not enabled for this bucket.")
 
-	if _, err := c.PutBucketCors(ctx(t), &s3.PutBucketCorsInput{Bucket: aws.String(b), CORSConfiguration: &types.CORSConfiguration{CORSRules: rules}}); err != nil {
+	if _, err := c.PutBucketCors(s3test.Ctx(t), &s3.PutBucketCorsInput{Bucket: aws.String(b), CORSConfiguration: &types.CORSConfiguration{CORSRules: rules}}); err != nil {
 		t.Fatalf("PutBucketCors: %v", err)
 	}
-	got, err := c.GetBucketCors(ctx(t), &s3.GetBucketCorsInput{Bucket: aws.String(b)})
+	got, err := c.GetBucketCors(s3test.Ctx(t), &s3.GetBucketCorsInput{Bucket: aws.String(b)})
 	if err != nil {
 		t.Fatalf("GetBucketCors: %v", err)
 	}
@@ -91,7 +93,7 @@ func TestCORS(t *testing.T) {
 		t.Errorf("GetBucketCors rule 2 = %+v", g)
 	}
 
-	pp, err := pc.PresignPutObject(ctx(t), &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("from-browser.txt"), ContentType: aws.String("text/plain")})
+	pp, err := pc.PresignPutObject(s3test.Ctx(t), &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("from-browser.txt"), ContentType: aws.String("text/plain")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +154,7 @@ func TestCORS(t *testing.T) {
 	pg := mustPresignGet(t, pc, b, "shared.txt")
 	r = do(t, hc, "GET", pg, http.Header{"Origin": {appOrigin}}, nil)
 	wantStatus(t, "presigned GET with Origin", r, 200)
-	equalBytes(t, "presigned GET with Origin", r.Body, body)
+	s3test.EqualBytes(t, "presigned GET with Origin", r.Body, body)
 	wantHeaders(t, "presigned GET with Origin", r, map[string]string{"Access-Control-Allow-Origin": appOrigin, "Access-Control-Allow-Credentials": "true"})
 	r = do(t, hc, "GET", pg, http.Header{"Origin": {evilOrigin}}, nil)
 	wantStatus(t, "presigned GET from another origin", r, 200)
@@ -160,7 +162,7 @@ func TestCORS(t *testing.T) {
 	r = do(t, hc, "GET", pg, nil, nil)
 	wantHeaders(t, "presigned GET without Origin", r, map[string]string{"Access-Control-Allow-Origin": ""})
 
-	ph, err := pc.PresignHeadObject(ctx(t), &s3.HeadObjectInput{Bucket: aws.String(b), Key: aws.String("shared.txt")})
+	ph, err := pc.PresignHeadObject(s3test.Ctx(t), &s3.HeadObjectInput{Bucket: aws.String(b), Key: aws.String("shared.txt")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +177,7 @@ func TestCORS(t *testing.T) {
 	wantHeaders(t, "POST upload with Origin", r, map[string]string{"Access-Control-Allow-Origin": appOrigin})
 
 	// DELETE is in no rule: served normally, with no CORS headers.
-	pd, err := pc.PresignDeleteObject(ctx(t), &s3.DeleteObjectInput{Bucket: aws.String(b), Key: aws.String("post/p.txt")})
+	pd, err := pc.PresignDeleteObject(s3test.Ctx(t), &s3.DeleteObjectInput{Bucket: aws.String(b), Key: aws.String("post/p.txt")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,18 +186,18 @@ func TestCORS(t *testing.T) {
 	wantHeaders(t, "presigned DELETE with Origin", r, map[string]string{"Access-Control-Allow-Origin": ""})
 
 	// DeleteBucketCors: preflights are refused again.
-	if _, err := c.DeleteBucketCors(ctx(t), &s3.DeleteBucketCorsInput{Bucket: aws.String(b)}); err != nil {
+	if _, err := c.DeleteBucketCors(s3test.Ctx(t), &s3.DeleteBucketCorsInput{Bucket: aws.String(b)}); err != nil {
 		t.Fatalf("DeleteBucketCors: %v", err)
 	}
 	r = preflight(t, hc, pp.URL, appOrigin, "PUT", "content-type")
 	wantError(t, "preflight after DeleteBucketCors", r, 403, "AccessForbidden", "CORSResponse: CORS is not enabled for this bucket.")
-	_, err = c.GetBucketCors(ctx(t), &s3.GetBucketCorsInput{Bucket: aws.String(b)})
-	wantAPIError(t, err, 404, "NoSuchCORSConfiguration")
+	_, err = c.GetBucketCors(s3test.Ctx(t), &s3.GetBucketCorsInput{Bucket: aws.String(b)})
+	s3test.WantAPIError(t, err, 404, "NoSuchCORSConfiguration")
 	r = do(t, hc, "GET", pg, http.Header{"Origin": {appOrigin}}, nil)
 	wantStatus(t, "GET with Origin after DeleteBucketCors", r, 200)
 	wantHeaders(t, "GET with Origin after DeleteBucketCors", r, map[string]string{"Access-Control-Allow-Origin": ""})
 	// A preflight for a bucket that does not exist.
-	r = preflight(t, hc, srv.URL+"/"+bucketName("cors-absent")+"/k", appOrigin, "GET", "")
+	r = preflight(t, hc, srv.URL+"/"+s3test.BucketName("cors-absent")+"/k", appOrigin, "GET", "")
 	wantError(t, "preflight on a missing bucket", r, 403, "AccessForbidden", "")
 }
 

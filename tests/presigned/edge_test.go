@@ -16,6 +16,7 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/postern/postern/internal/s3test"
 	"github.com/postern/postern/internal/testserver"
 )
 
@@ -86,9 +87,9 @@ func TestExpiry(t *testing.T) {
 	srv := startServer(t)
 	c := sdkClient(t, srv, true)
 	hc := anon(srv)
-	b := newBucket(t, c, "expiry")
-	small := randBytes(1, 3000)
-	put(t, c, b, "small", small)
+	b := s3test.NewBucket(t, c, "expiry")
+	small := s3test.RandBytes(1, 3000)
+	s3test.Put(t, c, b, "small", small)
 	objURL := srv.URL + "/" + b + "/small"
 
 	t.Run("OneSecond", func(t *testing.T) {
@@ -98,7 +99,7 @@ func TestExpiry(t *testing.T) {
 		for attempt := 1; ; attempt++ {
 			afterSecondBoundary()
 			var err error
-			p, err = pc.PresignGetObject(ctx(t), &s3.GetObjectInput{Bucket: aws.String(b), Key: aws.String("small")})
+			p, err = pc.PresignGetObject(s3test.Ctx(t), &s3.GetObjectInput{Bucket: aws.String(b), Key: aws.String("small")})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -113,7 +114,7 @@ func TestExpiry(t *testing.T) {
 				continue
 			}
 			wantStatus(t, "1-second URL used at once", r, 200)
-			equalBytes(t, "1-second URL body", r.Body, small)
+			s3test.EqualBytes(t, "1-second URL body", r.Body, small)
 			break
 		}
 		time.Sleep(time.Until(amzTime(t, p.URL).Add(2100 * time.Millisecond)))
@@ -129,7 +130,7 @@ func TestExpiry(t *testing.T) {
 		u, _ := presignV4(t, srv, "GET", objURL, 604800, time.Now(), nil)
 		r := do(t, hc, "GET", u, nil, nil)
 		wantStatus(t, "X-Amz-Expires=604800", r, 200)
-		equalBytes(t, "X-Amz-Expires=604800 body", r.Body, small)
+		s3test.EqualBytes(t, "X-Amz-Expires=604800 body", r.Body, small)
 		// A week-long URL signed two days ago is still good: presigned URLs
 		// have no clock-skew limit into the past.
 		u, _ = presignV4(t, srv, "GET", objURL, 604800, time.Now().Add(-48*time.Hour), nil)
@@ -152,7 +153,7 @@ func TestExpiry(t *testing.T) {
 		// Should the SDK's PresignClient issue a 604801 s URL, the server
 		// refuses it the same way.
 		pc := s3.NewPresignClient(c, s3.WithPresignExpires(604801*time.Second))
-		p, err := pc.PresignGetObject(ctx(t), &s3.GetObjectInput{Bucket: aws.String(b), Key: aws.String("small")})
+		p, err := pc.PresignGetObject(s3test.Ctx(t), &s3.GetObjectInput{Bucket: aws.String(b), Key: aws.String("small")})
 		if err == nil {
 			r := do(t, hc, "GET", p.URL, nil, nil)
 			wantError(t, "SDK URL with 604801 s", r, 400, "AuthorizationQueryParametersError", "X-Amz-Expires must be less than a week (in seconds) that is; 604800")
@@ -171,19 +172,19 @@ func TestExpiry(t *testing.T) {
 		u, _ = presignV4(t, srv, "GET", objURL, 3600, time.Now().Add(5*time.Minute), nil)
 		r = do(t, hc, "GET", u, nil, nil)
 		wantStatus(t, "X-Amz-Date 5 min ahead", r, 200)
-		equalBytes(t, "X-Amz-Date 5 min ahead body", r.Body, small)
+		s3test.EqualBytes(t, "X-Amz-Date 5 min ahead body", r.Body, small)
 	})
 
 	t.Run("SlowDownloadOutlivesURL", func(t *testing.T) {
 		t.Parallel()
 		// Large enough that the server is still writing when the URL
 		// expires, with a small receive buffer on our side.
-		big := randBytes(2, 24<<20)
-		put(t, c, b, "big", big)
+		big := s3test.RandBytes(2, 24<<20)
+		s3test.Put(t, c, b, "big", big)
 		slow := &http.Client{Transport: slowTransport(srv), Timeout: time.Minute}
 		pc := s3.NewPresignClient(c, s3.WithPresignExpires(2*time.Second))
 		afterSecondBoundary()
-		p, err := pc.PresignGetObject(ctx(t), &s3.GetObjectInput{Bucket: aws.String(b), Key: aws.String("big")})
+		p, err := pc.PresignGetObject(s3test.Ctx(t), &s3.GetObjectInput{Bucket: aws.String(b), Key: aws.String("big")})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -217,7 +218,7 @@ func TestExpiry(t *testing.T) {
 		if !time.Now().After(expiry.Add(500 * time.Millisecond)) {
 			t.Fatalf("the download ended before the URL expired (%v); the test proves nothing", time.Until(expiry))
 		}
-		equalBytes(t, "slow download outliving its URL", got, big)
+		s3test.EqualBytes(t, "slow download outliving its URL", got, big)
 
 		// Resuming it with a Range request is a new request: expired.
 		hdr := http.Header{"Range": {"bytes=12582912-"}}
@@ -228,7 +229,7 @@ func TestExpiry(t *testing.T) {
 		fresh := mustPresignGet(t, s3.NewPresignClient(c), b, "big")
 		r = do(t, hc, "GET", fresh, hdr, nil)
 		wantStatus(t, "Range through a fresh URL", r, 206)
-		equalBytes(t, "Range through a fresh URL", r.Body, big[12582912:])
+		s3test.EqualBytes(t, "Range through a fresh URL", r.Body, big[12582912:])
 	})
 }
 
@@ -261,14 +262,14 @@ func TestTampering(t *testing.T) {
 	c := sdkClient(t, srv, true)
 	pc := s3.NewPresignClient(c, s3.WithPresignExpires(10*time.Minute))
 	hc := anon(srv)
-	b := newBucket(t, c, "tamper")
-	b2 := newBucket(t, c, "tamper-other")
-	orig := randBytes(3, 100<<10)
-	put(t, c, b, "orig", orig)
+	b := s3test.NewBucket(t, c, "tamper")
+	b2 := s3test.NewBucket(t, c, "tamper-other")
+	orig := s3test.RandBytes(3, 100<<10)
+	s3test.Put(t, c, b, "orig", orig)
 
 	t.Run("PUT", func(t *testing.T) {
 		t.Parallel()
-		p, err := pc.PresignPutObject(ctx(t), &s3.PutObjectInput{
+		p, err := pc.PresignPutObject(s3test.Ctx(t), &s3.PutObjectInput{
 			Bucket: aws.String(b), Key: aws.String("target"),
 			ContentType: aws.String("text/plain"), Metadata: map[string]string{"owner": "alice"},
 		})
@@ -279,7 +280,7 @@ func TestTampering(t *testing.T) {
 		if sh != "content-type;host;x-amz-meta-owner" {
 			t.Fatalf("the SDK signed %q, want content-type;host;x-amz-meta-owner", sh)
 		}
-		body := randBytes(4, 90<<10)
+		body := s3test.RandBytes(4, 90<<10)
 		hdr := headersOf(p)
 		with := func(k, v string) http.Header {
 			h := hdr.Clone()
@@ -368,13 +369,13 @@ func TestTampering(t *testing.T) {
 
 	t.Run("GET", func(t *testing.T) {
 		t.Parallel()
-		p, err := pc.PresignGetObject(ctx(t), &s3.GetObjectInput{Bucket: aws.String(b), Key: aws.String("orig"), ResponseContentType: aws.String("text/plain")})
+		p, err := pc.PresignGetObject(s3test.Ctx(t), &s3.GetObjectInput{Bucket: aws.String(b), Key: aws.String("orig"), ResponseContentType: aws.String("text/plain")})
 		if err != nil {
 			t.Fatal(err)
 		}
 		// The GET URL used for writes: nothing is written or deleted.
 		for _, m := range []string{"PUT", "DELETE", "HEAD", "POST"} {
-			r := do(t, hc, m, p.URL, nil, randBytes(5, 1000))
+			r := do(t, hc, m, p.URL, nil, s3test.RandBytes(5, 1000))
 			if m == "HEAD" {
 				if r.Status != 403 {
 					t.Errorf("GET URL used with HEAD: %d, want 403", r.Status)
@@ -399,7 +400,7 @@ func TestTampering(t *testing.T) {
 		}
 		r := do(t, hc, "GET", p.URL, nil, nil)
 		wantStatus(t, "untampered GET", r, 200)
-		equalBytes(t, "untampered GET", r.Body, orig)
+		s3test.EqualBytes(t, "untampered GET", r.Body, orig)
 		if r.Header.Get("Content-Type") != "text/plain" {
 			t.Errorf("response-content-type: Content-Type %q", r.Header.Get("Content-Type"))
 		}
@@ -414,16 +415,16 @@ func TestPresignedOperations(t *testing.T) {
 	c := sdkClient(t, srv, true)
 	pc := s3.NewPresignClient(c, s3.WithPresignExpires(10*time.Minute))
 	hc := anon(srv)
-	b := newBucket(t, c, "ops")
-	body := randBytes(6, 4096)
-	if _, err := c.PutObject(ctx(t), &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("share/file.bin"), Body: strings.NewReader(string(body)), ContentType: aws.String("application/octet-stream")}); err != nil {
+	b := s3test.NewBucket(t, c, "ops")
+	body := s3test.RandBytes(6, 4096)
+	if _, err := c.PutObject(s3test.Ctx(t), &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("share/file.bin"), Body: strings.NewReader(string(body)), ContentType: aws.String("application/octet-stream")}); err != nil {
 		t.Fatal(err)
 	}
 
 	t.Run("ResponseOverrides", func(t *testing.T) {
 		t.Parallel()
 		exp := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
-		p, err := pc.PresignGetObject(ctx(t), &s3.GetObjectInput{
+		p, err := pc.PresignGetObject(s3test.Ctx(t), &s3.GetObjectInput{
 			Bucket: aws.String(b), Key: aws.String("share/file.bin"),
 			ResponseContentDisposition: aws.String(`attachment; filename="quarterly report.pdf"`),
 			ResponseContentType:        aws.String("application/pdf"),
@@ -437,7 +438,7 @@ func TestPresignedOperations(t *testing.T) {
 		}
 		r := do(t, hc, "GET", p.URL, nil, nil)
 		wantStatus(t, "GET with response-* overrides", r, 200)
-		equalBytes(t, "GET with overrides", r.Body, body)
+		s3test.EqualBytes(t, "GET with overrides", r.Body, body)
 		for k, want := range map[string]string{
 			"Content-Disposition": `attachment; filename="quarterly report.pdf"`,
 			"Content-Type":        "application/pdf",
@@ -465,37 +466,37 @@ func TestPresignedOperations(t *testing.T) {
 		}{
 			{"exact/empty", []byte{}},
 			{"exact/unicode ✓ & spaces+plus=%.txt", []byte("hello\r\nworld\x00\xff")},
-			{"exact/200k", randBytes(7, 200<<10)},
+			{"exact/200k", s3test.RandBytes(7, 200<<10)},
 			{"exact/sub-delims !*'();:@&=+$,~[]{}^`|<>\"#?.txt", []byte("delims")},
 			{"exact//double//slash/./dot/../end", []byte("slashes")},
 			{"exact/percent%2Fnot-a-slash %25 %", []byte("percent")},
 		} {
-			p, err := pc.PresignPutObject(ctx(t), &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String(tc.key)})
+			p, err := pc.PresignPutObject(s3test.Ctx(t), &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String(tc.key)})
 			if err != nil {
 				t.Fatal(err)
 			}
 			r := do(t, hc, "PUT", p.URL, headersOf(p), tc.body)
 			wantStatus(t, "presigned PUT "+tc.key, r, 200)
 			out := wantObject(t, c, b, tc.key, tc.body)
-			if aws.ToString(out.ETag) != quoted(md5hex(tc.body)) || aws.ToInt64(out.ContentLength) != int64(len(tc.body)) {
+			if aws.ToString(out.ETag) != s3test.Quoted(s3test.MD5Hex(tc.body)) || aws.ToInt64(out.ContentLength) != int64(len(tc.body)) {
 				t.Errorf("%q: ETag %s size %d", tc.key, aws.ToString(out.ETag), aws.ToInt64(out.ContentLength))
 			}
 		}
 		// Overwriting through a second presigned PUT replaces the bytes.
-		p, _ := pc.PresignPutObject(ctx(t), &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("exact/200k")})
-		nb := randBytes(8, 70_000)
+		p, _ := pc.PresignPutObject(s3test.Ctx(t), &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("exact/200k")})
+		nb := s3test.RandBytes(8, 70_000)
 		wantStatus(t, "presigned overwrite", do(t, hc, "PUT", p.URL, headersOf(p), nb), 200)
 		wantObject(t, c, b, "exact/200k", nb)
 	})
 
 	t.Run("HeadBucket", func(t *testing.T) {
 		t.Parallel()
-		p, err := pc.PresignHeadBucket(ctx(t), &s3.HeadBucketInput{Bucket: aws.String(b)})
+		p, err := pc.PresignHeadBucket(s3test.Ctx(t), &s3.HeadBucketInput{Bucket: aws.String(b)})
 		if err != nil {
 			t.Fatal(err)
 		}
 		wantStatus(t, "presigned HeadBucket", do(t, hc, "HEAD", p.URL, nil, nil), 200)
-		p, err = pc.PresignHeadBucket(ctx(t), &s3.HeadBucketInput{Bucket: aws.String(bucketName("absent"))})
+		p, err = pc.PresignHeadBucket(s3test.Ctx(t), &s3.HeadBucketInput{Bucket: aws.String(s3test.BucketName("absent"))})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -509,18 +510,18 @@ func TestPresignedOperations(t *testing.T) {
 		u := mustPresignGet(t, pc, b, "share/file.bin")
 		r := do(t, hc, "GET", u, http.Header{"Range": {"bytes=100-199"}}, nil)
 		wantStatus(t, "presigned GET with Range", r, 206)
-		equalBytes(t, "presigned GET with Range", r.Body, body[100:200])
+		s3test.EqualBytes(t, "presigned GET with Range", r.Body, body[100:200])
 		if r.Header.Get("Content-Range") != "bytes 100-199/4096" {
 			t.Errorf("Content-Range %q", r.Header.Get("Content-Range"))
 		}
-		r = do(t, hc, "GET", u, http.Header{"If-None-Match": {quoted(md5hex(body))}}, nil)
+		r = do(t, hc, "GET", u, http.Header{"If-None-Match": {s3test.Quoted(s3test.MD5Hex(body))}}, nil)
 		wantStatus(t, "presigned GET with a matching If-None-Match", r, 304)
 	})
 
 	t.Run("ListObjectsV2AndDelete", func(t *testing.T) {
 		t.Parallel()
 		for _, k := range []string{"list/a", "list/b c", "list/d/e"} {
-			put(t, c, b, k, []byte(k))
+			s3test.Put(t, c, b, k, []byte(k))
 		}
 		u, _ := presignV4(t, srv, "GET", srv.URL+"/"+b+"?list-type=2&prefix=list%2F&delimiter=%2F", 600, time.Now(), nil)
 		r := do(t, hc, "GET", u, nil, nil)
@@ -546,7 +547,7 @@ func TestPresignedOperations(t *testing.T) {
 		r = do(t, hc, "GET", setParam(t, u, "prefix", "share%2F"), nil, nil)
 		wantError(t, "ListObjectsV2 with another prefix", r, 403, "SignatureDoesNotMatch", "")
 
-		pd, err := pc.PresignDeleteObject(ctx(t), &s3.DeleteObjectInput{Bucket: aws.String(b), Key: aws.String("list/a")})
+		pd, err := pc.PresignDeleteObject(s3test.Ctx(t), &s3.DeleteObjectInput{Bucket: aws.String(b), Key: aws.String("list/a")})
 		if err != nil {
 			t.Fatal(err)
 		}

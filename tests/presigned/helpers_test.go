@@ -10,18 +10,14 @@ import (
 	"bytes"
 	"context"
 	"crypto/hmac"
-	"crypto/md5"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"math/rand/v2"
 	"mime/multipart"
 	"net"
 	"net/http"
@@ -30,31 +26,21 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/smithy-go"
 
+	"github.com/postern/postern/internal/s3test"
 	"github.com/postern/postern/internal/testserver"
 )
 
 // vhostDomain is the --domain of servers that accept virtual-host-style
 // requests; every name under it is dialled at 127.0.0.1.
 const vhostDomain = "s3.localtest"
-
-// ctx returns a context bounded by a generous per-call timeout.
-func ctx(t testing.TB) context.Context {
-	t.Helper()
-	c, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	t.Cleanup(cancel)
-	return c
-}
 
 // startServer starts a postern server (with --domain vhostDomain, so both
 // addressing styles work) that lives until t ends.
@@ -100,73 +86,27 @@ func sdkClient(t testing.TB, srv *testserver.Server, pathStyle bool) *s3.Client 
 		}
 		endpoint = "http://" + vhostDomain + ":" + port
 	}
-	cfg := aws.Config{
-		Region:                     srv.Region,
-		Credentials:                credentials.NewStaticCredentialsProvider(srv.AccessKey, srv.SecretKey, ""),
-		HTTPClient:                 &http.Client{Transport: loopbackTransport(srv), Timeout: 2 * time.Minute},
-		RetryMaxAttempts:           1,
-		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenSupported,
-		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenSupported,
-	}
-	return s3.NewFromConfig(cfg, func(o *s3.Options) {
-		o.BaseEndpoint = aws.String(endpoint)
-		o.UsePathStyle = pathStyle
+	return s3test.Client(srv, s3test.Options{
+		Endpoint:         endpoint,
+		HTTPClient:       &http.Client{Transport: loopbackTransport(srv), Timeout: 2 * time.Minute},
+		VirtualHost:      !pathStyle,
+		RetryMaxAttempts: 1,
+		DefaultChecksums: true,
 	})
-}
-
-var bucketSeq atomic.Int64
-
-// bucketName returns a fresh valid bucket name starting with prefix.
-func bucketName(prefix string) string {
-	return fmt.Sprintf("%s-%d-%d", prefix, time.Now().UnixNano()%1e6, bucketSeq.Add(1))
-}
-
-// newBucket creates a fresh bucket with the SDK.
-func newBucket(t testing.TB, c *s3.Client, prefix string) string {
-	t.Helper()
-	b := bucketName(prefix)
-	if _, err := c.CreateBucket(ctx(t), &s3.CreateBucketInput{Bucket: aws.String(b)}); err != nil {
-		t.Fatalf("CreateBucket %s: %v", b, err)
-	}
-	return b
-}
-
-// put stores body at bucket/key with the SDK.
-func put(t testing.TB, c *s3.Client, bucket, key string, body []byte) {
-	t.Helper()
-	if _, err := c.PutObject(ctx(t), &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(body)}); err != nil {
-		t.Fatalf("PutObject %s/%q: %v", bucket, key, err)
-	}
-}
-
-// getObject reads bucket/key whole with the SDK and returns its bytes and
-// the output (for metadata).
-func getObject(t testing.TB, c *s3.Client, bucket, key string) ([]byte, *s3.GetObjectOutput) {
-	t.Helper()
-	out, err := c.GetObject(ctx(t), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
-	if err != nil {
-		t.Fatalf("GetObject %s/%q: %v", bucket, key, err)
-	}
-	defer out.Body.Close()
-	b, err := io.ReadAll(out.Body)
-	if err != nil {
-		t.Fatalf("GetObject %s/%q: read body: %v", bucket, key, err)
-	}
-	return b, out
 }
 
 // wantObject fails unless bucket/key holds exactly want.
 func wantObject(t testing.TB, c *s3.Client, bucket, key string, want []byte) *s3.GetObjectOutput {
 	t.Helper()
-	got, out := getObject(t, c, bucket, key)
-	equalBytes(t, fmt.Sprintf("object %s/%q", bucket, key), got, want)
+	got, out := s3test.Get(t, c, bucket, key)
+	s3test.EqualBytes(t, fmt.Sprintf("object %s/%q", bucket, key), got, want)
 	return out
 }
 
 // wantAbsent fails unless bucket/key does not exist (HeadObject 404).
 func wantAbsent(t testing.TB, c *s3.Client, bucket, key string) {
 	t.Helper()
-	_, err := c.HeadObject(ctx(t), &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	_, err := c.HeadObject(s3test.Ctx(t), &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 	if err == nil {
 		t.Errorf("object %s/%q exists, want it absent", bucket, key)
 		return
@@ -174,27 +114,6 @@ func wantAbsent(t testing.TB, c *s3.Client, bucket, key string) {
 	var re *awshttp.ResponseError
 	if !errors.As(err, &re) || re.HTTPStatusCode() != 404 {
 		t.Errorf("HeadObject %s/%q: %v, want 404", bucket, key, err)
-	}
-}
-
-// wantAPIError checks that err is an S3 error response with the HTTP status
-// and error code AWS S3 answers.
-func wantAPIError(t testing.TB, err error, status int, code string) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("got success, want %d %s", status, code)
-	}
-	var re *awshttp.ResponseError
-	if !errors.As(err, &re) {
-		t.Fatalf("got a non-HTTP error %v, want %d %s", err, status, code)
-	}
-	var ae smithy.APIError
-	gotCode := ""
-	if errors.As(err, &ae) {
-		gotCode = ae.ErrorCode()
-	}
-	if re.HTTPStatusCode() != status || gotCode != code {
-		t.Fatalf("got %d %s, want %d %s (%v)", re.HTTPStatusCode(), gotCode, status, code, err)
 	}
 }
 
@@ -244,55 +163,13 @@ func do(t testing.TB, c *http.Client, method, url string, hdr http.Header, body 
 	return response{Status: resp.StatusCode, Header: resp.Header, Body: b}
 }
 
-// s3Error is an S3 XML error body: Code, Message and every other element.
-type s3Error struct {
-	Code, Message string
-	Fields        map[string]string
-}
-
-// parseError decodes an <Error> body; ok is false when the body is not one.
-func parseError(body []byte) (e s3Error, ok bool) {
-	e.Fields = map[string]string{}
-	dec := xml.NewDecoder(bytes.NewReader(body))
-	depth := 0
-	var name string
-	var text strings.Builder
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			break
-		}
-		switch x := tok.(type) {
-		case xml.StartElement:
-			depth++
-			if depth == 1 {
-				if x.Name.Local != "Error" {
-					return e, false
-				}
-				ok = true
-			}
-			name = x.Name.Local
-			text.Reset()
-		case xml.CharData:
-			text.Write(x)
-		case xml.EndElement:
-			if depth == 2 {
-				e.Fields[name] = text.String()
-			}
-			depth--
-		}
-	}
-	e.Code, e.Message = e.Fields["Code"], e.Fields["Message"]
-	return e, ok
-}
-
 // wantError checks an error response: status, S3 error code and, when
 // message is not empty, the exact message. It returns the parsed error.
-func wantError(t testing.TB, what string, r response, status int, code, message string) s3Error {
+func wantError(t testing.TB, what string, r response, status int, code, message string) s3test.ErrorBody {
 	t.Helper()
-	e, ok := parseError(r.Body)
+	e, ok := s3test.ParseError(r.Body)
 	if r.Status != status || !ok || e.Code != code || (message != "" && e.Message != message) {
-		t.Errorf("%s: got %d %s %q, want %d %s %q\nbody: %s", what, r.Status, e.Code, e.Message, status, code, message, shortBody(r.Body, 600))
+		t.Errorf("%s: got %d %s %q, want %d %s %q\nbody: %s", what, r.Status, e.Code, e.Message, status, code, message, s3test.ShortBody(r.Body, 600))
 	}
 	return e
 }
@@ -301,58 +178,7 @@ func wantError(t testing.TB, what string, r response, status int, code, message 
 func wantStatus(t testing.TB, what string, r response, status int) {
 	t.Helper()
 	if r.Status != status {
-		t.Fatalf("%s: got %d, want %d\nbody: %s", what, r.Status, status, shortBody(r.Body, 600))
-	}
-}
-
-// randBytes returns n pseudo-random bytes from a fixed seed, so failures repeat.
-func randBytes(seed uint64, n int) []byte {
-	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	b := make([]byte, n)
-	for i := 0; i+8 <= n; i += 8 {
-		binary.LittleEndian.PutUint64(b[i:], r.Uint64())
-	}
-	for i := n - n%8; i < n; i++ {
-		b[i] = byte(r.Uint32())
-	}
-	return b
-}
-
-func md5hex(b []byte) string {
-	s := md5.Sum(b)
-	return hex.EncodeToString(s[:])
-}
-
-// quoted is how S3 sends ETags.
-func quoted(s string) string { return `"` + s + `"` }
-
-// multipartETag is S3's ETag of a multipart object.
-func multipartETag(parts ...[]byte) string {
-	var cat []byte
-	for _, p := range parts {
-		s := md5.Sum(p)
-		cat = append(cat, s[:]...)
-	}
-	return quoted(fmt.Sprintf("%s-%d", md5hex(cat), len(parts)))
-}
-
-// shortBody is a readable description of a body for failure messages.
-func shortBody(b []byte, max int) string {
-	if len(b) > max {
-		return fmt.Sprintf("%q… (%d bytes)", b[:max], len(b))
-	}
-	return fmt.Sprintf("%q", b)
-}
-
-// equalBytes fails unless got and want are byte-identical.
-func equalBytes(t testing.TB, what string, got, want []byte) {
-	t.Helper()
-	if !bytes.Equal(got, want) {
-		i := 0
-		for i < len(got) && i < len(want) && got[i] == want[i] {
-			i++
-		}
-		t.Fatalf("%s: got %d bytes, want %d; first difference at byte %d (got %s)", what, len(got), len(want), i, shortBody(got, 64))
+		t.Fatalf("%s: got %d, want %d\nbody: %s", what, r.Status, status, s3test.ShortBody(r.Body, 600))
 	}
 }
 

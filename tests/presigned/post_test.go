@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/postern/postern/internal/s3test"
 	"github.com/postern/postern/internal/testserver"
 )
 
@@ -37,8 +38,8 @@ func TestPostObject(t *testing.T) {
 	srv := startServer(t)
 	c := sdkClient(t, srv, true)
 	hc := anon(srv)
-	b := newBucket(t, c, "post")
-	b2 := newBucket(t, c, "post-other")
+	b := s3test.NewBucket(t, c, "post")
+	b2 := s3test.NewBucket(t, c, "post-other")
 	bucketURL := srv.URL + "/" + b + "/"
 	soon := time.Now().Add(10 * time.Minute)
 
@@ -46,19 +47,19 @@ func TestPostObject(t *testing.T) {
 		t.Parallel()
 		f := postPolicy(t, srv, soon, uploadPolicy(b, map[string]string{"success_action_status": "201"}),
 			[]formField{{"key", "uploads/a b+c.bin"}, {"success_action_status", "201"}})
-		file := randBytes(71, 5000)
+		file := s3test.RandBytes(71, 5000)
 		r := postForm(t, hc, bucketURL, f, "a.bin", file)
 		wantStatus(t, "POST success_action_status=201", r, 201)
 		var pr postResponse
 		if err := xml.Unmarshal(r.Body, &pr); err != nil {
 			t.Fatalf("PostResponse: %v\n%s", err, r.Body)
 		}
-		want := postResponse{XMLName: pr.XMLName, Location: pr.Location, Bucket: b, Key: "uploads/a b+c.bin", ETag: quoted(md5hex(file))}
+		want := postResponse{XMLName: pr.XMLName, Location: pr.Location, Bucket: b, Key: "uploads/a b+c.bin", ETag: s3test.Quoted(s3test.MD5Hex(file))}
 		if pr != want {
 			t.Errorf("PostResponse\n got %+v\nwant %+v", pr, want)
 		}
 		wantLocation(t, pr.Location, srv.URL, "/"+b+"/uploads/a b+c.bin")
-		if r.Header.Get("ETag") != quoted(md5hex(file)) || r.Header.Get("Location") != pr.Location {
+		if r.Header.Get("ETag") != s3test.Quoted(s3test.MD5Hex(file)) || r.Header.Get("Location") != pr.Location {
 			t.Errorf("headers: ETag %q Location %q (body Location %q)", r.Header.Get("ETag"), r.Header.Get("Location"), pr.Location)
 		}
 		wantObject(t, c, b, "uploads/a b+c.bin", file)
@@ -70,7 +71,7 @@ func TestPostObject(t *testing.T) {
 		host := b + "." + vhostDomain + ":" + port
 		f := postPolicy(t, srv, soon, uploadPolicy(b, map[string]string{"success_action_status": "201"}),
 			[]formField{{"key", "uploads/vhost.bin"}, {"success_action_status", "201"}})
-		file := randBytes(70, 7000)
+		file := s3test.RandBytes(70, 7000)
 		r := postForm(t, hc, "http://"+host+"/", f, "v.bin", file)
 		wantStatus(t, "virtual-host POST", r, 201)
 		var pr postResponse
@@ -84,10 +85,10 @@ func TestPostObject(t *testing.T) {
 	t.Run("Status204Default", func(t *testing.T) {
 		t.Parallel()
 		f := postPolicy(t, srv, soon, uploadPolicy(b), []formField{{"key", "uploads/default.bin"}})
-		file := randBytes(72, 2000)
+		file := s3test.RandBytes(72, 2000)
 		r := postForm(t, hc, bucketURL, f, "d.bin", file)
 		wantStatus(t, "POST without success_action_status", r, 204)
-		if len(r.Body) != 0 || r.Header.Get("ETag") != quoted(md5hex(file)) {
+		if len(r.Body) != 0 || r.Header.Get("ETag") != s3test.Quoted(s3test.MD5Hex(file)) {
 			t.Errorf("204: body %q ETag %q", r.Body, r.Header.Get("ETag"))
 		}
 		wantObject(t, c, b, "uploads/default.bin", file)
@@ -106,7 +107,7 @@ func TestPostObject(t *testing.T) {
 		redirect := "https://app.example.com/done?session=42"
 		f := postPolicy(t, srv, soon, uploadPolicy(b, map[string]string{"success_action_redirect": redirect}),
 			[]formField{{"key", "uploads/r.bin"}, {"success_action_redirect", redirect}})
-		file := randBytes(73, 3000)
+		file := s3test.RandBytes(73, 3000)
 		r := postForm(t, hc, bucketURL, f, "r.bin", file)
 		wantStatus(t, "POST success_action_redirect", r, 303)
 		loc, err := url.Parse(r.Header.Get("Location"))
@@ -115,7 +116,7 @@ func TestPostObject(t *testing.T) {
 		}
 		q := loc.Query()
 		if loc.Scheme != "https" || loc.Host != "app.example.com" || loc.Path != "/done" || q.Get("session") != "42" ||
-			q.Get("bucket") != b || q.Get("key") != "uploads/r.bin" || q.Get("etag") != quoted(md5hex(file)) {
+			q.Get("bucket") != b || q.Get("key") != "uploads/r.bin" || q.Get("etag") != s3test.Quoted(s3test.MD5Hex(file)) {
 			t.Errorf("redirect Location %s", loc)
 		}
 		wantObject(t, c, b, "uploads/r.bin", file)
@@ -124,7 +125,7 @@ func TestPostObject(t *testing.T) {
 	t.Run("Filename", func(t *testing.T) {
 		t.Parallel()
 		f := postPolicy(t, srv, soon, uploadPolicy(b), []formField{{"key", "uploads/${filename}"}})
-		file := randBytes(74, 4000)
+		file := s3test.RandBytes(74, 4000)
 		r := postForm(t, hc, bucketURL, f, "holiday photo.jpg", file)
 		wantStatus(t, "POST ${filename}", r, 204)
 		wantObject(t, c, b, "uploads/holiday photo.jpg", file)
@@ -145,7 +146,7 @@ func TestPostObject(t *testing.T) {
 				f[i].Name = "Policy"
 			}
 		}
-		file := randBytes(75, 1500)
+		file := s3test.RandBytes(75, 1500)
 		r := postForm(t, hc, bucketURL, f, "m.jpg", file)
 		wantStatus(t, "POST with mixed-case field names", r, 204)
 		o := wantObject(t, c, b, "uploads/meta.jpg", file)
@@ -159,7 +160,7 @@ func TestPostObject(t *testing.T) {
 		// content-length-range is inclusive at both ends.
 		for _, n := range []int{1000, 300000} {
 			key := "uploads/edge-" + strconv.Itoa(n)
-			file := randBytes(uint64(n), n)
+			file := s3test.RandBytes(uint64(n), n)
 			r := postForm(t, hc, bucketURL, postPolicy(t, srv, soon, uploadPolicy(b), []formField{{"key", key}}), "e.bin", file)
 			wantStatus(t, "POST of exactly "+strconv.Itoa(n)+" bytes", r, 204)
 			wantObject(t, c, b, key, file)
@@ -168,7 +169,7 @@ func TestPostObject(t *testing.T) {
 
 	t.Run("Rejections", func(t *testing.T) {
 		t.Parallel()
-		file := randBytes(76, 5000)
+		file := s3test.RandBytes(76, 5000)
 		std := func(key string) []formField { return []formField{{"key", key}} }
 		cases := []struct {
 			name   string
@@ -180,8 +181,8 @@ func TestPostObject(t *testing.T) {
 			msg    string
 			extra  map[string]string
 		}{
-			{"over range", bucketURL, postPolicy(t, srv, soon, uploadPolicy(b), std("uploads/big")), randBytes(77, 300001), 400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size", map[string]string{"MaxSizeAllowed": "300000"}},
-			{"under range", bucketURL, postPolicy(t, srv, soon, uploadPolicy(b), std("uploads/small")), randBytes(78, 999), 400, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size", map[string]string{"MinSizeAllowed": "1000", "ProposedSize": "999"}},
+			{"over range", bucketURL, postPolicy(t, srv, soon, uploadPolicy(b), std("uploads/big")), s3test.RandBytes(77, 300001), 400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size", map[string]string{"MaxSizeAllowed": "300000"}},
+			{"under range", bucketURL, postPolicy(t, srv, soon, uploadPolicy(b), std("uploads/small")), s3test.RandBytes(78, 999), 400, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size", map[string]string{"MinSizeAllowed": "1000", "ProposedSize": "999"}},
 			{"wrong key prefix", bucketURL, postPolicy(t, srv, soon, uploadPolicy(b), std("private/x")), file, 403, "AccessDenied", `Invalid according to Policy: Policy Condition failed: ["starts-with", "$key", "uploads/"]`, nil},
 			{"expired policy", bucketURL, postPolicy(t, srv, time.Now().Add(-time.Minute), uploadPolicy(b), std("uploads/late")), file, 403, "AccessDenied", "Invalid according to Policy: Policy expired.", nil},
 			{"extra field", bucketURL, postPolicy(t, srv, soon, uploadPolicy(b), []formField{{"key", "uploads/extra"}, {"x-amz-meta-color", "red"}}), file, 403, "AccessDenied", "Invalid according to Policy: Extra input fields: x-amz-meta-color", nil},
@@ -213,18 +214,18 @@ func TestPostObject(t *testing.T) {
 	t.Run("SDKPresignPostObject", func(t *testing.T) {
 		t.Parallel()
 		pc := s3.NewPresignClient(c)
-		pp, err := pc.PresignPostObject(ctx(t), &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("sdk/post.bin")}, func(o *s3.PresignPostOptions) {
+		pp, err := pc.PresignPostObject(s3test.Ctx(t), &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String("sdk/post.bin")}, func(o *s3.PresignPostOptions) {
 			o.Expires = 5 * time.Minute
 			o.Conditions = []any{[]any{"content-length-range", 1, 100000}}
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		file := randBytes(79, 90_000)
+		file := s3test.RandBytes(79, 90_000)
 		r := postForm(t, anon(srv), pp.URL, mapFields(pp.Values), "post.bin", file)
 		wantStatus(t, "SDK PresignPostObject upload", r, 204)
 		wantObject(t, c, b, "sdk/post.bin", file)
-		r = postForm(t, anon(srv), pp.URL, mapFields(pp.Values), "post.bin", randBytes(80, 100001))
+		r = postForm(t, anon(srv), pp.URL, mapFields(pp.Values), "post.bin", s3test.RandBytes(80, 100001))
 		wantError(t, "SDK PresignPostObject over range", r, 400, "EntityTooLarge", "")
 		wantObject(t, c, b, "sdk/post.bin", file)
 	})
@@ -283,7 +284,7 @@ func TestPostRejectedLeavesNothing(t *testing.T) {
 	srv := testserver.Start(t, testserver.Options{})
 	c := sdkClient(t, srv, true)
 	hc := anon(srv)
-	b := newBucket(t, c, "post-nothing")
+	b := s3test.NewBucket(t, c, "post-nothing")
 	bucketURL := srv.URL + "/" + b + "/"
 	soon := time.Now().Add(10 * time.Minute)
 	pol := func(extra ...any) []any {
@@ -293,7 +294,7 @@ func TestPostRejectedLeavesNothing(t *testing.T) {
 			[]any{"content-length-range", 150 << 10, 300 << 10},
 		}, extra...)
 	}
-	file := randBytes(81, 200<<10)
+	file := s3test.RandBytes(81, 200<<10)
 	before := countBlobFiles(t, srv)
 	for _, tc := range []struct {
 		name   string
@@ -302,8 +303,8 @@ func TestPostRejectedLeavesNothing(t *testing.T) {
 		status int
 		code   string
 	}{
-		{"over range", postPolicy(t, srv, soon, pol(), []formField{{"key", "uploads/big"}}), randBytes(82, 400<<10), 400, "EntityTooLarge"},
-		{"under range", postPolicy(t, srv, soon, pol(), []formField{{"key", "uploads/small"}}), randBytes(83, 100<<10), 400, "EntityTooSmall"},
+		{"over range", postPolicy(t, srv, soon, pol(), []formField{{"key", "uploads/big"}}), s3test.RandBytes(82, 400<<10), 400, "EntityTooLarge"},
+		{"under range", postPolicy(t, srv, soon, pol(), []formField{{"key", "uploads/small"}}), s3test.RandBytes(83, 100<<10), 400, "EntityTooSmall"},
 		{"wrong key prefix", postPolicy(t, srv, soon, pol(), []formField{{"key", "other/x"}}), file, 403, "AccessDenied"},
 		{"expired policy", postPolicy(t, srv, time.Now().Add(-time.Second), pol(), []formField{{"key", "uploads/late"}}), file, 403, "AccessDenied"},
 		{"extra field", postPolicy(t, srv, soon, pol(), []formField{{"key", "uploads/extra"}, {"acl", "public-read"}}), file, 403, "AccessDenied"},
@@ -316,7 +317,7 @@ func TestPostRejectedLeavesNothing(t *testing.T) {
 			before = n
 		}
 	}
-	lo, err := c.ListObjectsV2(ctx(t), &s3.ListObjectsV2Input{Bucket: aws.String(b)})
+	lo, err := c.ListObjectsV2(s3test.Ctx(t), &s3.ListObjectsV2Input{Bucket: aws.String(b)})
 	if err != nil {
 		t.Fatal(err)
 	}

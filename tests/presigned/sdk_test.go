@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/postern/postern/internal/s3test"
 	"github.com/postern/postern/internal/testserver"
 )
 
@@ -66,13 +67,13 @@ func TestSDKPresignClient(t *testing.T) {
 			c := sdkClient(t, srv, pathStyle)
 			pc := s3.NewPresignClient(c, s3.WithPresignExpires(10*time.Minute))
 			hc := anon(srv)
-			b := newBucket(t, c, "sdk")
+			b := s3test.NewBucket(t, c, "sdk")
 
 			t.Run("PutGetHeadDelete", func(t *testing.T) {
 				t.Parallel()
 				key := "docs/report 2024 ü.bin"
-				body := randBytes(11, 150<<10)
-				pp, err := pc.PresignPutObject(ctx(t), &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String(key), ContentType: aws.String("application/x-report")})
+				body := s3test.RandBytes(11, 150<<10)
+				pp, err := pc.PresignPutObject(s3test.Ctx(t), &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String(key), ContentType: aws.String("application/x-report")})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -85,49 +86,49 @@ func TestSDKPresignClient(t *testing.T) {
 				}
 				r := do(t, hc, "PUT", pp.URL, headersOf(pp), body)
 				wantStatus(t, "presigned PUT", r, 200)
-				if got := r.Header.Get("ETag"); got != quoted(md5hex(body)) {
-					t.Errorf("presigned PUT ETag %s, want %s", got, quoted(md5hex(body)))
+				if got := r.Header.Get("ETag"); got != s3test.Quoted(s3test.MD5Hex(body)) {
+					t.Errorf("presigned PUT ETag %s, want %s", got, s3test.Quoted(s3test.MD5Hex(body)))
 				}
 				out := wantObject(t, c, b, key, body)
 				if aws.ToString(out.ContentType) != "application/x-report" {
 					t.Errorf("stored Content-Type %q", aws.ToString(out.ContentType))
 				}
 
-				pg, err := pc.PresignGetObject(ctx(t), &s3.GetObjectInput{Bucket: aws.String(b), Key: aws.String(key)})
+				pg, err := pc.PresignGetObject(s3test.Ctx(t), &s3.GetObjectInput{Bucket: aws.String(b), Key: aws.String(key)})
 				if err != nil {
 					t.Fatal(err)
 				}
 				checkStyle(t, srv, pg.URL, b, pathStyle)
 				r = do(t, hc, "GET", pg.URL, headersOf(pg), nil)
 				wantStatus(t, "presigned GET", r, 200)
-				equalBytes(t, "presigned GET body", r.Body, body)
-				if r.Header.Get("Content-Type") != "application/x-report" || r.Header.Get("ETag") != quoted(md5hex(body)) {
+				s3test.EqualBytes(t, "presigned GET body", r.Body, body)
+				if r.Header.Get("Content-Type") != "application/x-report" || r.Header.Get("ETag") != s3test.Quoted(s3test.MD5Hex(body)) {
 					t.Errorf("presigned GET headers: Content-Type %q ETag %q", r.Header.Get("Content-Type"), r.Header.Get("ETag"))
 				}
 				// The same URL works again until it expires.
 				r = do(t, hc, "GET", pg.URL, headersOf(pg), nil)
 				wantStatus(t, "presigned GET again", r, 200)
-				equalBytes(t, "presigned GET body again", r.Body, body)
+				s3test.EqualBytes(t, "presigned GET body again", r.Body, body)
 				// Without its signature it is an anonymous request, which
 				// the bucket (private by default) refuses.
 				r = do(t, hc, "GET", strings.Split(pg.URL, "?")[0], nil, nil)
 				wantError(t, "GET without the query", r, 403, "AccessDenied", "")
 
-				ph, err := pc.PresignHeadObject(ctx(t), &s3.HeadObjectInput{Bucket: aws.String(b), Key: aws.String(key)})
+				ph, err := pc.PresignHeadObject(s3test.Ctx(t), &s3.HeadObjectInput{Bucket: aws.String(b), Key: aws.String(key)})
 				if err != nil {
 					t.Fatal(err)
 				}
 				checkStyle(t, srv, ph.URL, b, pathStyle)
 				r = do(t, hc, "HEAD", ph.URL, headersOf(ph), nil)
 				wantStatus(t, "presigned HEAD", r, 200)
-				if r.Header.Get("Content-Length") != strconv.Itoa(len(body)) || r.Header.Get("ETag") != quoted(md5hex(body)) || len(r.Body) != 0 {
+				if r.Header.Get("Content-Length") != strconv.Itoa(len(body)) || r.Header.Get("ETag") != s3test.Quoted(s3test.MD5Hex(body)) || len(r.Body) != 0 {
 					t.Errorf("presigned HEAD: Content-Length %q ETag %q body %d bytes", r.Header.Get("Content-Length"), r.Header.Get("ETag"), len(r.Body))
 				}
 				// A HEAD URL does not allow a GET.
 				r = do(t, hc, "GET", ph.URL, headersOf(ph), nil)
 				wantError(t, "GET with a HEAD URL", r, 403, "SignatureDoesNotMatch", "")
 
-				pd, err := pc.PresignDeleteObject(ctx(t), &s3.DeleteObjectInput{Bucket: aws.String(b), Key: aws.String(key)})
+				pd, err := pc.PresignDeleteObject(s3test.Ctx(t), &s3.DeleteObjectInput{Bucket: aws.String(b), Key: aws.String(key)})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -144,15 +145,15 @@ func TestSDKPresignClient(t *testing.T) {
 			t.Run("UploadPart", func(t *testing.T) {
 				t.Parallel()
 				key := "big/multi.bin"
-				parts := [][]byte{randBytes(21, 5<<20), randBytes(22, 777_777)}
-				cu, err := c.CreateMultipartUpload(ctx(t), &s3.CreateMultipartUploadInput{Bucket: aws.String(b), Key: aws.String(key)})
+				parts := [][]byte{s3test.RandBytes(21, 5<<20), s3test.RandBytes(22, 777_777)}
+				cu, err := c.CreateMultipartUpload(s3test.Ctx(t), &s3.CreateMultipartUploadInput{Bucket: aws.String(b), Key: aws.String(key)})
 				if err != nil {
 					t.Fatal(err)
 				}
 				var done []types.CompletedPart
 				for i, p := range parts {
 					n := int32(i + 1)
-					pu, err := pc.PresignUploadPart(ctx(t), &s3.UploadPartInput{Bucket: aws.String(b), Key: aws.String(key), UploadId: cu.UploadId, PartNumber: aws.Int32(n)})
+					pu, err := pc.PresignUploadPart(s3test.Ctx(t), &s3.UploadPartInput{Bucket: aws.String(b), Key: aws.String(key), UploadId: cu.UploadId, PartNumber: aws.Int32(n)})
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -162,18 +163,18 @@ func TestSDKPresignClient(t *testing.T) {
 					}
 					r := do(t, hc, "PUT", pu.URL, headersOf(pu), p)
 					wantStatus(t, fmt.Sprintf("presigned UploadPart %d", n), r, 200)
-					if got := r.Header.Get("ETag"); got != quoted(md5hex(p)) {
-						t.Fatalf("part %d ETag %s, want %s", n, got, quoted(md5hex(p)))
+					if got := r.Header.Get("ETag"); got != s3test.Quoted(s3test.MD5Hex(p)) {
+						t.Fatalf("part %d ETag %s, want %s", n, got, s3test.Quoted(s3test.MD5Hex(p)))
 					}
 					done = append(done, types.CompletedPart{PartNumber: aws.Int32(n), ETag: aws.String(r.Header.Get("ETag"))})
 				}
-				cmp, err := c.CompleteMultipartUpload(ctx(t), &s3.CompleteMultipartUploadInput{Bucket: aws.String(b), Key: aws.String(key), UploadId: cu.UploadId,
+				cmp, err := c.CompleteMultipartUpload(s3test.Ctx(t), &s3.CompleteMultipartUploadInput{Bucket: aws.String(b), Key: aws.String(key), UploadId: cu.UploadId,
 					MultipartUpload: &types.CompletedMultipartUpload{Parts: done}})
 				if err != nil {
 					t.Fatalf("CompleteMultipartUpload: %v", err)
 				}
-				if aws.ToString(cmp.ETag) != multipartETag(parts...) {
-					t.Errorf("multipart ETag %s, want %s", aws.ToString(cmp.ETag), multipartETag(parts...))
+				if aws.ToString(cmp.ETag) != s3test.MultipartETag(parts...) {
+					t.Errorf("multipart ETag %s, want %s", aws.ToString(cmp.ETag), s3test.MultipartETag(parts...))
 				}
 				want := append(append([]byte{}, parts[0]...), parts[1]...)
 				wantObject(t, c, b, key, want)
@@ -191,10 +192,10 @@ func TestSDKPresignClient(t *testing.T) {
 				wantStatus(t, "presigned CreateMultipartUpload", r, 200)
 				var init struct{ UploadId string }
 				if err := xml.Unmarshal(r.Body, &init); err != nil || init.UploadId == "" {
-					t.Fatalf("CreateMultipartUpload answer %s (%v)", shortBody(r.Body, 300), err)
+					t.Fatalf("CreateMultipartUpload answer %s (%v)", s3test.ShortBody(r.Body, 300), err)
 				}
-				part := randBytes(31, 300_000)
-				pu, err := pc.PresignUploadPart(ctx(t), &s3.UploadPartInput{Bucket: aws.String(b), Key: aws.String(key), UploadId: aws.String(init.UploadId), PartNumber: aws.Int32(1)})
+				part := s3test.RandBytes(31, 300_000)
+				pu, err := pc.PresignUploadPart(s3test.Ctx(t), &s3.UploadPartInput{Bucket: aws.String(b), Key: aws.String(key), UploadId: aws.String(init.UploadId), PartNumber: aws.Int32(1)})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -211,13 +212,13 @@ func TestSDKPresignClient(t *testing.T) {
 					Key     string
 					ETag    string
 				}
-				if err := xml.Unmarshal(r.Body, &res); err != nil || res.Bucket != b || res.Key != key || res.ETag != multipartETag(part) {
-					t.Errorf("CompleteMultipartUpload answer %+v (%v), want bucket %s key %s ETag %s", res, err, b, key, multipartETag(part))
+				if err := xml.Unmarshal(r.Body, &res); err != nil || res.Bucket != b || res.Key != key || res.ETag != s3test.MultipartETag(part) {
+					t.Errorf("CompleteMultipartUpload answer %+v (%v), want bucket %s key %s ETag %s", res, err, b, key, s3test.MultipartETag(part))
 				}
 				wantObject(t, c, b, key, part)
 
 				// Abort through a presigned DELETE ?uploadId=.
-				cu, err := c.CreateMultipartUpload(ctx(t), &s3.CreateMultipartUploadInput{Bucket: aws.String(b), Key: aws.String("big/aborted")})
+				cu, err := c.CreateMultipartUpload(s3test.Ctx(t), &s3.CreateMultipartUploadInput{Bucket: aws.String(b), Key: aws.String("big/aborted")})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -225,8 +226,8 @@ func TestSDKPresignClient(t *testing.T) {
 				u, _ = presignV4(t, srv, "DELETE", abase+"?uploadId="+url.QueryEscape(aws.ToString(cu.UploadId)), 600, time.Now(), nil)
 				r = do(t, hc, "DELETE", u, nil, nil)
 				wantStatus(t, "presigned AbortMultipartUpload", r, 204)
-				_, err = c.ListParts(ctx(t), &s3.ListPartsInput{Bucket: aws.String(b), Key: aws.String("big/aborted"), UploadId: cu.UploadId})
-				wantAPIError(t, err, 404, "NoSuchUpload")
+				_, err = c.ListParts(s3test.Ctx(t), &s3.ListPartsInput{Bucket: aws.String(b), Key: aws.String("big/aborted"), UploadId: cu.UploadId})
+				s3test.WantAPIError(t, err, 404, "NoSuchUpload")
 			})
 		})
 	}
@@ -236,7 +237,7 @@ func TestSDKPresignClient(t *testing.T) {
 // the client's addressing style).
 func mustPresignGet(t testing.TB, pc *s3.PresignClient, bucket, key string) string {
 	t.Helper()
-	p, err := pc.PresignGetObject(ctx(t), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	p, err := pc.PresignGetObject(s3test.Ctx(t), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 	if err != nil {
 		t.Fatal(err)
 	}

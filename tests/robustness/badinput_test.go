@@ -17,6 +17,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/postern/postern/internal/s3test"
 	"github.com/postern/postern/internal/testserver"
 )
 
@@ -53,7 +54,7 @@ func (c *client) build(q rawReq) []byte {
 	if !q.anonymous {
 		payload := q.payload
 		if payload == "" {
-			payload = sha256Hex(q.body)
+			payload = s3test.SHA256Hex(q.body)
 		}
 		at := q.at
 		if at.IsZero() {

@@ -47,6 +47,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postern/postern/internal/s3test"
 	"github.com/postern/postern/internal/testserver"
 )
 
@@ -217,7 +218,7 @@ func crashOp(c *client, m *model, rng *rand.Rand, seq *atomic.Uint64, writer int
 		return crashMultipart(c, m, rng, key, dseed)
 	}
 	data := genData(dseed, size)
-	w := m.begin(key, value{sha: sha256Hex(data), size: int64(size), etag: md5Hex(data)}, false)
+	w := m.begin(key, value{sha: s3test.SHA256Hex(data), size: int64(size), etag: s3test.MD5Hex(data)}, false)
 	resp, err := c.do(http.MethodPut, "/"+crashBucket+"/"+key, "", nil, data)
 	switch {
 	case err != nil:
@@ -258,7 +259,7 @@ func crashMultipart(c *client, m *model, rng *rand.Rand, key string, dseed uint6
 		etags = append(etags, etagOf(resp.Header))
 	}
 	all := append(append([]byte{}, parts[0]...), parts[1]...)
-	w := m.begin(key, value{sha: sha256Hex(all), size: int64(len(all)), etag: multipartETag(parts), parts: []string{md5Hex(parts[0]), md5Hex(parts[1])}}, true)
+	w := m.begin(key, value{sha: s3test.SHA256Hex(all), size: int64(len(all)), etag: multipartETag(parts), parts: []string{s3test.MD5Hex(parts[0]), s3test.MD5Hex(parts[1])}}, true)
 	resp, err = c.do(http.MethodPost, path, "uploadId="+url.QueryEscape(ir.UploadID), nil, completeXML(etags))
 	switch {
 	case err != nil:
@@ -409,7 +410,7 @@ func checkKey(c *client, h *keyHistory, key string, listed map[string]listedObje
 		errorf("%s: GET %s", key, get)
 		return nil
 	}
-	sum := sha256Hex(get.Body)
+	sum := s3test.SHA256Hex(get.Body)
 	var match *value
 	for i := range vals {
 		if vals[i].sha == sum {
@@ -492,7 +493,7 @@ func checkBlobFiles(t *testing.T, srv *testserver.Server, listed map[string]list
 		if err != nil {
 			t.Fatalf("reading blob file: %v", err)
 		}
-		sum := md5Hex(data)
+		sum := s3test.MD5Hex(data)
 		switch {
 		case required[sum] > 0:
 			required[sum]--

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postern/postern/internal/s3test"
 	"github.com/postern/postern/internal/testserver"
 )
 
@@ -34,7 +35,7 @@ func TestFailedPutsLeaveNothing(t *testing.T) {
 		t.Helper()
 		resp := c.must(t, map[bool]int{true: 404, false: 200}[prev == nil], http.MethodGet, "/"+bucket+"/"+key, "", nil, nil)
 		if prev != nil && !bytes.Equal(resp.Body, prev) {
-			t.Errorf("%s: previous version not intact: %d bytes, sha256 %.12s", key, len(resp.Body), sha256Hex(resp.Body))
+			t.Errorf("%s: previous version not intact: %d bytes, sha256 %.12s", key, len(resp.Body), s3test.SHA256Hex(resp.Body))
 		}
 		if prev == nil && resp.s3err().Code != "NoSuchKey" {
 			t.Errorf("%s: GET of absent key: %s", key, resp)
@@ -175,7 +176,7 @@ func (c *client) chunkedPut(t testing.TB, srv *testserver.Server, path string, b
 	key := hmacSHA(hmacSHA(hmacSHA(hmacSHA([]byte("AWS4"+c.creds.SecretAccessKey), date), srv.Region), "s3"), "aws4_request")
 	var enc bytes.Buffer
 	for i, ch := range chunks {
-		sts := "AWS4-HMAC-SHA256-PAYLOAD\n" + amzDate + "\n" + scope + "\n" + prev + "\n" + emptySHA256 + "\n" + sha256Hex(ch)
+		sts := "AWS4-HMAC-SHA256-PAYLOAD\n" + amzDate + "\n" + scope + "\n" + prev + "\n" + emptySHA256 + "\n" + s3test.SHA256Hex(ch)
 		sig := hex.EncodeToString(hmacSHA(key, sts))
 		prev = sig
 		if i == badChunk {

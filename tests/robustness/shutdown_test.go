@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postern/postern/internal/s3test"
 	"github.com/postern/postern/internal/testserver"
 )
 
@@ -125,11 +126,11 @@ func TestGracefulShutdown(t *testing.T) {
 	u, d := <-upc, <-downc
 	if u.err != nil || u.status != 200 {
 		t.Errorf("upload in progress at SIGTERM: status %d, err %v", u.status, u.err)
-	} else if u.etag != md5Hex(up) {
-		t.Errorf("upload ETag %s, want %s", u.etag, md5Hex(up))
+	} else if u.etag != s3test.MD5Hex(up) {
+		t.Errorf("upload ETag %s, want %s", u.etag, s3test.MD5Hex(up))
 	}
-	if d.err != nil || d.status != 200 || d.sum != sha256Hex(down) {
-		t.Errorf("download in progress at SIGTERM: status %d, err %v, byte-exact %v", d.status, d.err, d.sum == sha256Hex(down))
+	if d.err != nil || d.status != 200 || d.sum != s3test.SHA256Hex(down) {
+		t.Errorf("download in progress at SIGTERM: status %d, err %v, byte-exact %v", d.status, d.err, d.sum == s3test.SHA256Hex(down))
 	}
 	// The test only means something if both were still running when
 	// connections started to be refused.
@@ -151,6 +152,6 @@ func TestGracefulShutdown(t *testing.T) {
 	c = newClient(srv)
 	got := c.must(t, 200, http.MethodGet, "/shut/up", "", nil, nil)
 	if !bytes.Equal(got.Body, up) {
-		t.Errorf("after restart the uploaded object has %d bytes (sha256 %.12s), want the %d sent", len(got.Body), sha256Hex(got.Body), len(up))
+		t.Errorf("after restart the uploaded object has %d bytes (sha256 %.12s), want the %d sent", len(got.Body), s3test.SHA256Hex(got.Body), len(up))
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/postern/postern/internal/s3test"
 	"github.com/postern/postern/internal/testserver"
 )
 
@@ -82,9 +83,9 @@ func TestBoto3(t *testing.T) {
 	needBoto3(t)
 	srv := testserver.Start(t, testserver.Options{})
 	sdk := sdkClient(srv)
-	b := newBucket(t, sdk, "boto")
-	body := randBytes(11, 123_457)
-	put(t, sdk, b, "docs/report.bin", body)
+	b := s3test.NewBucket(t, sdk, "boto")
+	body := s3test.RandBytes(11, 123_457)
+	s3test.Put(t, sdk, b, "docs/report.bin", body)
 
 	t.Run("PresignedGet", func(t *testing.T) {
 		t.Parallel()
@@ -135,7 +136,7 @@ print(json.dumps({'URL': s3.generate_presigned_url('put_object', Params={'Bucket
 		if st != http.StatusOK {
 			t.Fatalf("presigned PUT: status %d; body %s", st, shortBody(rb))
 		}
-		got, err := getSDK(t, sdk, b, "put/via-url.json")
+		got, err := s3test.GetObject(s3test.Ctx(t), sdk, b, "put/via-url.json")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -157,7 +158,7 @@ print(json.dumps({'Body': body, 'Keys': keys}))
 		if out.Body != "written by boto3 with SigV2" || len(out.Keys) != 1 || out.Keys[0] != "boto/x y+z.txt" {
 			t.Fatalf("boto3 SigV2 put/get/list gave %+v", out)
 		}
-		got, err := getSDK(t, sdk, b, "boto/x y+z.txt")
+		got, err := s3test.GetObject(s3test.Ctx(t), sdk, b, "boto/x y+z.txt")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -166,7 +167,7 @@ print(json.dumps({'Body': body, 'Keys': keys}))
 
 	t.Run("PresignedPost", func(t *testing.T) {
 		t.Parallel()
-		pb := newBucket(t, sdk, "bpost")
+		pb := s3test.NewBucket(t, sdk, "bpost")
 		p := boto3Post(t, srv, pb)
 		file := []byte("uploaded through a SigV2 POST policy\n")
 		st, _, rb := postForm(t, p, nil, "note.txt", file)
@@ -177,7 +178,7 @@ print(json.dumps({'Body': body, 'Keys': keys}))
 		if err := xml.Unmarshal(rb, &pr); err != nil || pr.Bucket != pb || pr.Key != "up/note.txt" {
 			t.Fatalf("PostResponse %s (%v), want bucket %s key up/note.txt", rb, err, pb)
 		}
-		got, err := getSDK(t, sdk, pb, "up/note.txt")
+		got, err := s3test.GetObject(s3test.Ctx(t), sdk, pb, "up/note.txt")
 		if err != nil {
 			t.Fatalf("GetObject of the POSTed object: %v", err)
 		}
@@ -186,7 +187,7 @@ print(json.dumps({'Body': body, 'Keys': keys}))
 		t.Run("TooLarge", func(t *testing.T) {
 			st, _, rb := postForm(t, p, nil, "big.txt", bytes.Repeat([]byte("x"), 101))
 			wantErr(t, "POST of 101 bytes with content-length-range 1..100", st, rb, http.StatusBadRequest, "EntityTooLarge")
-			if _, err := getSDK(t, sdk, pb, "up/big.txt"); err == nil || !strings.Contains(err.Error(), "NoSuchKey") {
+			if _, err := s3test.GetObject(s3test.Ctx(t), sdk, pb, "up/big.txt"); err == nil || !strings.Contains(err.Error(), "NoSuchKey") {
 				t.Errorf("GetObject after refused POST: %v, want NoSuchKey", err)
 			}
 		})

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/postern/postern/internal/s3test"
 	"github.com/postern/postern/internal/testserver"
 )
 
@@ -20,9 +21,9 @@ func TestSigV2Disabled(t *testing.T) {
 	needBoto3(t)
 	srv := testserver.Start(t, testserver.Options{Args: []string{"--sigv2=false"}})
 	sdk := sdkClient(srv)
-	b := newBucket(t, sdk, "nov2")
+	b := s3test.NewBucket(t, sdk, "nov2")
 	body := []byte("only SigV4 may read this\n")
-	put(t, sdk, b, "k", body)
+	s3test.Put(t, sdk, b, "k", body)
 	sc := newS3cmd(t, srv, srv.Addr, srv.AccessKey, srv.SecretKey)
 
 	disabled := func(t *testing.T, what string, st int, rb []byte, advice ...string) {
@@ -68,7 +69,7 @@ func TestSigV2Disabled(t *testing.T) {
 		if _, errs, code := sc.run(t, "--signature-v2", "put", f, "s3://"+b+"/new.txt"); code == 0 {
 			t.Errorf("s3cmd --signature-v2 put succeeded on a --sigv2=false server (stderr %q)", errs)
 		}
-		if _, err := getSDK(t, sdk, b, "new.txt"); err == nil || !strings.Contains(err.Error(), "NoSuchKey") {
+		if _, err := s3test.GetObject(s3test.Ctx(t), sdk, b, "new.txt"); err == nil || !strings.Contains(err.Error(), "NoSuchKey") {
 			t.Errorf("after the refused SigV2 put: GetObject %v, want NoSuchKey", err)
 		}
 		// The advice "drop --signature-v2" works.
@@ -90,7 +91,7 @@ func TestSigV2Disabled(t *testing.T) {
 		p := boto3Post(t, srv, b)
 		st, _, rb := postForm(t, p, nil, "a.txt", []byte("must not be stored"))
 		disabled(t, "SigV2 POST", st, rb, "AWS4-HMAC-SHA256")
-		if _, err := getSDK(t, sdk, b, "up/a.txt"); err == nil {
+		if _, err := s3test.GetObject(s3test.Ctx(t), sdk, b, "up/a.txt"); err == nil {
 			t.Errorf("the refused SigV2 POST stored up/a.txt")
 		}
 	})
@@ -124,7 +125,7 @@ print(json.dumps(r))
 		t.Parallel()
 		st, got := get(t, presignV4(t, sdk, b, "k"))
 		wantOK(t, "SDK SigV4 presigned GET", st, got, body)
-		if got, err := getSDK(t, sdk, b, "k"); err != nil {
+		if got, err := s3test.GetObject(s3test.Ctx(t), sdk, b, "k"); err != nil {
 			t.Errorf("SDK GetObject: %v", err)
 		} else {
 			equalBytes(t, "SDK GetObject", got, body)

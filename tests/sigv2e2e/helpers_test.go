@@ -10,13 +10,10 @@ package sigv2e2e
 
 import (
 	"bytes"
-	"context"
-	"encoding/binary"
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -26,26 +23,17 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/postern/postern/internal/s3test"
 	"github.com/postern/postern/internal/testserver"
 )
 
 const mib = 1 << 20
-
-// ctx returns a context bounded by a generous per-call timeout.
-func ctx(t testing.TB) context.Context {
-	t.Helper()
-	c, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	t.Cleanup(cancel)
-	return c
-}
 
 // needTool returns the path of a client program. A missing one fails the test:
 // scripts/test.sh (the README's test command) installs them.
@@ -80,14 +68,7 @@ func needBoto3(t testing.TB) {
 // without any inherited AWS_* variable, plus the server's credentials, so
 // that nothing of the machine running the tests changes what clients send.
 func clientEnv(s *testserver.Server) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "AWS_") {
-			env = append(env, kv)
-		}
-	}
-	env = append(env, s.Env()...)
-	return append(env, "AWS_PAGER=", "AWS_MAX_ATTEMPTS=1")
+	return s3test.CLIEnv(s, "AWS_PAGER=", "AWS_MAX_ATTEMPTS=1")
 }
 
 // run runs a program and returns stdout, stderr and the exit code.
@@ -189,19 +170,6 @@ func setQuery(t testing.TB, u, name, value string) string {
 	return pu.String()
 }
 
-// s3Error is the XML error body, with the extra elements these tests read.
-type s3Error struct {
-	Code              string
-	Message           string
-	Expires           string
-	ServerTime        string
-	MaxExpiresSeconds string
-	StringToSign      string
-	StringToSignBytes string
-	SignatureProvided string
-	AWSAccessKeyId    string
-}
-
 // plainClient is an HTTP client with no credentials and no retries.
 var plainClient = &http.Client{Timeout: time.Minute}
 
@@ -265,9 +233,9 @@ func wantOK(t testing.TB, what string, status int, body, want []byte) {
 }
 
 // wantErr checks an S3 error response and returns its parsed body.
-func wantErr(t testing.TB, what string, status int, body []byte, wantStatus int, wantCode string) s3Error {
+func wantErr(t testing.TB, what string, status int, body []byte, wantStatus int, wantCode string) s3test.ErrorBody {
 	t.Helper()
-	var e s3Error
+	var e s3test.ErrorBody
 	if err := xml.Unmarshal(body, &e); err != nil && status != http.StatusOK {
 		t.Fatalf("%s: status %d, body is not an S3 error (%v): %s", what, status, err, shortBody(body))
 	}
@@ -279,22 +247,13 @@ func wantErr(t testing.TB, what string, status int, body []byte, wantStatus int,
 
 // sdkClient returns an aws-sdk-go-v2 (SigV4) S3 client for s, path-style.
 func sdkClient(s *testserver.Server) *s3.Client {
-	cfg := aws.Config{
-		Region:           s.Region,
-		Credentials:      credentials.NewStaticCredentialsProvider(s.AccessKey, s.SecretKey, ""),
-		HTTPClient:       s.HTTPClient(),
-		RetryMaxAttempts: 1,
-	}
-	return s3.NewFromConfig(cfg, func(o *s3.Options) {
-		o.BaseEndpoint = aws.String(s.URL)
-		o.UsePathStyle = true
-	})
+	return s3test.Client(s, s3test.Options{RetryMaxAttempts: 1})
 }
 
 // presignV4 returns a SigV4 presigned GET URL from aws-sdk-go-v2.
 func presignV4(t testing.TB, c *s3.Client, bucket, key string) string {
 	t.Helper()
-	req, err := s3.NewPresignClient(c).PresignGetObject(ctx(t), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)},
+	req, err := s3.NewPresignClient(c).PresignGetObject(s3test.Ctx(t), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)},
 		s3.WithPresignExpires(10*time.Minute))
 	if err != nil {
 		t.Fatal(err)
@@ -303,55 +262,6 @@ func presignV4(t testing.TB, c *s3.Client, bucket, key string) string {
 		t.Fatalf("PresignGetObject gave %q, want a SigV4 URL", req.URL)
 	}
 	return req.URL
-}
-
-var bucketSeq atomic.Int64
-
-// bucketName returns a fresh valid bucket name starting with prefix.
-func bucketName(prefix string) string {
-	return fmt.Sprintf("%s-%d-%d", prefix, time.Now().UnixNano()%1e6, bucketSeq.Add(1))
-}
-
-// newBucket creates a fresh bucket with the SDK (SigV4) and returns its name.
-func newBucket(t testing.TB, c *s3.Client, prefix string) string {
-	t.Helper()
-	b := bucketName(prefix)
-	if _, err := c.CreateBucket(ctx(t), &s3.CreateBucketInput{Bucket: aws.String(b)}); err != nil {
-		t.Fatalf("CreateBucket %s: %v", b, err)
-	}
-	return b
-}
-
-// put stores body at bucket/key with the SDK (SigV4).
-func put(t testing.TB, c *s3.Client, bucket, key string, body []byte) {
-	t.Helper()
-	if _, err := c.PutObject(ctx(t), &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(body)}); err != nil {
-		t.Fatalf("PutObject %s/%q: %v", bucket, key, err)
-	}
-}
-
-// getSDK reads bucket/key whole with the SDK (SigV4).
-func getSDK(t testing.TB, c *s3.Client, bucket, key string) ([]byte, error) {
-	t.Helper()
-	out, err := c.GetObject(ctx(t), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
-	if err != nil {
-		return nil, err
-	}
-	defer out.Body.Close()
-	return io.ReadAll(out.Body)
-}
-
-// randBytes returns n pseudo-random bytes from a fixed seed, so failures repeat.
-func randBytes(seed uint64, n int) []byte {
-	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	b := make([]byte, n)
-	for i := 0; i+8 <= n; i += 8 {
-		binary.LittleEndian.PutUint64(b[i:], r.Uint64())
-	}
-	for i := n - n%8; i < n; i++ {
-		b[i] = byte(r.Uint32())
-	}
-	return b
 }
 
 // shortBody is a readable description of a body for failure messages.
@@ -368,13 +278,7 @@ func shortBody(b []byte) string {
 // equalBytes fails unless got and want are byte-identical.
 func equalBytes(t testing.TB, what string, got, want []byte) {
 	t.Helper()
-	if !bytes.Equal(got, want) {
-		i := 0
-		for i < len(got) && i < len(want) && got[i] == want[i] {
-			i++
-		}
-		t.Fatalf("%s: got %d bytes, want %d; first difference at byte %d (got %s)", what, len(got), len(want), i, shortBody(got))
-	}
+	s3test.EqualBytesDescribed(t, what, got, want, shortBody)
 }
 
 // python runs a python3 snippet with boto3 available. args is passed as JSON

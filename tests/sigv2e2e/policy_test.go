@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 
+	"github.com/postern/postern/internal/s3test"
 	"github.com/postern/postern/internal/testserver"
 )
 
@@ -35,14 +36,14 @@ func denyPolicy(bucket string, cond map[string]string) string {
 
 func putPolicy(t testing.TB, c *s3.Client, bucket, pol string) {
 	t.Helper()
-	if _, err := c.PutBucketPolicy(ctx(t), &s3.PutBucketPolicyInput{Bucket: aws.String(bucket), Policy: aws.String(pol)}); err != nil {
+	if _, err := c.PutBucketPolicy(s3test.Ctx(t), &s3.PutBucketPolicyInput{Bucket: aws.String(bucket), Policy: aws.String(pol)}); err != nil {
 		t.Fatalf("PutBucketPolicy %s: %v", pol, err)
 	}
 }
 
 func deletePolicy(t testing.TB, c *s3.Client, bucket string) {
 	t.Helper()
-	if _, err := c.DeleteBucketPolicy(ctx(t), &s3.DeleteBucketPolicyInput{Bucket: aws.String(bucket)}); err != nil {
+	if _, err := c.DeleteBucketPolicy(s3test.Ctx(t), &s3.DeleteBucketPolicyInput{Bucket: aws.String(bucket)}); err != nil {
 		t.Fatalf("DeleteBucketPolicy: %v", err)
 	}
 }
@@ -68,8 +69,8 @@ func TestSigV2BucketPolicy(t *testing.T) {
 
 	// setup makes a bucket with one object, and checks SigV2 works there.
 	setup := func(t *testing.T, prefix string) (bucket, v2URL string) {
-		b := newBucket(t, sdk, prefix)
-		put(t, sdk, b, "k", body)
+		b := s3test.NewBucket(t, sdk, prefix)
+		s3test.Put(t, sdk, b, "k", body)
 		u := awsPresign(t, srv, b, "k")
 		st, got := get(t, u)
 		wantOK(t, "SigV2 URL before any policy", st, got, body)
@@ -103,7 +104,7 @@ func TestSigV2BucketPolicy(t *testing.T) {
 		// SigV4 is untouched: SDK presigned URL, SDK GetObject, s3cmd's default (SigV4) mode.
 		st, got = get(t, presignV4(t, sdk, b, "k"))
 		wantOK(t, "SigV4 presigned GET under the deny policy", st, got, body)
-		if got, err := getSDK(t, sdk, b, "k"); err != nil {
+		if got, err := s3test.GetObject(s3test.Ctx(t), sdk, b, "k"); err != nil {
 			t.Errorf("SDK GetObject under the deny policy: %v", err)
 		} else {
 			equalBytes(t, "SDK GetObject under the deny policy", got, body)
@@ -127,12 +128,12 @@ func TestSigV2BucketPolicy(t *testing.T) {
 		putPolicy(t, sdk, b, denyPolicy(b, map[string]string{"s3:signatureversion": "AWS4-HMAC-SHA256"}))
 		st, got := get(t, presignV4(t, sdk, b, "k"))
 		wantErr(t, "SigV4 presigned GET under a SigV4 deny", st, got, http.StatusForbidden, "AccessDenied")
-		_, err := getSDK(t, sdk, b, "k")
+		_, err := s3test.GetObject(s3test.Ctx(t), sdk, b, "k")
 		wantAccessDenied(t, "SDK GetObject under a SigV4 deny", err)
 		st, got = get(t, u)
 		wantOK(t, "SigV2 URL under a SigV4 deny", st, got, body)
 		deletePolicy(t, sdk, b) // the owner's root may always manage the policy
-		if _, err := getSDK(t, sdk, b, "k"); err != nil {
+		if _, err := s3test.GetObject(s3test.Ctx(t), sdk, b, "k"); err != nil {
 			t.Errorf("SDK GetObject after the policy was removed: %v", err)
 		}
 	})
@@ -169,7 +170,7 @@ func TestSigV2BucketPolicy(t *testing.T) {
 		putPolicy(t, sdk, b, denyPolicy(b, map[string]string{"s3:signatureversion": "AWS", "s3:authType": "POST"}))
 		st, _, rb := postForm(t, p, nil, "a.txt", []byte("denied"))
 		wantErr(t, "SigV2 POST under a POST deny", st, rb, http.StatusForbidden, "AccessDenied")
-		if _, err := getSDK(t, sdk, b, "up/a.txt"); err == nil {
+		if _, err := s3test.GetObject(s3test.Ctx(t), sdk, b, "up/a.txt"); err == nil {
 			t.Errorf("the denied POST stored up/a.txt")
 		}
 		st, got := get(t, u)

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postern/postern/internal/s3test"
 	"github.com/postern/postern/internal/testserver"
 )
 
@@ -25,11 +26,11 @@ func TestAWSCLIPresign(t *testing.T) {
 	needTool(t, "curl")
 	srv := testserver.Start(t, testserver.Options{})
 	sdk := sdkClient(srv)
-	b := newBucket(t, sdk, "awsv2")
-	body := randBytes(1, 300_000)
-	put(t, sdk, b, "dir/object.bin", body)
+	b := s3test.NewBucket(t, sdk, "awsv2")
+	body := s3test.RandBytes(1, 300_000)
+	s3test.Put(t, sdk, b, "dir/object.bin", body)
 	odd := []byte("a key with a space, a plus and non-ASCII\n")
-	put(t, sdk, b, "dir/hello world+ü.txt", odd)
+	s3test.Put(t, sdk, b, "dir/hello world+ü.txt", odd)
 
 	t.Run("Download", func(t *testing.T) {
 		t.Parallel()
@@ -84,9 +85,9 @@ func TestSigV2ExpiryBound(t *testing.T) {
 	t.Parallel()
 	srv := testserver.Start(t, testserver.Options{})
 	sdk := sdkClient(srv)
-	b := newBucket(t, sdk, "bound")
+	b := s3test.NewBucket(t, sdk, "bound")
 	body := []byte("bounded lifetime\n")
-	put(t, sdk, b, "k", body)
+	s3test.Put(t, sdk, b, "k", body)
 	sc := newS3cmd(t, srv, srv.Addr, srv.AccessKey, srv.SecretKey)
 
 	tooLong := func(t *testing.T, who, u string) {
@@ -142,9 +143,9 @@ func TestSigV2SlowDownload(t *testing.T) {
 	t.Parallel()
 	srv := testserver.Start(t, testserver.Options{})
 	sdk := sdkClient(srv)
-	b := newBucket(t, sdk, "slow")
-	body := randBytes(7, 24*mib) // far more than the socket buffers hold
-	put(t, sdk, b, "big.bin", body)
+	b := s3test.NewBucket(t, sdk, "slow")
+	body := s3test.RandBytes(7, 24*mib) // far more than the socket buffers hold
+	s3test.Put(t, sdk, b, "big.bin", body)
 
 	// A small receive buffer, so that the server is still writing the body
 	// when the URL expires rather than having handed it all to the kernel.
@@ -223,10 +224,10 @@ func TestSigV2Tampering(t *testing.T) {
 	t.Parallel()
 	srv := testserver.Start(t, testserver.Options{})
 	sdk := sdkClient(srv)
-	b := newBucket(t, sdk, "tamper")
+	b := s3test.NewBucket(t, sdk, "tamper")
 	body, other := []byte("the signed object\n"), []byte("another object\n")
-	put(t, sdk, b, "k", body)
-	put(t, sdk, b, "k2", other)
+	s3test.Put(t, sdk, b, "k", body)
+	s3test.Put(t, sdk, b, "k2", other)
 	u := awsPresign(t, srv, b, "k")
 	exp := strconv.FormatInt(expiresOf(t, u), 10)
 	pu, _ := url.Parse(u)
@@ -237,7 +238,7 @@ func TestSigV2Tampering(t *testing.T) {
 	wantOK(t, "untouched URL", st, got, body)
 
 	// mismatch checks the error and that its StringToSign is want.
-	mismatch := func(t *testing.T, what string, st int, rb []byte, want string) s3Error {
+	mismatch := func(t *testing.T, what string, st int, rb []byte, want string) s3test.ErrorBody {
 		t.Helper()
 		e := wantErr(t, what, st, rb, http.StatusForbidden, "SignatureDoesNotMatch")
 		if e.StringToSign != want {
@@ -262,7 +263,7 @@ func TestSigV2Tampering(t *testing.T) {
 		mismatch(t, "DELETE with a GET URL", st, rb, "DELETE\n\n\n"+exp+"\n/"+b+"/k")
 		st, _, rb = do(t, http.MethodPut, u, strings.NewReader("overwritten"), http.Header{"Content-Type": {"text/plain"}})
 		mismatch(t, "PUT with a GET URL", st, rb, "PUT\n\ntext/plain\n"+exp+"\n/"+b+"/k")
-		if got, err := getSDK(t, sdk, b, "k"); err != nil {
+		if got, err := s3test.GetObject(s3test.Ctx(t), sdk, b, "k"); err != nil {
 			t.Fatalf("object after tampered DELETE/PUT: %v", err)
 		} else {
 			equalBytes(t, "object after tampered DELETE/PUT", got, body)

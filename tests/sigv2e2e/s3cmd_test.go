@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/postern/postern/internal/s3test"
 	"github.com/postern/postern/internal/testserver"
 )
 
@@ -22,9 +23,9 @@ func TestS3cmd(t *testing.T) {
 
 	t.Run("SignURL", func(t *testing.T) {
 		t.Parallel()
-		b := newBucket(t, sdk, "signurl")
-		body := randBytes(3, 70_000)
-		put(t, sdk, b, "shared/file.bin", body)
+		b := s3test.NewBucket(t, sdk, "signurl")
+		body := s3test.RandBytes(3, 70_000)
+		s3test.Put(t, sdk, b, "shared/file.bin", body)
 		sc := newS3cmd(t, srv, srv.Addr, srv.AccessKey, srv.SecretKey)
 		u := sc.signurl(t, b, "shared/file.bin", 600)
 		st, got := curl(t, u)
@@ -35,10 +36,10 @@ func TestS3cmd(t *testing.T) {
 		t.Parallel()
 		px := newProxy(t, srv)
 		sc := newS3cmd(t, srv, px.Addr, srv.AccessKey, srv.SecretKey)
-		b := bucketName("s3cmd")
+		b := s3test.BucketName("s3cmd")
 		dir := t.TempDir()
 		small := []byte("small file from s3cmd\n")
-		big := randBytes(5, 20*mib) // over s3cmd's 15 MiB multipart chunk
+		big := s3test.RandBytes(5, 20*mib) // over s3cmd's 15 MiB multipart chunk
 		smallF, bigF := filepath.Join(dir, "small.txt"), filepath.Join(dir, "big.bin")
 		if err := os.WriteFile(smallF, small, 0o644); err != nil {
 			t.Fatal(err)
@@ -88,7 +89,7 @@ func TestS3cmd(t *testing.T) {
 			equalBytes(t, "s3cmd get "+filepath.Base(f), got, want)
 		}
 		// What s3cmd stored is what any other client reads.
-		if got, err := getSDK(t, sdk, b, "big.bin"); err != nil {
+		if got, err := s3test.GetObject(s3test.Ctx(t), sdk, b, "big.bin"); err != nil {
 			t.Fatalf("SDK GetObject of s3cmd's multipart object: %v", err)
 		} else {
 			equalBytes(t, "SDK read of s3cmd's multipart object", got, big)
@@ -98,7 +99,7 @@ func TestS3cmd(t *testing.T) {
 		out = sc.ok(t, "--signature-v2", "ls", "s3://"+b+"/", "--recursive")
 		wantAllSigV2(t, "s3cmd del, ls", px.take())
 		wantLs(t, out, map[string]int{"s3://" + b + "/big.bin": len(big)})
-		if _, err := getSDK(t, sdk, b, smallKey); err == nil || !strings.Contains(err.Error(), "NoSuchKey") {
+		if _, err := s3test.GetObject(s3test.Ctx(t), sdk, b, smallKey); err == nil || !strings.Contains(err.Error(), "NoSuchKey") {
 			t.Errorf("GetObject after s3cmd del: %v, want NoSuchKey", err)
 		}
 

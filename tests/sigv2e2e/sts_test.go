@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postern/postern/internal/s3test"
 	"github.com/postern/postern/internal/testserver"
 )
 
@@ -40,9 +41,9 @@ func TestSigV2TemporaryCredentials(t *testing.T) {
 	c := sess.Credentials
 
 	sdk := sdkClient(srv)
-	b := newBucket(t, sdk, "tempv2")
-	body := randBytes(21, 40_000)
-	put(t, sdk, b, "k", body)
+	b := s3test.NewBucket(t, sdk, "tempv2")
+	body := s3test.RandBytes(21, 40_000)
+	s3test.Put(t, sdk, b, "k", body)
 
 	var got struct {
 		URL, Body string
@@ -85,7 +86,7 @@ print(json.dumps({'URL': u, 'Body': body, 'Post': post}))
 				c.SessionToken[:len(c.SessionToken)-4]+"AAAA"),
 		} {
 			st, rb := get(t, u)
-			var e s3Error
+			var e s3test.ErrorBody
 			_ = xmlUnmarshal(rb, &e)
 			if st != want[what].status || e.Code != want[what].code {
 				t.Errorf("SigV2 URL %s: %d %s (%s), want %d %s", what, st, e.Code, e.Message, want[what].status, want[what].code)
@@ -126,9 +127,9 @@ func TestSigV2TemporaryCredentialsExpiry(t *testing.T) {
 	}
 	srv := testserver.Start(t, testserver.Options{Args: []string{"--sts-min-duration", "1s"}})
 	sdk := sdkClient(srv)
-	b := newBucket(t, sdk, "tempexp")
+	b := s3test.NewBucket(t, sdk, "tempexp")
 	body := []byte("readable while the session lasts\n")
-	put(t, sdk, b, "k", body)
+	s3test.Put(t, sdk, b, "k", body)
 	// The aws CLI checks DurationSeconds >= 900 itself, so boto3 (with
 	// parameter validation off) asks for the 3-second session.
 	var got struct {
