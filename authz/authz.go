@@ -24,8 +24,9 @@ type Request struct {
 	// RestrictPublic is S3 Block Public Access's RestrictPublicBuckets: a
 	// public resource policy then grants nothing to anonymous or other-account callers.
 	RestrictPublic bool
-	// Context holds the request's condition keys, lower-cased.
-	Context policy.MapContext
+	// Context supplies the request's condition keys (lower-cased lookups);
+	// *RequestContext builds them lazily, policy.MapContext holds them ready.
+	Context policy.Context
 	// Aliases let S3 on Outposts names match their S3 counterparts.
 	ActionAliases, ResourceAliases []string
 }

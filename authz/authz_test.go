@@ -93,3 +93,26 @@ func TestAuthorizeRestrictPublic(t *testing.T) {
 		t.Fatalf("anonymous without policy: %v", err)
 	}
 }
+
+func TestRequestContextLazy(t *testing.T) {
+	r := httptest.NewRequest("GET", "/", nil)
+	r.RemoteAddr = "127.0.0.9:1"
+	c := &RequestContext{R: r, Now: time.Unix(0, 0), P: iam.Anonymous, Region: "us-east-1",
+		Sig: &Signature{AuthType: "REST-HEADER", Version: "AWS4-HMAC-SHA256"}, OutpostAliases: true,
+		Extra: policy.MapContext{"s3:prefix": {"docs/"}}}
+	if v, ok := c.Get("s3:prefix"); !ok || v[0] != "docs/" {
+		t.Fatalf("extra key: %v %v", v, ok)
+	}
+	if c.base != nil {
+		t.Fatal("base keys built before any was asked for")
+	}
+	if v, ok := c.Get("aws:sourceip"); !ok || v[0] != "127.0.0.9" {
+		t.Fatalf("aws:SourceIp: %v %v", v, ok)
+	}
+	if v, ok := c.Get("s3-outposts:authtype"); !ok || v[0] != "REST-HEADER" {
+		t.Fatalf("outposts alias: %v %v", v, ok)
+	}
+	if _, ok := c.Get("s3:signatureage"); ok {
+		t.Fatal("signatureAge present for a header-signed request")
+	}
+}

@@ -154,3 +154,39 @@ func BaseContext(r *http.Request, now time.Time, p *iam.Principal, sig *Signatur
 	}
 	return c
 }
+
+// RequestContext is the condition-key context of one request, built lazily:
+// most requests are decided without evaluating any condition (no bucket
+// policy, or none whose statements apply), and then no key is ever
+// computed. The first Get builds BaseContext once.
+type RequestContext struct {
+	R      *http.Request
+	Now    time.Time
+	P      *iam.Principal
+	Sig    *Signature
+	Net    *NetConfig
+	Region string
+	// Extra holds keys the caller computes itself (lower-cased), e.g. s3:prefix.
+	Extra policy.MapContext
+	// OutpostAliases makes s3-outposts:KEY read the value of s3:KEY.
+	OutpostAliases bool
+
+	base policy.MapContext
+}
+
+// Get implements policy.Context.
+func (c *RequestContext) Get(key string) ([]string, bool) {
+	if c.OutpostAliases {
+		if rest, ok := strings.CutPrefix(key, "s3-outposts:"); ok {
+			key = "s3:" + rest
+		}
+	}
+	if v, ok := c.Extra[key]; ok {
+		return v, true
+	}
+	if c.base == nil {
+		c.base = BaseContext(c.R, c.Now, c.P, c.Sig, c.Net, c.Region)
+	}
+	v, ok := c.base[key]
+	return v, ok
+}

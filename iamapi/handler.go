@@ -21,6 +21,7 @@ import (
 
 	"github.com/postern/postern/authz"
 	"github.com/postern/postern/iam"
+	"github.com/postern/postern/policy"
 	"github.com/postern/postern/sigv4"
 )
 
@@ -146,11 +147,29 @@ func scopeService(r *http.Request) string {
 	} else if r.URL != nil && strings.Contains(r.URL.RawQuery, "X-Amz-Credential") {
 		cred = rawQueryValue(r.URL.RawQuery, "X-Amz-Credential")
 	}
-	parts := strings.Split(strings.TrimSpace(cred), "/")
-	if len(parts) != 5 {
-		return ""
+	return scopePart(strings.TrimSpace(cred), 3)
+}
+
+// scopePart returns element i of a credential "AKID/date/region/service/aws4_request",
+// or "" when it does not have exactly five elements. It does not allocate.
+func scopePart(cred string, i int) string {
+	var part string
+	for n := 0; ; n++ {
+		p, rest, more := strings.Cut(cred, "/")
+		if n == i {
+			part = p
+		}
+		if !more {
+			if n != 4 {
+				return ""
+			}
+			return part
+		}
+		if n == 4 {
+			return "" // more than five elements
+		}
+		cred = rest
 	}
-	return parts[3]
 }
 
 // scopeRegion returns the region of the credential scope of r.
@@ -162,11 +181,7 @@ func scopeRegion(r *http.Request) string {
 	} else if r.URL != nil {
 		cred = rawQueryValue(r.URL.RawQuery, "X-Amz-Credential")
 	}
-	parts := strings.Split(strings.TrimSpace(cred), "/")
-	if len(parts) != 5 {
-		return ""
-	}
-	return parts[2]
+	return scopePart(strings.TrimSpace(cred), 2)
 }
 
 // apiError is an error as the API reports it.
@@ -352,7 +367,7 @@ func (c *call) authorize(action, resource string) error {
 	})
 }
 
-func (c *call) conditions() map[string][]string {
+func (c *call) conditions() policy.MapContext {
 	return authz.BaseContext(c.r, c.h.now(), c.p, nil, c.h.cfg.Net, c.h.cfg.Region)
 }
 

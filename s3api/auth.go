@@ -119,7 +119,6 @@ func (h *Handler) authorize(req *request, action string, bucket *meta.Bucket, ke
 		pr := policy.Request{Action: ar.Action, Resource: ar.Resource}
 		o.Alias(&pr)
 		ar.ActionAliases, ar.ResourceAliases = pr.ActionAliases, pr.ResourceAliases
-		o.AliasContext(ar.Context)
 	}
 	err := h.authz.Authorize(req.r.Context(), ar)
 	if err == nil {
@@ -143,8 +142,9 @@ var ownerAlwaysAllowed = map[string]bool{
 	"s3:GetBucketPolicy": true, "s3:PutBucketPolicy": true, "s3:DeleteBucketPolicy": true,
 }
 
-// conditionContext builds the request's condition keys, once per request.
-func (h *Handler) conditionContext(req *request) policy.MapContext {
+// conditionContext returns the request's condition keys. They are computed
+// only if a policy condition asks for them, and at most once per request.
+func (h *Handler) conditionContext(req *request) *authz.RequestContext {
 	if req.condCtx != nil {
 		return req.condCtx
 	}
@@ -157,25 +157,34 @@ func (h *Handler) conditionContext(req *request) policy.MapContext {
 			SignedAt:      a.SignedAt,
 			Age:           a.AuthType != sigv4.AuthHeader,
 		}
-		if a.AuthType == AuthTypePOST {
+		if a.AuthType == AuthTypePOST || req.sigV2 {
 			sig.ContentSHA256 = ""
 		}
+		if req.sigV2 && a.AuthType != AuthTypePOST {
+			sig.Age = false // SigV2 URLs carry no signing time
+		}
 	}
-	c := authz.BaseContext(req.r, h.now(), req.principal, sig, h.cfg.Network, h.cfg.Region)
+	c := &authz.RequestContext{
+		R: req.r, Now: h.now(), P: req.principal, Sig: sig, Net: h.cfg.Network, Region: h.cfg.Region,
+		OutpostAliases: h.cfg.Outpost != nil,
+	}
 	r := req.r
-	q := req.query()
 	if req.op == "ListObjects" || req.op == "ListObjectsV2" || req.op == "ListObjectVersions" {
-		c["s3:prefix"] = []string{q.Get("prefix")}
+		q := req.query()
+		c.Extra = policy.MapContext{"s3:prefix": {q.Get("prefix")}}
 		if d, ok := q["delimiter"]; ok {
-			c["s3:delimiter"] = d[:1]
+			c.Extra["s3:delimiter"] = d[:1]
 		}
 		if m, ok := q["max-keys"]; ok {
-			c["s3:max-keys"] = m[:1]
+			c.Extra["s3:max-keys"] = m[:1]
 		}
 	}
 	for _, hk := range []string{"x-amz-acl", "x-amz-copy-source", "x-amz-metadata-directive", "x-amz-server-side-encryption", "x-amz-storage-class"} {
 		if v := r.Header.Get(hk); v != "" {
-			c["s3:"+hk] = []string{v}
+			if c.Extra == nil {
+				c.Extra = policy.MapContext{}
+			}
+			c.Extra["s3:"+hk] = []string{v}
 		}
 	}
 	req.condCtx = c

@@ -144,7 +144,7 @@ type request struct {
 	auth      *sigv4.Result // nil for anonymous requests
 	sigV2     bool          // authenticated with Signature Version 2
 	bytesIn   int64
-	condCtx   policy.MapContext
+	condCtx   *authz.RequestContext
 	q         url.Values
 }
 

@@ -77,6 +77,16 @@ func IsSigV2(r *http.Request) bool {
 	if r.URL == nil || r.URL.RawQuery == "" {
 		return false
 	}
+	// Cheap test first: this runs on every request. (Parameter names in a
+	// raw query may be %-encoded, so an absent plain name is only a hint
+	// when no '%' could hide it.)
+	raw := r.URL.RawQuery
+	if !strings.Contains(raw, "%") && !strings.Contains(raw, "AWSAccessKeyId") && !strings.Contains(raw, "Signature") {
+		return false
+	}
+	if strings.Contains(raw, "X-Amz-Algorithm=") {
+		return false
+	}
 	v2 := false
 	for _, p := range parseQuery(r.URL.RawQuery, maxQueryParams) {
 		switch unescape(p.rawKey) {
