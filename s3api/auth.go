@@ -142,6 +142,16 @@ var ownerAlwaysAllowed = map[string]bool{
 	"s3:GetBucketPolicy": true, "s3:PutBucketPolicy": true, "s3:DeleteBucketPolicy": true,
 }
 
+// conditionHeaders are the request headers that become s3: condition keys:
+// canonical header name, condition key.
+var conditionHeaders = [][2]string{
+	{"X-Amz-Acl", "s3:x-amz-acl"},
+	{"X-Amz-Copy-Source", "s3:x-amz-copy-source"},
+	{"X-Amz-Metadata-Directive", "s3:x-amz-metadata-directive"},
+	{"X-Amz-Server-Side-Encryption", "s3:x-amz-server-side-encryption"},
+	{"X-Amz-Storage-Class", "s3:x-amz-storage-class"},
+}
+
 // conditionContext returns the request's condition keys. They are computed
 // only if a policy condition asks for them, and at most once per request.
 func (h *Handler) conditionContext(req *request) *authz.RequestContext {
@@ -179,12 +189,12 @@ func (h *Handler) conditionContext(req *request) *authz.RequestContext {
 			c.Extra["s3:max-keys"] = m[:1]
 		}
 	}
-	for _, hk := range []string{"x-amz-acl", "x-amz-copy-source", "x-amz-metadata-directive", "x-amz-server-side-encryption", "x-amz-storage-class"} {
-		if v := r.Header.Get(hk); v != "" {
+	for _, hk := range conditionHeaders {
+		if v := r.Header[hk[0]]; len(v) > 0 && v[0] != "" {
 			if c.Extra == nil {
 				c.Extra = policy.MapContext{}
 			}
-			c.Extra["s3:"+hk] = []string{v}
+			c.Extra[hk[1]] = v[:1]
 		}
 	}
 	req.condCtx = c

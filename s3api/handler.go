@@ -186,9 +186,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rw := &responseWriter{ResponseWriter: w}
 	req := &request{r: r, w: rw, id: newRequestID()}
-	rw.Header().Set("x-amz-request-id", req.id)
-	rw.Header().Set("x-amz-id-2", req.id)
-	rw.Header().Set("Server", "Postern")
+	// Canonical keys set directly: no key canonicalisation on every request.
+	hd := rw.Header()
+	hd["X-Amz-Request-Id"] = []string{req.id}
+	hd["X-Amz-Id-2"] = []string{req.id}
+	hd["Server"] = []string{"Postern"}
 
 	defer func() {
 		if p := recover(); p != nil {

@@ -72,10 +72,10 @@ func writeObjectHeaders(h http.Header, o *meta.Object) {
 	if ct == "" {
 		ct = "binary/octet-stream"
 	}
-	h.Set("Content-Type", ct)
-	h.Set("ETag", `"`+o.ETag+`"`)
-	h.Set("Last-Modified", o.LastModified.UTC().Format(httpTime))
-	h.Set("Accept-Ranges", "bytes")
+	h["Content-Type"] = []string{ct}
+	h["Etag"] = []string{`"` + o.ETag + `"`}
+	h["Last-Modified"] = []string{o.LastModified.UTC().Format(httpTime)}
+	h["Accept-Ranges"] = []string{"bytes"}
 	set := func(k, v string) {
 		if v != "" {
 			h.Set(k, v)
@@ -414,7 +414,7 @@ func (h *Handler) getObjectOnce(req *request, b *meta.Bucket) error {
 	if o.Size == 0 {
 		length = 0
 	}
-	hd.Set("Content-Length", strconv.FormatInt(length, 10))
+	hd["Content-Length"] = []string{strconv.FormatInt(length, 10)}
 	if partial {
 		hd.Set("Content-Range", "bytes "+itoa(rng.start)+"-"+itoa(rng.end)+"/"+itoa(o.Size))
 	}
