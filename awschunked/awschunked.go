@@ -13,8 +13,6 @@
 package awschunked
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
 	"strings"
 )
 
@@ -48,12 +46,6 @@ type Signer struct {
 	AmzDate string // request timestamp, e.g. "20130524T000000Z" (x-amz-date)
 	Scope   string // credential scope, e.g. "20130524/us-east-1/s3/aws4_request"
 	Seed    string // hex signature from the Authorization header
-}
-
-func hmacSHA256(key []byte, data string) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(data))
-	return m.Sum(nil)
 }
 
 // Error is a decoding failure, with the S3 error code the HTTP layer

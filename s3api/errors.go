@@ -82,9 +82,6 @@ var (
 	errNotImplemented = func() *Error {
 		return errorf(501, "NotImplemented", "A header you provided implies functionality that is not implemented")
 	}
-	errMethodNotAllowed = func() *Error {
-		return errorf(405, "MethodNotAllowed", "The specified method is not allowed against this resource.")
-	}
 	errInternal = func() *Error {
 		return errorf(500, "InternalError", "We encountered an internal error. Please try again.")
 	}
@@ -94,7 +91,6 @@ var (
 	errRequestTimeout  = func() *Error {
 		return errorf(400, "RequestTimeout", "Your socket connection to the server was not read from or written to within the timeout period.")
 	}
-	errSlowDown            = func() *Error { return errorf(503, "SlowDown", "Please reduce your request rate.") }
 	errInvalidStorageClass = func() *Error {
 		return errorf(400, "InvalidStorageClass", "The storage class you specified is not valid")
 	}

@@ -2,7 +2,6 @@ package s3api
 
 import (
 	"errors"
-	"net/http"
 
 	"github.com/postern/postern/iam"
 	"github.com/postern/postern/meta"
@@ -99,10 +98,4 @@ func (op operation) run(h *Handler, req *request) error {
 		}
 	}
 	return op.fn(h, req, b)
-}
-
-func methodNotAllowed(req *request) error {
-	e := errMethodNotAllowed()
-	e.Header = http.Header{"Allow": {"GET, PUT, HEAD, DELETE, POST"}}
-	return e
 }

@@ -4,13 +4,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"github.com/postern/postern/sigv4"
-	"net"
 	"strconv"
 )
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
-
-func splitHostPort(addr string) (string, string, error) { return net.SplitHostPort(addr) }
 
 func kv(k, v string) sigv4.KV { return sigv4.KV{Key: k, Value: v} }
 

@@ -292,7 +292,7 @@ func (s *Store) runBatch(batch []*writeReq) {
 				return
 			}
 		}
-		r.err, r.panic = runFn(r.fn, tx)
+		r.panic, r.err = runFn(r.fn, tx)
 		if single {
 			break
 		}
@@ -327,13 +327,13 @@ func (s *Store) runBatch(batch []*writeReq) {
 	}
 }
 
-func runFn(fn func(*wtx) error, tx *wtx) (err error, p any) {
+func runFn(fn func(*wtx) error, tx *wtx) (p any, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			p = v
 		}
 	}()
-	return fn(tx), nil
+	return nil, fn(tx)
 }
 
 // maxStmts bounds the write statement cache.

@@ -383,14 +383,4 @@ func multipartETag(parts [][]byte) string {
 }
 
 // partsInETag is the number of blob files an object with this ETag has.
-func partsInETag(etag string) int {
-	if i := strings.LastIndexByte(etag, '-'); i >= 0 {
-		n, err := strconv.Atoi(etag[i+1:])
-		if err == nil {
-			return n
-		}
-	}
-	return 1
-}
-
 func unmarshalXML(b []byte, v any) error { return xml.Unmarshal(b, v) }
