@@ -79,6 +79,18 @@
   }
   function iam(action, params) { return api("iam", { action, params: params || {} }).then(r => r.result || {}); }
   const asList = x => Array.isArray(x) ? x : (x && typeof x === "object" ? [x] : []);
+  // iamAll follows IAM's Marker while IsTruncated, joining every list in the
+  // result: a list call otherwise stops at the first 100 entries.
+  async function iamAll(action, params) {
+    const out = await iam(action, params);
+    let page = out;
+    for (let i = 0; page.IsTruncated === "true" && page.Marker && i < 1000; i++) {
+      page = await iam(action, Object.assign({}, params, { Marker: page.Marker }));
+      for (const [k, v] of Object.entries(page)) if (Array.isArray(v)) out[k] = asList(out[k]).concat(v);
+    }
+    delete out.IsTruncated; delete out.Marker;
+    return out;
+  }
 
   // ---- dialogs: focus moves in, Escape closes, focus returns ----
   let opener = null;
@@ -174,6 +186,7 @@
       } else if (r[0] === "iam") {
         if (r[1] === "users" && r[2]) await viewUser(r[2]);
         else if (r[1] === "users") await viewUsers();
+        else if (r[1] === "groups" && r[2]) await viewGroup(r[2]);
         else if (r[1] === "groups") await viewGroups();
         else if (r[1] === "roles") await viewRoles();
         else if (r[1] === "policies") await viewPolicies();
@@ -724,7 +737,7 @@
     main.append(createForm("create-user", [field("New user name", name)], "Create user", async () => {
       await iam("CreateUser", { UserName: name.value.trim() }); say("User created."); route();
     }));
-    const r = await iam("ListUsers");
+    const r = await iamAll("ListUsers");
     main.append(simpleTable("users", [{ t: "Name" }, { t: "ARN", opt: true }, { t: "Created", opt: true }, { t: "Actions" }],
       asList(r.Users).map(u => [el("a", { href: "#/iam/users/" + enc(u.UserName), text: u.UserName }), u.Arn, fmtTime(u.CreateDate),
         delButton("user", u.UserName, () => iam("DeleteUser", { UserName: u.UserName }))])));
@@ -734,7 +747,7 @@
     const main = mainView;
     main.append(el("nav", { class: "crumbs", "aria-label": "Users" }, el("a", { href: "#/iam/users", text: "Users" })));
     const h = heading("User: " + user);
-    const keys = await iam("ListAccessKeys", { UserName: user });
+    const keys = await iamAll("ListAccessKeys", { UserName: user });
     const createKey = el("button", { type: "button", class: "primary", id: "create-key", text: "Create access key", onclick: async () => {
       try {
         const r = await iam("CreateAccessKey", { UserName: user });
@@ -754,28 +767,86 @@
             try { await iam("UpdateAccessKey", { UserName: user, AccessKeyId: k.AccessKeyId, Status: k.Status === "Active" ? "Inactive" : "Active" }); route(); } catch (e) { say(errorText(e)); }
           } }),
           delButton("access key", k.AccessKeyId, () => iam("DeleteAccessKey", { UserName: user, AccessKeyId: k.AccessKeyId })))]))));
-    const groups = await iam("ListGroupsForUser", { UserName: user }).catch(e => ({ error: e }));
+    const groups = await iamAll("ListGroupsForUser", { UserName: user }).catch(e => ({ error: e }));
     const gname = el("input", { id: "add-group", spellcheck: "false" });
     main.append(el("section", {}, el("h2", { text: "Groups" }), groups.error ? alertBox(groups.error) :
       simpleTable("user-groups", [{ t: "Group" }, { t: "Actions" }], asList(groups.Groups).map(g => [g.GroupName,
         el("button", { type: "button", text: "Remove", onclick: async () => { try { await iam("RemoveUserFromGroup", { UserName: user, GroupName: g.GroupName }); route(); } catch (e) { say(errorText(e)); } } })])),
       createForm("add-to-group", [field("Add to group", gname)], "Add", async () => { await iam("AddUserToGroup", { UserName: user, GroupName: gname.value.trim() }); route(); })));
-    const att = await iam("ListAttachedUserPolicies", { UserName: user }).catch(e => ({ error: e }));
+    const att = await iamAll("ListAttachedUserPolicies", { UserName: user }).catch(e => ({ error: e }));
     const parn = el("input", { id: "attach-arn", spellcheck: "false", placeholder: "arn:aws:iam::ACCOUNT:policy/NAME" });
     main.append(el("section", {}, el("h2", { text: "Attached policies" }), att.error ? alertBox(att.error) :
       simpleTable("user-policies", [{ t: "Policy" }, { t: "ARN", opt: true }, { t: "Actions" }], asList(att.AttachedPolicies).map(p => [p.PolicyName, p.PolicyArn,
         el("button", { type: "button", text: "Detach", onclick: async () => { try { await iam("DetachUserPolicy", { UserName: user, PolicyArn: p.PolicyArn }); route(); } catch (e) { say(errorText(e)); } } })])),
       createForm("attach-policy", [field("Attach policy (ARN)", parn)], "Attach", async () => { await iam("AttachUserPolicy", { UserName: user, PolicyArn: parn.value.trim() }); route(); })));
+    main.append(await inlinePolicies(user));
     h.focus();
+  }
+  // Inline policies of a user: list, view/edit, put (JSON checked as typed,
+  // IAM's MalformedPolicyDocument shown under the editor), delete.
+  async function inlinePolicies(user) {
+    const list = await iamAll("ListUserPolicies", { UserName: user }).catch(e => ({ error: e }));
+    const pname = el("input", { id: "inline-name", spellcheck: "false", required: true });
+    const doc = el("textarea", { id: "inline-doc", rows: "8", spellcheck: "false", "aria-describedby": "inline-error", "aria-invalid": "false" });
+    doc.value = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: ["s3:GetObject"], Resource: "arn:aws:s3:::BUCKET/*" }] }, null, 2);
+    const perr = el("div", { id: "inline-error", class: "field-error", "aria-live": "polite" });
+    const setErr = text => { perr.textContent = text; doc.setAttribute("aria-invalid", text ? "true" : "false"); };
+    doc.addEventListener("input", () => {
+      if (!doc.value.trim()) return setErr("");
+      try { JSON.parse(doc.value); setErr(""); } catch (e) { setErr("Not valid JSON: " + e.message); }
+    });
+    const form = el("form", { id: "put-inline", class: "inline-form" }, field("Policy name", pname), field("Policy document (JSON)", doc), perr,
+      el("button", { type: "submit", class: "primary", text: "Save inline policy" }));
+    form.addEventListener("submit", async ev => {
+      ev.preventDefault();
+      try { JSON.parse(doc.value); } catch (e) { setErr("Not valid JSON: " + e.message); doc.focus(); return; }
+      const n = pname.value.trim();
+      try { await iam("PutUserPolicy", { UserName: user, PolicyName: n, PolicyDocument: doc.value }); setErr(""); say("Inline policy " + n + " saved."); route(); }
+      catch (e) { setErr(errorText(e)); doc.focus(); }
+    });
+    const edit = async n => {
+      try {
+        const r = await iam("GetUserPolicy", { UserName: user, PolicyName: n });
+        let text = r.PolicyDocument || "";
+        try { text = decodeURIComponent(text); } catch (e) { /* not encoded */ }
+        pname.value = n; doc.value = pretty(text); setErr(""); doc.focus();
+      } catch (e) { setErr(errorText(e)); }
+    };
+    return el("section", {}, el("h2", { text: "Inline policies" }), list.error ? alertBox(list.error) :
+      simpleTable("inline-policies", [{ t: "Policy" }, { t: "Actions" }], asList(list.PolicyNames).map(n => [n, el("span", { class: "row-actions" },
+        el("button", { type: "button", text: "Edit", "aria-label": "Edit inline policy " + n, onclick: () => edit(n) }),
+        delButton("inline policy", n, () => iam("DeleteUserPolicy", { UserName: user, PolicyName: n })))])),
+      form);
   }
   async function viewGroups() {
     const main = mainView;
     const h = heading("Groups");
     const name = el("input", { id: "new-group", required: true, spellcheck: "false" });
     main.append(createForm("create-group", [field("New group name", name)], "Create group", async () => { await iam("CreateGroup", { GroupName: name.value.trim() }); route(); }));
-    const r = await iam("ListGroups");
+    const r = await iamAll("ListGroups");
     main.append(simpleTable("groups", [{ t: "Name" }, { t: "ARN", opt: true }, { t: "Actions" }],
-      asList(r.Groups).map(g => [g.GroupName, g.Arn, delButton("group", g.GroupName, () => iam("DeleteGroup", { GroupName: g.GroupName }))])));
+      asList(r.Groups).map(g => [el("a", { href: "#/iam/groups/" + enc(g.GroupName), text: g.GroupName }), g.Arn,
+        delButton("group", g.GroupName, () => iam("DeleteGroup", { GroupName: g.GroupName }))])));
+    h.focus();
+  }
+  async function viewGroup(group) {
+    const main = mainView;
+    main.append(el("nav", { class: "crumbs", "aria-label": "Groups" }, el("a", { href: "#/iam/groups", text: "Groups" })));
+    const del = el("button", { type: "button", class: "danger", id: "delete-group", text: "Delete group",
+      onclick: () => confirmDialog("Delete group", "Delete group " + group + "? It must have no members and no policies.",
+        () => iam("DeleteGroup", { GroupName: group })).then(ok => { if (ok) { say("Group " + group + " deleted."); location.hash = "#/iam/groups"; } }) });
+    const h = heading("Group: " + group, del);
+    const g = await iamAll("GetGroup", { GroupName: group });
+    const uname = el("input", { id: "add-member", spellcheck: "false", required: true });
+    main.append(el("section", {}, el("h2", { text: "Members" }),
+      simpleTable("group-members", [{ t: "User" }, { t: "ARN", opt: true }, { t: "Actions" }], asList(g.Users).map(u => [
+        el("a", { href: "#/iam/users/" + enc(u.UserName), text: u.UserName }), u.Arn,
+        el("button", { type: "button", text: "Remove", "aria-label": "Remove " + u.UserName + " from " + group, onclick: async () => {
+          try { await iam("RemoveUserFromGroup", { UserName: u.UserName, GroupName: group }); say(u.UserName + " removed from " + group + "."); route(); } catch (e) { say(errorText(e)); }
+        } })])),
+      createForm("add-member-form", [field("Add user", uname)], "Add to group", async () => {
+        await iam("AddUserToGroup", { UserName: uname.value.trim(), GroupName: group }); say(uname.value.trim() + " added to " + group + "."); route();
+      })));
     h.focus();
   }
   async function viewRoles() {
@@ -787,7 +858,7 @@
     main.append(createForm("create-role", [field("New role name", name), field("Trust policy (who may assume the role)", trust)], "Create role", async () => {
       await iam("CreateRole", { RoleName: name.value.trim(), AssumeRolePolicyDocument: trust.value }); route();
     }));
-    const r = await iam("ListRoles");
+    const r = await iamAll("ListRoles");
     main.append(simpleTable("roles", [{ t: "Name" }, { t: "ARN", opt: true }, { t: "Actions" }],
       asList(r.Roles).map(x => [x.RoleName, x.Arn, delButton("role", x.RoleName, () => iam("DeleteRole", { RoleName: x.RoleName }))])));
     h.focus();
@@ -802,7 +873,7 @@
       JSON.parse(doc.value);
       await iam("CreatePolicy", { PolicyName: name.value.trim(), PolicyDocument: doc.value }); route();
     }));
-    const r = await iam("ListPolicies", { Scope: "Local" });
+    const r = await iamAll("ListPolicies", { Scope: "Local" });
     main.append(simpleTable("policies", [{ t: "Name" }, { t: "ARN", opt: true }, { t: "Attachments", opt: true }, { t: "Actions" }],
       asList(r.Policies).map(p => [p.PolicyName, p.Arn, String(p.AttachmentCount), delButton("policy", p.PolicyName, () => iam("DeletePolicy", { PolicyArn: p.Arn }))])));
     h.focus();

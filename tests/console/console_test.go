@@ -129,11 +129,12 @@ func (b *browserT) click(sel string) {
 	b.do("click "+sel, chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible))
 }
 
-func TestConsoleInBrowser(t *testing.T) {
+// startConsole starts a server with the console and a headless Chromium on
+// it; dialogs counts JavaScript dialogs (an alert means injected script ran).
+func startConsole(t *testing.T, timeout time.Duration) (srv *testserver.Server, base string, b *browserT, dialogs *atomic.Int32) {
 	chrome := chromiumPath(t)
-	srv := testserver.Start(t, testserver.Options{Args: []string{"--console-listen", "127.0.0.1:0"}})
-	base := consoleURL(t, srv)
-	httpc := srv.HTTPClient()
+	srv = testserver.Start(t, testserver.Options{Args: []string{"--console-listen", "127.0.0.1:0"}})
+	base = consoleURL(t, srv)
 
 	shots := os.Getenv("POSTERN_SCREENSHOT_DIR")
 	if shots == "" {
@@ -151,15 +152,14 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.WindowSize(1280, 900),
 	}
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelA()
+	t.Cleanup(cancelA)
 	ctx, cancelC := chromedp.NewContext(actx)
-	defer cancelC()
-	ctx, cancelT := context.WithTimeout(ctx, 150*time.Second)
-	defer cancelT()
-	b := &browserT{t: t, ctx: ctx, dir: shots}
+	t.Cleanup(cancelC)
+	ctx, cancelT := context.WithTimeout(ctx, timeout)
+	t.Cleanup(cancelT)
+	b = &browserT{t: t, ctx: ctx, dir: shots}
 
-	// Any JavaScript dialog (alert) means injected script ran.
-	var dialogs atomic.Int32
+	dialogs = new(atomic.Int32)
 	if err := chromedp.Listen(ctx, func(ev any) {
 		if _, ok := ev.(*page.EventJavascriptDialogOpening); ok {
 			dialogs.Add(1)
@@ -168,6 +168,25 @@ func TestConsoleInBrowser(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("start chromium: %v", err)
 	}
+	return srv, base, b, dialogs
+}
+
+// signIn signs in through the form (not keyboard-only).
+func (b *browserT) signIn(base, ak, sk string) {
+	b.t.Helper()
+	b.do("open console", chromedp.Navigate(base+"/console/"))
+	b.waitJS("sign-in form", `document.querySelector("#signin input[name=accessKeyId]")`)
+	b.setValue("#signin input[name=accessKeyId]", ak)
+	b.setValue("#signin input[name=secretAccessKey]", sk)
+	b.click("#signin button[type=submit]")
+	b.waitJS("signed in", `!document.getElementById("who").hidden`)
+}
+
+func TestConsoleInBrowser(t *testing.T) {
+	srv, base, b, dialogs := startConsole(t, 150*time.Second)
+	httpc := srv.HTTPClient()
+	ctx, shots := b.ctx, b.dir
+
 	for _, perm := range []string{"clipboard-read", "clipboard-write"} {
 		if _, err := chromedp.CallBrowser(ctx, browser.SetPermission, browser.SetPermissionParams{
 			Permission: &browser.PermissionDescriptor{Name: perm, AllowWithoutSanitization: true}, Setting: browser.PermissionSettingGranted, Origin: base,
