@@ -3,7 +3,6 @@ package sigv2
 import (
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/postern/postern/sigv4"
@@ -82,23 +81,4 @@ func errTooLong(expires, now time.Time, maxExpiry time.Duration) *sigv4.Error {
 		sigv4.KV{Key: "Expires", Value: expires.UTC().Format(time.RFC3339)},
 		sigv4.KV{Key: "ServerTime", Value: now.UTC().Format(time.RFC3339)},
 		sigv4.KV{Key: "MaxExpiresSeconds", Value: strconv.FormatInt(int64(maxExpiry/time.Second), 10)})
-}
-
-// hexBytes renders s as space separated lower-case hex bytes, the format AWS
-// uses for StringToSignBytes.
-func hexBytes(s string) string {
-	const hexLower = "0123456789abcdef"
-	if s == "" {
-		return ""
-	}
-	var b strings.Builder
-	b.Grow(len(s) * 3)
-	for i := 0; i < len(s); i++ {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteByte(hexLower[s[i]>>4])
-		b.WriteByte(hexLower[s[i]&15])
-	}
-	return b.String()
 }

@@ -546,7 +546,7 @@ func TestTampering(t *testing.T) {
 			}
 			sts := StringToSign(r, "s3.example.com", expires)
 			if e.Message != msgSignatureMismatch || e.Get("AWSAccessKeyId") != docAccessKey || e.Get("StringToSign") != sts ||
-				e.Get("StringToSignBytes") != hexBytes(sts) || e.Get("SignatureProvided") == "" {
+				e.Get("StringToSignBytes") != sigv4.HexBytes(sts) || e.Get("SignatureProvided") == "" {
 				t.Fatalf("%s: %+v", name, e)
 			}
 			if len(e.Extra) != 4 || e.Extra[0].Key != "AWSAccessKeyId" || e.Extra[1].Key != "StringToSign" || e.Extra[2].Key != "SignatureProvided" || e.Extra[3].Key != "StringToSignBytes" {

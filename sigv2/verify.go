@@ -341,7 +341,7 @@ func (v *Verifier) finish(r *http.Request, res *Result, provided, expires string
 			sigv4.KV{Key: "AWSAccessKeyId", Value: echo(res.AccessKey)},
 			sigv4.KV{Key: "StringToSign", Value: sts},
 			sigv4.KV{Key: "SignatureProvided", Value: echo(provided)},
-			sigv4.KV{Key: "StringToSignBytes", Value: hexBytes(sts)})
+			sigv4.KV{Key: "StringToSignBytes", Value: sigv4.HexBytes(sts)})
 	}
 	return res, nil
 }

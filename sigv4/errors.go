@@ -85,9 +85,9 @@ func errSkew(requestTime string, now time.Time, maxSkew time.Duration) *Error {
 		KV{"MaxAllowedSkewMilliseconds", strconv.FormatInt(maxSkew.Milliseconds(), 10)})
 }
 
-// hexBytes renders s as space separated lower-case hex bytes, the format AWS
-// uses for StringToSignBytes and CanonicalRequestBytes.
-func hexBytes(s string) string {
+// HexBytes renders s as space separated lower-case hex bytes, the format AWS
+// uses for StringToSignBytes and CanonicalRequestBytes (SigV2 uses it too).
+func HexBytes(s string) string {
 	if s == "" {
 		return ""
 	}

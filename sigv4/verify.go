@@ -443,9 +443,9 @@ func (v *Verifier) mismatch(r *http.Request, res *Result, c *Credential, amzDate
 		KV{"AWSAccessKeyId", c.AccessKey},
 		KV{"StringToSign", sts},
 		KV{"SignatureProvided", provided},
-		KV{"StringToSignBytes", hexBytes(sts)},
+		KV{"StringToSignBytes", HexBytes(sts)},
 		KV{"CanonicalRequest", cr},
-		KV{"CanonicalRequestBytes", hexBytes(cr)})
+		KV{"CanonicalRequestBytes", HexBytes(cr)})
 }
 
 // signingKey returns the derived key from the cache or derives and caches it.
