@@ -12,14 +12,11 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 
 	"github.com/postern/postern/iam"
 )
@@ -47,44 +44,12 @@ func runAdmin(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	var opts []func(*config.LoadOptions) error
-	if os.Getenv("AWS_EC2_METADATA_DISABLED") == "" {
-		opts = append(opts, config.WithEC2IMDSClientEnableState(imds.ClientDisabled))
-	}
-	if *profile != "" {
-		opts = append(opts, config.WithSharedConfigProfile(*profile))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	c, reg, ep, err := clientSettings(ctx, *profile, *region, *endpoint, "AWS_ENDPOINT_URL_IAM", "AWS_ENDPOINT_URL")
 	if err != nil {
-		return fmt.Errorf("loading AWS configuration: %w", err)
+		return err
 	}
-	if *region == "" {
-		*region = cfg.Region
-	}
-	if *region == "" {
-		*region = defaultRegion
-	}
-	if cfg.Credentials == nil {
-		return errors.New("no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY to the default account's root credentials")
-	}
-	creds, err := cfg.Credentials.Retrieve(ctx)
-	if err != nil {
-		return fmt.Errorf("no AWS credentials found (%v): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", err)
-	}
-	ep := *endpoint
-	for _, env := range []string{"AWS_ENDPOINT_URL_IAM", "AWS_ENDPOINT_URL"} {
-		if ep == "" {
-			ep = os.Getenv(env)
-		}
-	}
-	if ep == "" {
-		ep = "http://" + defaultListen
-	}
-	u, err := url.Parse(ep)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("--endpoint-url %q: want http(s)://HOST[:PORT]", ep)
-	}
-	res, err := createAccountCall(ctx, strings.TrimRight(ep, "/")+"/", *region, creds, *id)
+	creds := aws.Credentials{AccessKeyID: c.AccessKey, SecretAccessKey: c.SecretKey, SessionToken: c.SessionToken}
+	res, err := createAccountCall(ctx, ep+"/", reg, creds, *id)
 	if err != nil {
 		return err
 	}

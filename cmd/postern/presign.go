@@ -12,14 +12,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 
 	"github.com/postern/postern/sigv4"
 )
@@ -75,49 +70,9 @@ func (f *signerFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.expiresIn, "expires-in", "3600", "validity: seconds or a duration (90m, 12h, 7d); 1 s … 7 d")
 }
 
-// resolve loads credentials through the standard AWS chain.
+// resolve loads credentials, region and endpoint through the standard AWS chain.
 func (f *signerFlags) resolve(ctx context.Context) (sigv4.Credentials, string, string, error) {
-	// Never probe the EC2 instance metadata service: Postern is not on AWS,
-	// and the probe would leave this machine (unless the user asks for it).
-	opts := []func(*config.LoadOptions) error{}
-	if os.Getenv("AWS_EC2_METADATA_DISABLED") == "" {
-		opts = append(opts, config.WithEC2IMDSClientEnableState(imds.ClientDisabled))
-	}
-	if f.profile != "" {
-		opts = append(opts, config.WithSharedConfigProfile(f.profile))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
-	if err != nil {
-		return sigv4.Credentials{}, "", "", fmt.Errorf("loading AWS configuration: %w", err)
-	}
-	region := f.region
-	if region == "" {
-		region = cfg.Region
-	}
-	if region == "" {
-		region = defaultRegion
-	}
-	if cfg.Credentials == nil {
-		return sigv4.Credentials{}, "", "", errors.New("no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or use --profile")
-	}
-	c, err := cfg.Credentials.Retrieve(ctx)
-	if err != nil {
-		return sigv4.Credentials{}, "", "", fmt.Errorf("no AWS credentials found (%v): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or use --profile", err)
-	}
-	endpoint := f.endpoint
-	for _, env := range []string{"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"} {
-		if endpoint == "" {
-			endpoint = os.Getenv(env)
-		}
-	}
-	if endpoint == "" {
-		endpoint = "http://" + defaultListen
-	}
-	u, err := url.Parse(endpoint)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return sigv4.Credentials{}, "", "", fmt.Errorf("--endpoint-url %q: want http(s)://HOST[:PORT]", endpoint)
-	}
-	return sigv4.Credentials{AccessKey: c.AccessKeyID, SecretKey: c.SecretAccessKey, SessionToken: c.SessionToken}, region, strings.TrimRight(endpoint, "/"), nil
+	return clientSettings(ctx, f.profile, f.region, f.endpoint, "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
 }
 
 func objectURL(endpoint, bucket, key string) string {
