@@ -1,11 +1,8 @@
 package console
 
 import (
-	"crypto/hmac"
 	"crypto/md5"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"mime"
 	"net/http"
@@ -188,47 +185,21 @@ type postSpec struct {
 }
 
 func (c *call) postForm(p postSpec) (*postForm, error) {
-	now := c.h.now().UTC()
-	amzDate := now.Format("20060102T150405Z")
-	cr := c.s.creds
-	credential := cr.AccessKey + "/" + sigv4.ScopeString(amzDate[:8], c.h.cfg.Region, "s3")
-	fields := map[string]string{}
-	conds := []any{map[string]string{"bucket": p.bucket}}
+	key := p.key
 	if p.keyPrefix {
-		conds = append(conds, []string{"starts-with", "$key", p.key})
-		fields["key"] = p.key + "${filename}"
-	} else {
-		conds = append(conds, map[string]string{"key": p.key})
-		fields["key"] = p.key
+		key += "${filename}"
 	}
+	conds := []any{[]any{"content-length-range", 0, p.maxBytes}}
 	if p.anyType {
 		conds = append(conds, []string{"starts-with", "$Content-Type", ""})
 	}
-	for k, v := range p.extra {
-		fields[k] = v
-		conds = append(conds, map[string]string{k: v})
-	}
-	conds = append(conds, []any{"content-length-range", 0, p.maxBytes})
-	fields["x-amz-algorithm"] = sigv4.Algorithm
-	fields["x-amz-credential"] = credential
-	fields["x-amz-date"] = amzDate
-	conds = append(conds,
-		map[string]string{"x-amz-algorithm": sigv4.Algorithm},
-		map[string]string{"x-amz-credential": credential},
-		map[string]string{"x-amz-date": amzDate})
-	if cr.SessionToken != "" {
-		fields["x-amz-security-token"] = cr.SessionToken
-		conds = append(conds, map[string]string{"x-amz-security-token": cr.SessionToken})
-	}
-	doc, err := json.Marshal(map[string]any{"expiration": now.Add(p.expires).Format("2006-01-02T15:04:05.000Z"), "conditions": conds})
+	fields, err := sigv4.PresignPOST(c.s.creds, sigv4.PostOptions{
+		Bucket: p.bucket, Key: key, Region: c.h.cfg.Region, SignAt: c.h.now(), Expires: p.expires,
+		Fields: p.extra, Conditions: conds,
+	})
 	if err != nil {
 		return nil, err
 	}
-	pol := base64.StdEncoding.EncodeToString(doc)
-	mac := hmac.New(sha256.New, sigv4.SigningKey(cr.SecretKey, amzDate[:8], c.h.cfg.Region, "s3"))
-	mac.Write([]byte(pol))
-	fields["policy"] = pol
-	fields["x-amz-signature"] = hex.EncodeToString(mac.Sum(nil))
 	return &postForm{URL: c.objectURL(p.bucket, "") + "/", Fields: fields}, nil
 }
 

@@ -2,10 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -187,26 +183,15 @@ func runPresignPost(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	now := time.Now().UTC()
-	amzDate := now.Format("20060102T150405Z")
-	credential := creds.AccessKey + "/" + sigv4.ScopeString(amzDate[:8], region, "s3")
-	out := map[string]string{}
-	var conditions []any
-	conditions = append(conditions, map[string]string{"bucket": bucket})
-	if prefix, ok := strings.CutSuffix(key, "${filename}"); ok {
-		conditions = append(conditions, []string{"starts-with", "$key", prefix})
-	} else {
-		conditions = append(conditions, map[string]string{"key": key})
-	}
-	out["key"] = key
+	extra := map[string]string{}
 	for _, f := range fields {
 		name, value, ok := strings.Cut(f, "=")
 		if !ok || name == "" {
 			return fmt.Errorf("--field %q: want NAME=VALUE", f)
 		}
-		out[name] = value
-		conditions = append(conditions, map[string]string{name: value})
+		extra[name] = value
 	}
+	var conditions []any
 	if *lengthRange != "" {
 		lo, hi, ok := strings.Cut(*lengthRange, ",")
 		min, err1 := strconv.ParseInt(strings.TrimSpace(lo), 10, 64)
@@ -228,29 +213,13 @@ func runPresignPost(args []string, stdout, stderr io.Writer) error {
 		}
 		conditions = append(conditions, v)
 	}
-	out["x-amz-algorithm"] = sigv4.Algorithm
-	out["x-amz-credential"] = credential
-	out["x-amz-date"] = amzDate
-	conditions = append(conditions,
-		map[string]string{"x-amz-algorithm": sigv4.Algorithm},
-		map[string]string{"x-amz-credential": credential},
-		map[string]string{"x-amz-date": amzDate})
-	if creds.SessionToken != "" {
-		out["x-amz-security-token"] = creds.SessionToken
-		conditions = append(conditions, map[string]string{"x-amz-security-token": creds.SessionToken})
-	}
-	doc, err := json.Marshal(map[string]any{
-		"expiration": now.Add(exp).Format("2006-01-02T15:04:05.000Z"),
-		"conditions": conditions,
+	out, err := sigv4.PresignPOST(creds, sigv4.PostOptions{
+		Bucket: bucket, Key: key, Region: region, SignAt: time.Now(), Expires: exp,
+		Fields: extra, Conditions: conditions,
 	})
 	if err != nil {
 		return err
 	}
-	policy := base64.StdEncoding.EncodeToString(doc)
-	mac := hmac.New(sha256.New, sigv4.SigningKey(creds.SecretKey, amzDate[:8], region, "s3"))
-	mac.Write([]byte(policy))
-	out["policy"] = policy
-	out["x-amz-signature"] = hex.EncodeToString(mac.Sum(nil))
 	enc := json.NewEncoder(stdout)
 	enc.SetEscapeHTML(false)
 	return enc.Encode(map[string]any{"url": endpoint + "/" + bucket + "/", "fields": out})
