@@ -3,6 +3,7 @@ package s3api
 import (
 	"encoding/xml"
 	"errors"
+	"github.com/postern/postern/writehold"
 	"io"
 	"net/http"
 	"strconv"
@@ -432,8 +433,17 @@ func (h *Handler) sendRange(req *request, o *meta.Object, rng byteRange, status 
 		if int64(len(o.Inline)) != o.Size {
 			return errors.New("inline object size mismatch")
 		}
+		// The whole response is in memory: send headers and body in one
+		// write rather than net/http's two.
+		held := writehold.Hold(req.r.Context())
 		req.w.WriteHeader(status)
 		_, err := req.w.Write(o.Inline[rng.start : rng.end+1])
+		if err == nil {
+			err = http.NewResponseController(req.w).Flush()
+		}
+		if rerr := held.Release(); err == nil {
+			err = rerr
+		}
 		return err
 	}
 	var off int64

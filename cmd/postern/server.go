@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/postern/postern/writehold"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -135,8 +136,10 @@ func runServer(args []string) error {
 	if err != nil {
 		return err
 	}
+	ln = writehold.Listen(ln)
 	srv := &http.Server{
 		Handler:           handler,
+		ConnContext:       writehold.ConnContext,
 		ReadHeaderTimeout: readHeaderTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
