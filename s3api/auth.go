@@ -182,11 +182,11 @@ func (h *Handler) conditionContext(req *request) *authz.RequestContext {
 	if req.op == "ListObjects" || req.op == "ListObjectsV2" || req.op == "ListObjectVersions" {
 		q := req.query()
 		c.Extra = policy.MapContext{"s3:prefix": {q.Get("prefix")}}
-		if d, ok := q["delimiter"]; ok {
-			c.Extra["s3:delimiter"] = d[:1]
+		if d, ok := q.Lookup("delimiter"); ok {
+			c.Extra["s3:delimiter"] = []string{d}
 		}
-		if m, ok := q["max-keys"]; ok {
-			c.Extra["s3:max-keys"] = m[:1]
+		if m, ok := q.Lookup("max-keys"); ok {
+			c.Extra["s3:max-keys"] = []string{m}
 		}
 	}
 	for _, hk := range conditionHeaders {

@@ -11,7 +11,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -145,13 +144,14 @@ type request struct {
 	sigV2     bool          // authenticated with Signature Version 2
 	bytesIn   int64
 	condCtx   *authz.RequestContext
-	q         url.Values
+	q         query
+	qParsed   bool
 }
 
 // query returns the parsed query string, parsed once.
-func (req *request) query() url.Values {
-	if req.q == nil {
-		req.q = req.r.URL.Query()
+func (req *request) query() query {
+	if !req.qParsed {
+		req.q, req.qParsed = parseQuery(req.r.URL.RawQuery), true
 	}
 	return req.q
 }

@@ -15,26 +15,26 @@ import (
 const MaxListKeys = 1000
 
 // parseMaxKeys reads max-keys-style parameters: default def, capped at limit.
-func parseMaxKeys(q url.Values, name string, def int) (int, error) {
-	v, ok := q[name]
-	if !ok || len(v) == 0 || v[0] == "" {
+func parseMaxKeys(q query, name string, def int) (int, error) {
+	v := q.Get(name)
+	if v == "" {
 		return def, nil
 	}
-	n, err := strconv.Atoi(v[0])
+	n, err := strconv.Atoi(v)
 	if err != nil {
 		e := errInvalidArgument("Provided " + name + " not an integer or within integer range")
-		e.Extra = append(e.Extra, kv("ArgumentName", name), kv("ArgumentValue", v[0]))
+		e.Extra = append(e.Extra, kv("ArgumentName", name), kv("ArgumentValue", v))
 		return 0, e
 	}
 	if n < 0 {
 		e := errInvalidArgument("Argument " + name + " must be an integer between 0 and 2147483647")
-		e.Extra = append(e.Extra, kv("ArgumentName", name), kv("ArgumentValue", v[0]))
+		e.Extra = append(e.Extra, kv("ArgumentName", name), kv("ArgumentValue", v))
 		return 0, e
 	}
 	return min(n, def), nil
 }
 
-func encodingType(q url.Values) (string, error) {
+func encodingType(q query) (string, error) {
 	et := q.Get("encoding-type")
 	if et != "" && !strings.EqualFold(et, "url") {
 		e := errInvalidArgument("Invalid Encoding Method specified in Request")
@@ -164,11 +164,11 @@ func (h *Handler) listObjectsV2(req *request, b *meta.Bucket) error {
 	}
 	prefix, delim := q.Get("prefix"), q.Get("delimiter")
 	startAfter := q.Get("start-after")
-	token, hasToken := q["continuation-token"]
+	token, hasToken := q.Lookup("continuation-token")
 	after := startAfter
 	if hasToken {
-		t, ok := decodeToken(token[0])
-		if !ok || token[0] == "" {
+		t, ok := decodeToken(token)
+		if !ok || token == "" {
 			e := errInvalidArgument("The continuation token provided is incorrect")
 			e.Extra = append(e.Extra, kv("ArgumentName", "continuation-token"))
 			return e
@@ -193,7 +193,7 @@ func (h *Handler) listObjectsV2(req *request, b *meta.Bucket) error {
 		CommonPrefixes: prefixes(page.CommonPrefixes, enc),
 	}
 	if hasToken {
-		res.ContinuationToken = token[0]
+		res.ContinuationToken = token
 	}
 	if page.IsTruncated {
 		res.NextContinuationToken = encodeToken(page.NextAfter)

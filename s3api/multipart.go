@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -60,7 +59,7 @@ func (h *Handler) createMultipartUpload(req *request, b *meta.Bucket) error {
 	return writeXML(req.w, http.StatusOK, initiateMultipartUploadResult{Xmlns: s3Namespace, Bucket: b.Name, Key: req.key, UploadID: u.ID})
 }
 
-func partNumber(q url.Values) (int, error) {
+func partNumber(q query) (int, error) {
 	n, err := strconv.Atoi(q.Get("partNumber"))
 	if err != nil || n < 1 || n > MaxPartNumber {
 		return 0, errInvalidArgument("Part number must be an integer between 1 and 10000, inclusive")

@@ -393,14 +393,14 @@ func (h *Handler) getObjectOnce(req *request, b *meta.Bucket) error {
 	}
 
 	for _, ov := range responseOverrides {
-		if _, ok := q[ov[0]]; ok && req.principal.Kind == iam.KindAnonymous {
+		if q.Has(ov[0]) && req.principal.Kind == iam.KindAnonymous {
 			return errInvalidRequest("Request specific response headers cannot be used for anonymous GET requests.")
 		}
 	}
 	writeObjectHeaders(hd, &o)
 	for _, ov := range responseOverrides {
-		if v, ok := q[ov[0]]; ok {
-			hd.Set(ov[1], v[0])
+		if v, ok := q.Lookup(ov[0]); ok {
+			hd.Set(ov[1], v)
 		}
 	}
 	if strings.EqualFold(r.Header.Get("x-amz-checksum-mode"), "ENABLED") && !partial {

@@ -3,7 +3,6 @@ package s3api
 import (
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"unicode/utf8"
 )
@@ -61,8 +60,8 @@ func (h *Handler) hostBucket(host string) string {
 // operationName names the S3 operation from method, bucket, key and query.
 // Sub-resources we do not implement map to names with no handler, which
 // answer NotImplemented.
-func operationName(r *http.Request, q url.Values, bucket, key string) string {
-	has := func(k string) bool { _, ok := q[k]; return ok }
+func operationName(r *http.Request, q query, bucket, key string) string {
+	has := q.Has
 	m := r.Method
 	if bucket == "" {
 		if m == http.MethodGet {
