@@ -243,9 +243,11 @@ func (h *Handler) finish(req *request, start time.Time) {
 	if req.auth != nil {
 		ak = req.auth.AccessKey
 	}
-	if h.log.Enabled(context.Background(), slog.LevelInfo) {
-		// Typed attributes: no interface boxing on the hottest log line.
-		h.log.LogAttrs(context.Background(), slog.LevelInfo, "request",
+	if lh := h.log.Handler(); lh.Enabled(context.Background(), slog.LevelInfo) {
+		// Typed attributes, no interface boxing, and no caller lookup
+		// (pc 0): this is the hottest log line.
+		rec := slog.NewRecord(time.Now(), slog.LevelInfo, "request", 0)
+		rec.AddAttrs(
 			slog.String("request_id", req.id),
 			slog.String("op", req.op),
 			slog.String("method", req.r.Method),
@@ -258,6 +260,7 @@ func (h *Handler) finish(req *request, start time.Time) {
 			slog.String("access_key", ak),
 			slog.String("remote", req.r.RemoteAddr),
 		)
+		lh.Handle(context.Background(), rec)
 	}
 	if h.cfg.Observe != nil {
 		op := req.op

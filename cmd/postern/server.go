@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/postern/postern/textlog"
 	"github.com/postern/postern/writehold"
 	"io"
 	"io/fs"
@@ -292,7 +293,7 @@ func newLogger(cfg *serverConfig, out io.Writer) *slog.Logger {
 	if cfg.LogFormat == "json" {
 		return slog.New(slog.NewJSONHandler(out, opts))
 	}
-	return slog.New(slog.NewTextHandler(out, opts))
+	return slog.New(textlog.New(out, opts))
 }
 
 // serveDebug serves pprof on its own listener, never on the S3 port.
