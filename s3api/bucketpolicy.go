@@ -75,14 +75,22 @@ func (h *Handler) publicAccessBlock(b *meta.Bucket) publicAccessBlock {
 	if doc == nil {
 		return publicAccessBlock{}
 	}
-	if v, ok := h.pabs.Load(string(doc)); ok {
-		return v.(publicAccessBlock)
+	h.pabMu.RLock()
+	v, ok := h.pabs[string(doc)]
+	h.pabMu.RUnlock()
+	if ok {
+		return v
 	}
 	var pab publicAccessBlock
 	if xml.Unmarshal(doc, &pab) != nil {
 		return publicAccessBlock{}
 	}
-	h.pabs.Store(string(doc), pab) // few distinct documents exist: 16 settings combinations
+	h.pabMu.Lock()
+	if h.pabs == nil {
+		h.pabs = map[string]publicAccessBlock{}
+	}
+	h.pabs[string(doc)] = pab // few distinct documents exist: 16 settings combinations
+	h.pabMu.Unlock()
 	return pab
 }
 

@@ -6,7 +6,6 @@ package s3api
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"io"
 	"log/slog"
@@ -65,7 +64,8 @@ type Handler struct {
 	policies   *policyCache
 	md5s       *md5pool.Pool
 	copyBufs   sync.Pool // *[]byte of 1 MiB, for request bodies
-	pabs       sync.Map  // public access block document → publicAccessBlock
+	pabMu      sync.RWMutex
+	pabs       map[string]publicAccessBlock // document → parsed; looked up without allocating
 }
 
 // MaxSkew is the clock skew S3 tolerates between a request's date and the
@@ -135,6 +135,7 @@ func (h *Handler) lookupCredentials(ctx context.Context, accessKey, token string
 type request struct {
 	r         *http.Request
 	w         *responseWriter
+	rw        responseWriter // what w points to: one allocation for both
 	id        string
 	op        string
 	bucket    string
@@ -164,11 +165,21 @@ func (req *request) sigVersion() string {
 	return sigv4.Algorithm
 }
 
+// newRequestID returns 16 random upper-case hex digits.
 func newRequestID() string {
+	const digits = "0123456789ABCDEF"
 	var b [8]byte
 	rand.Read(b[:])
-	return strings.ToUpper(hex.EncodeToString(b[:]))
+	var s [16]byte
+	for i, c := range b {
+		s[2*i], s[2*i+1] = digits[c>>4], digits[c&15]
+	}
+	return string(s[:])
 }
+
+// serverHeader is shared by all responses; header values are never modified
+// in place.
+var serverHeader = []string{"Postern"}
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -184,13 +195,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.ContentLength == 0 && strings.EqualFold(r.Header.Get("Expect"), "100-continue") {
 		w.WriteHeader(http.StatusContinue)
 	}
-	rw := &responseWriter{ResponseWriter: w}
-	req := &request{r: r, w: rw, id: newRequestID()}
+	req := &request{r: r, id: newRequestID()}
+	req.rw.ResponseWriter = w
+	rw := &req.rw
+	req.w = rw
 	// Canonical keys set directly: no key canonicalisation on every request.
 	hd := rw.Header()
-	hd["X-Amz-Request-Id"] = []string{req.id}
-	hd["X-Amz-Id-2"] = []string{req.id}
-	hd["Server"] = []string{"Postern"}
+	id := []string{req.id}
+	hd["X-Amz-Request-Id"] = id
+	hd["X-Amz-Id-2"] = id
+	hd["Server"] = serverHeader
 
 	defer func() {
 		if p := recover(); p != nil {

@@ -68,15 +68,20 @@ func objectMetadata(hdr http.Header) (meta.Object, error) {
 }
 
 // writeObjectHeaders sets the response headers describing o.
+var acceptRangesBytes = []string{"bytes"}
+
 func writeObjectHeaders(h http.Header, o *meta.Object) {
 	ct := o.ContentType
 	if ct == "" {
 		ct = "binary/octet-stream"
 	}
-	h["Content-Type"] = []string{ct}
-	h["Etag"] = []string{`"` + o.ETag + `"`}
-	h["Last-Modified"] = []string{o.LastModified.UTC().Format(httpTime)}
-	h["Accept-Ranges"] = []string{"bytes"}
+	// One backing array for the four values; each slice is capped so that
+	// an append elsewhere copies instead of overwriting its neighbour.
+	v := []string{ct, `"` + o.ETag + `"`, o.LastModified.UTC().Format(httpTime)}
+	h["Content-Type"] = v[0:1:1]
+	h["Etag"] = v[1:2:2]
+	h["Last-Modified"] = v[2:3:3]
+	h["Accept-Ranges"] = acceptRangesBytes
 	set := func(k, v string) {
 		if v != "" {
 			h.Set(k, v)

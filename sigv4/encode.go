@@ -139,9 +139,13 @@ type queryParam struct {
 // escapes decoded, '+' taken as space (as url.ParseQuery and the AWS SDKs do),
 // then encoded. Common components need no work and are returned as is.
 func canonicalQueryComponent(raw string) string {
-	if !needsEncoding(raw, false) {
+	if isCanonicalComponent(raw) {
 		return raw
 	}
+	return canonicalizeComponent(raw)
+}
+
+func canonicalizeComponent(raw string) string {
 	b := make([]byte, 0, len(raw)+8)
 	for i := 0; i < len(raw); i++ {
 		c := raw[i]
@@ -165,6 +169,31 @@ func canonicalQueryComponent(raw string) string {
 	}
 	return string(b)
 }
+
+// isCanonicalComponent reports whether a raw query component is already in
+// canonical form: unreserved bytes, and upper-case %XX escapes of bytes that
+// must be escaped (as X-Amz-Credential's %2F usually arrives). Then the
+// canonical form is raw itself and needs no copy.
+func isCanonicalComponent(raw string) bool {
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		if isUnreserved(c) {
+			continue
+		}
+		if c != '%' || i+2 >= len(raw) || !isUpperHex(raw[i+1]) || !isUpperHex(raw[i+2]) {
+			return false
+		}
+		hi, _ := unhex(raw[i+1])
+		lo, _ := unhex(raw[i+2])
+		if isUnreserved(hi<<4 | lo) {
+			return false // an escaped unreserved byte is decoded in canonical form
+		}
+		i += 2
+	}
+	return true
+}
+
+func isUpperHex(c byte) bool { return '0' <= c && c <= '9' || 'A' <= c && c <= 'F' }
 
 // decodeQueryComponent decodes %XX escapes and '+' (space); malformed escapes
 // are kept literally, never an error, so parsing cannot fail on garbage.

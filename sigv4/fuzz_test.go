@@ -99,3 +99,16 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// The no-copy shortcut for components already in canonical form must agree
+// with canonicalising them.
+func FuzzCanonicalQueryComponent(f *testing.F) {
+	for _, s := range []string{"", "abc", "AK%2F20260101%2Fus-east-1%2Fs3%2Faws4_request", "%2f", "%41", "a+b", "%", "%2", "%zz", "~._-", "%E2%9C%93", "a b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		if got, want := canonicalQueryComponent(raw), canonicalizeComponent(raw); got != want {
+			t.Fatalf("%q: %q, want %q", raw, got, want)
+		}
+	})
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,11 +16,15 @@ type metrics struct {
 	latency  *prometheus.HistogramVec
 	bytesIn  prometheus.Counter
 	bytesOut prometheus.Counter
+
+	mu   sync.RWMutex
+	byOp map[opStatus]opMetrics
 }
 
 func newMetrics() *metrics {
 	m := &metrics{
-		reg: prometheus.NewRegistry(),
+		byOp: map[opStatus]opMetrics{},
+		reg:  prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "postern_requests_total", Help: "S3 API requests by operation and HTTP status.",
 		}, []string{"op", "status"}),
@@ -35,9 +40,36 @@ func newMetrics() *metrics {
 	return m
 }
 
+// opMetrics are the series of one operation and status, looked up once.
+type opMetrics struct {
+	requests prometheus.Counter
+	latency  prometheus.Observer
+}
+
+type opStatus struct {
+	op     string
+	status int
+}
+
+func (m *metrics) series(op string, status int) opMetrics {
+	k := opStatus{op, status}
+	m.mu.RLock()
+	s, ok := m.byOp[k]
+	m.mu.RUnlock()
+	if ok {
+		return s
+	}
+	s = opMetrics{m.requests.WithLabelValues(op, strconv.Itoa(status)), m.latency.WithLabelValues(op)}
+	m.mu.Lock()
+	m.byOp[k] = s // bounded: operations × statuses
+	m.mu.Unlock()
+	return s
+}
+
 func (m *metrics) observe(op string, status int, in, out int64, d time.Duration) {
-	m.requests.WithLabelValues(op, strconv.Itoa(status)).Inc()
-	m.latency.WithLabelValues(op).Observe(d.Seconds())
+	s := m.series(op, status)
+	s.requests.Inc()
+	s.latency.Observe(d.Seconds())
 	m.bytesIn.Add(float64(in))
 	m.bytesOut.Add(float64(out))
 }
