@@ -98,8 +98,9 @@ type Writer struct {
 	n    int64
 	done bool
 
-	block *[]byte // direct I/O only: aligned block from blockPool
-	fill  int     // bytes of *block in use
+	block    *[]byte // direct I/O only: aligned block from blockPool
+	fill     int     // bytes of *block in use
+	buffered bool    // O_DIRECT was turned off after the file system refused a write
 }
 
 // Create starts a new blob.
@@ -194,6 +195,17 @@ func (w *Writer) ReadFrom(r io.Reader) (int64, error) {
 // alignment) at the end of the file, and empties the block.
 func (w *Writer) writeBlock(n int) error {
 	_, err := w.f.Write((*w.block)[:n])
+	if errors.Is(err, syscall.EINVAL) && !w.buffered {
+		// The file system took O_DIRECT at open but refuses the write (a
+		// larger alignment, say): nothing was written, so turn O_DIRECT
+		// off, write the same bytes through the page cache, and stop
+		// trying direct I/O on this store.
+		w.s.noDirect.Store(true)
+		w.buffered = true
+		if err = clearDirect(w.f); err == nil {
+			_, err = w.f.Write((*w.block)[:n])
+		}
+	}
 	w.fill = 0
 	if err != nil {
 		return fmt.Errorf("blob: write: %w", err)

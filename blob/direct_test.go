@@ -83,3 +83,52 @@ func TestAlignedBlock(t *testing.T) {
 		}
 	}
 }
+
+// A file system that refuses a direct write (here provoked with a misaligned
+// block) gets the same bytes through the page cache.
+func TestDirectWriteRefusedFallsBack(t *testing.T) {
+	if oDirect == 0 {
+		t.Skip("no O_DIRECT on this platform")
+	}
+	s, _ := Open(t.TempDir())
+	w, err := s.Create()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !w.Direct() {
+		t.Skip("the test file system refuses O_DIRECT")
+	}
+	raw := make([]byte, directBlock+directAlign+1)
+	mis := alignedBlockIn(raw)[1 : directBlock+1] // aligned + 1: O_DIRECT rejects it
+	w.block = &mis
+	want := bytes.Repeat([]byte("0123456789"), (directBlock+5000)/10)
+	if _, err := w.Write(want); err != nil {
+		t.Fatalf("write after refused direct write: %v", err)
+	}
+	// The tail is still in the misaligned block; move it to a proper one,
+	// which Commit returns to the pool.
+	good := alignedBlock(directBlock)
+	copy(good, mis[:w.fill])
+	w.block = &good
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if !s.noDirect.Load() {
+		t.Error("the store still tries O_DIRECT")
+	}
+	f, _ := s.Open(w.ID())
+	got, _ := io.ReadAll(f)
+	f.Close()
+	if !bytes.Equal(got, want) {
+		t.Fatalf("read back %d bytes, want %d equal", len(got), len(want))
+	}
+}
+
+// alignedBlockIn returns b from its first directAlign boundary.
+func alignedBlockIn(b []byte) []byte {
+	off := int(uintptr(unsafe.Pointer(&b[0])) & (directAlign - 1))
+	if off != 0 {
+		off = directAlign - off
+	}
+	return b[off:]
+}
