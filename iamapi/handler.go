@@ -145,9 +145,52 @@ func scopeService(r *http.Request) string {
 		}
 		cred, _, _ = strings.Cut(rest, ",")
 	} else if r.URL != nil && strings.Contains(r.URL.RawQuery, "X-Amz-Credential") {
-		cred = rawQueryValue(r.URL.RawQuery, "X-Amz-Credential")
+		return rawScopePart(rawQueryParam(r.URL.RawQuery, "X-Amz-Credential"), 3)
 	}
 	return scopePart(strings.TrimSpace(cred), 3)
+}
+
+// rawScopePart is scopePart of a still-escaped query value. When the only
+// escapes are the slashes' %2F, as the SDKs send them, it splits on those
+// without decoding (no allocation on every S3 request); otherwise it decodes.
+func rawScopePart(raw string, i int) string {
+	if strings.IndexByte(raw, '+') >= 0 || strings.Count(raw, "%") != strings.Count(raw, "%2F")+strings.Count(raw, "%2f") {
+		v, err := url.QueryUnescape(raw)
+		if err != nil {
+			return ""
+		}
+		return scopePart(strings.TrimSpace(v), i)
+	}
+	var part string
+	for n := 0; ; n++ {
+		p, rest, more := cutSlash(raw)
+		if n == i {
+			part = p
+		}
+		if !more {
+			if n != 4 {
+				return ""
+			}
+			return part
+		}
+		if n == 4 {
+			return ""
+		}
+		raw = rest
+	}
+}
+
+// cutSlash cuts s around its first '/', %2F or %2f.
+func cutSlash(s string) (before, after string, found bool) {
+	for j := 0; j < len(s); j++ {
+		if s[j] == '/' {
+			return s[:j], s[j+1:], true
+		}
+		if s[j] == '%' && j+2 < len(s) && s[j+1] == '2' && (s[j+2] == 'F' || s[j+2] == 'f') {
+			return s[:j], s[j+3:], true
+		}
+	}
+	return s, "", false
 }
 
 // scopePart returns element i of a credential "AKID/date/region/service/aws4_request",
@@ -420,6 +463,19 @@ func statusOf(code string) int {
 		return http.StatusForbidden
 	}
 	return http.StatusBadRequest
+}
+
+// rawQueryParam returns the first value of name in a raw query string, still
+// escaped.
+func rawQueryParam(raw, name string) string {
+	for raw != "" {
+		var part string
+		part, raw, _ = strings.Cut(raw, "&")
+		if k, v, _ := strings.Cut(part, "="); k == name {
+			return v
+		}
+	}
+	return ""
 }
 
 // rawQueryValue returns the first value of name in a raw query string,

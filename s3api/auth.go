@@ -34,16 +34,16 @@ func (h *Handler) authenticate(req *request) error {
 		req.principal = iam.Anonymous
 		return nil
 	}
-	slot := &principalSlot{}
-	res, err := h.verifier.Verify(r.WithContext(context.WithValue(r.Context(), principalSlotKey{}, slot)), h.now())
+	res, err := h.verifier.Verify(r, h.now())
 	if err != nil {
 		return credentialError(err)
 	}
-	if slot.p == nil {
+	p, _ := res.Identity.(*iam.Principal)
+	if p == nil {
 		return errInternal()
 	}
 	req.auth = res
-	req.principal = slot.p
+	req.principal = p
 	if h.cfg.KeyUsed != nil {
 		h.cfg.KeyUsed(res.AccessKey, "s3", h.cfg.Region)
 	}
@@ -58,12 +58,11 @@ func (h *Handler) authenticateV2(req *request) error {
 			"Make the client sign with Signature Version 4: for the aws CLI, `aws configure set default.s3.signature_version s3v4`; "+
 			"for boto3, Config(signature_version='s3v4'); for s3cmd, drop --signature-v2.")
 	}
-	slot := &principalSlot{}
-	res, err := h.verifierV2.Verify(req.r.WithContext(context.WithValue(req.r.Context(), principalSlotKey{}, slot)), h.now())
+	res, err := h.verifierV2.Verify(req.r, h.now())
 	if err != nil {
 		return credentialError(err)
 	}
-	p := slot.p
+	p, _ := res.Identity.(*iam.Principal)
 	if p == nil {
 		return errInternal()
 	}

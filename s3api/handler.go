@@ -87,8 +87,8 @@ func New(cfg Config) *Handler {
 	h.policies = newPolicyCache()
 	h.md5s = md5pool.New()
 	h.copyBufs.New = func() any { b := make([]byte, 1<<20); return &b }
-	h.verifier = sigv4.NewVerifier(cfg.Region, []string{"s3"}, MaxSkew, h.lookupSecret).WithContextLookup(h.lookupCredentials)
-	h.verifierV2 = sigv2.NewVerifier(h.lookupSecret, MaxSkew, sigv2.DefaultMaxExpiry, cfg.Domain).WithContextLookup(h.lookupCredentials)
+	h.verifier = sigv4.NewVerifier(cfg.Region, []string{"s3"}, MaxSkew, h.lookupSecret).WithIdentityLookup(h.lookupCredentials)
+	h.verifierV2 = sigv2.NewVerifier(h.lookupSecret, MaxSkew, sigv2.DefaultMaxExpiry, cfg.Domain).WithIdentityLookup(h.lookupCredentials)
 	return h
 }
 
@@ -109,26 +109,18 @@ func (h *Handler) lookupSecret(accessKey, token string) (string, bool, error) {
 	return secret, true, nil
 }
 
-// principalSlot carries the principal found by the verifier's credential
-// lookup out to authenticate, so each request looks its credentials up once.
-type principalSlot struct{ p *iam.Principal }
-
-type principalSlotKey struct{}
-
-// lookupCredentials is the verifiers' lookup: it finds the secret and keeps
-// the principal in the request's slot.
-func (h *Handler) lookupCredentials(ctx context.Context, accessKey, token string) (string, bool, error) {
+// lookupCredentials is the verifiers' lookup: it finds the secret, and the
+// principal, which the verifier hands back once the signature checks out, so
+// each request looks its credentials up once.
+func (h *Handler) lookupCredentials(ctx context.Context, accessKey, token string) (string, any, bool, error) {
 	secret, p, err := h.cfg.Directory.Credentials(ctx, accessKey, token)
 	if errors.Is(err, iam.ErrUnknownKey) {
-		return "", false, nil
+		return "", nil, false, nil
 	}
 	if err != nil {
-		return "", false, credentialError(err)
+		return "", nil, false, credentialError(err)
 	}
-	if slot, ok := ctx.Value(principalSlotKey{}).(*principalSlot); ok {
-		slot.p = p
-	}
-	return secret, true, nil
+	return secret, p, true, nil
 }
 
 // request carries one request's state through the handler.

@@ -431,6 +431,23 @@ func (h *Handler) getObjectOnce(req *request, b *meta.Bucket) error {
 	return h.sendRange(req, &o, rng, status)
 }
 
+// sendHeld sends a response whose body is in memory over HTTP/1.x: the
+// connection holds its writes while net/http writes headers and body, then
+// sends both in one write rather than net/http's two.
+func sendHeld(req *request, status int, body []byte) (err error) {
+	held := writehold.Hold(req.r.Context())
+	defer func() {
+		if rerr := held.Release(); err == nil {
+			err = rerr
+		}
+	}()
+	req.w.WriteHeader(status)
+	if _, err := req.w.Write(body); err != nil {
+		return err
+	}
+	return http.NewResponseController(req.w).Flush()
+}
+
 // sendRange writes bytes [rng.start, rng.end] of o, file by file, so that the
 // kernel can send each straight from the page cache (sendfile).
 func (h *Handler) sendRange(req *request, o *meta.Object, rng byteRange, status int) error {
@@ -438,18 +455,15 @@ func (h *Handler) sendRange(req *request, o *meta.Object, rng byteRange, status 
 		if int64(len(o.Inline)) != o.Size {
 			return errors.New("inline object size mismatch")
 		}
-		// The whole response is in memory: send headers and body in one
-		// write rather than net/http's two.
-		held := writehold.Hold(req.r.Context())
-		req.w.WriteHeader(status)
-		_, err := req.w.Write(o.Inline[rng.start : rng.end+1])
-		if err == nil {
-			err = http.NewResponseController(req.w).Flush()
+		body := o.Inline[rng.start : rng.end+1]
+		if req.r.ProtoMajor != 1 {
+			// HTTP/2 frames and flow-controls the body itself: holding its
+			// writes could wait forever for a window update.
+			req.w.WriteHeader(status)
+			_, err := req.w.Write(body)
+			return err
 		}
-		if rerr := held.Release(); err == nil {
-			err = rerr
-		}
-		return err
+		return sendHeld(req, status, body)
 	}
 	var off int64
 	started := false

@@ -12,10 +12,11 @@ const maxQueryParams = 10000
 // query is a request's query string, parsed once with url.ParseQuery's rules
 // (pairs with a ';' or a bad escape are skipped, '+' is a space) into a
 // slice: requests carry a handful of parameters, so a linear search is as
-// fast as a map, and values without escapes stay substrings of the URL.
+// fast as a map. Values are kept as they came and unescaped when looked up:
+// most requests (a presigned GET, say) only ask which keys are present.
 type query []queryParam
 
-type queryParam struct{ key, value string }
+type queryParam struct{ key, rawValue string }
 
 func parseQuery(raw string) query {
 	if raw == "" || strings.Count(raw, "&") >= maxQueryParams {
@@ -29,9 +30,8 @@ func parseQuery(raw string) query {
 			continue
 		}
 		k, v, _ := strings.Cut(pair, "=")
-		k, ok1 := queryUnescape(k)
-		v, ok2 := queryUnescape(v)
-		if ok1 && ok2 {
+		k, ok := queryUnescape(k)
+		if ok && validEscapes(v) {
 			q = append(q, queryParam{k, v})
 		}
 	}
@@ -46,11 +46,28 @@ func queryUnescape(s string) (string, bool) {
 	return u, err == nil
 }
 
+// validEscapes reports whether every '%' in s starts a %XX escape, which is
+// when url.QueryUnescape accepts s.
+func validEscapes(s string) bool {
+	for i := strings.IndexByte(s, '%'); i >= 0; i = strings.IndexByte(s, '%') {
+		if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
+			return false
+		}
+		s = s[i+3:]
+	}
+	return true
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
 // Lookup returns the first value of key and whether key is present.
 func (q query) Lookup(key string) (string, bool) {
 	for i := range q {
 		if q[i].key == key {
-			return q[i].value, true
+			v, _ := queryUnescape(q[i].rawValue) // checked by parseQuery
+			return v, true
 		}
 	}
 	return "", false

@@ -27,22 +27,23 @@ type Result struct {
 	AuthType     sigv4.AuthType
 	SignedAt     time.Time // header auth: x-amz-date, else Date; zero when presigned
 	Expires      time.Time // presigned only
+	Identity     any       // what the IdentityLookup returned
 }
 
 // Verifier verifies SigV2 requests. It holds configuration only and is safe
 // for concurrent use.
 type Verifier struct {
 	lookup    sigv4.Lookup
-	lookupCtx sigv4.ContextLookup
+	lookupID  sigv4.IdentityLookup
 	maxSkew   time.Duration
 	maxExpiry time.Duration
 	domain    string
 }
 
-// WithContextLookup makes v call f, with the request's context, instead of
-// its Lookup (see sigv4.ContextLookup). It returns v; call it before v is shared.
-func (v *Verifier) WithContextLookup(f sigv4.ContextLookup) *Verifier {
-	v.lookupCtx = f
+// WithIdentityLookup makes v call f, with the request's context, instead of
+// its Lookup (see sigv4.IdentityLookup). It returns v; call it before v is shared.
+func (v *Verifier) WithIdentityLookup(f sigv4.IdentityLookup) *Verifier {
+	v.lookupID = f
 	return v
 }
 
@@ -318,8 +319,8 @@ func (v *Verifier) finish(r *http.Request, res *Result, provided, expires string
 	var secret string
 	var ok bool
 	var err error
-	if v.lookupCtx != nil {
-		secret, ok, err = v.lookupCtx(r.Context(), res.AccessKey, res.SessionToken)
+	if v.lookupID != nil {
+		secret, res.Identity, ok, err = v.lookupID(r.Context(), res.AccessKey, res.SessionToken)
 	} else {
 		secret, ok, err = v.lookup(res.AccessKey, res.SessionToken)
 	}

@@ -19,15 +19,16 @@ import (
 // an *Error.
 type Lookup func(accessKey, sessionToken string) (secret string, ok bool, err error)
 
-// ContextLookup is a Lookup that also receives the request's context, so a
-// caller can carry per-request state (such as the principal it found) out of
-// the lookup without a second one.
-type ContextLookup func(ctx context.Context, accessKey, sessionToken string) (secret string, ok bool, err error)
+// IdentityLookup is a Lookup that also receives the request's context and
+// returns, with the secret, whatever identity the caller keeps for the key
+// (a principal, say). Verify hands it back in Result.Identity once the
+// signature checks out, so the caller needs no second lookup.
+type IdentityLookup func(ctx context.Context, accessKey, sessionToken string) (secret string, identity any, ok bool, err error)
 
-// WithContextLookup makes v call f, with the request's context, instead of
+// WithIdentityLookup makes v call f, with the request's context, instead of
 // its Lookup. It returns v; call it before v is shared.
-func (v *Verifier) WithContextLookup(f ContextLookup) *Verifier {
-	v.lookupCtx = f
+func (v *Verifier) WithIdentityLookup(f IdentityLookup) *Verifier {
+	v.lookupID = f
 	return v
 }
 
@@ -61,6 +62,8 @@ type Result struct {
 	SigningKey    []byte
 	Scope         string // e.g. "20150830/us-east-1/s3/aws4_request"
 	SignedHeaders []string
+	// Identity is what the IdentityLookup returned for the access key.
+	Identity any
 }
 
 // DefaultMaxSkew is the clock skew S3 allows.
@@ -79,11 +82,11 @@ type signingKeyID struct {
 // keys in a bounded cache because deriving one costs four HMACs, more than the
 // rest of a verification. It is safe for concurrent use.
 type Verifier struct {
-	region    string
-	services  []string
-	maxSkew   time.Duration
-	lookup    Lookup
-	lookupCtx ContextLookup
+	region   string
+	services []string
+	maxSkew  time.Duration
+	lookup   Lookup
+	lookupID IdentityLookup
 
 	mu   sync.RWMutex
 	keys map[signingKeyID][]byte
@@ -394,8 +397,8 @@ func (v *Verifier) finish(r *http.Request, res *Result, c *Credential, amzDate, 
 	var secret string
 	var ok bool
 	var err error
-	if v.lookupCtx != nil {
-		secret, ok, err = v.lookupCtx(r.Context(), c.AccessKey, res.SessionToken)
+	if v.lookupID != nil {
+		secret, res.Identity, ok, err = v.lookupID(r.Context(), c.AccessKey, res.SessionToken)
 	} else {
 		secret, ok, err = v.lookup(c.AccessKey, res.SessionToken)
 	}
