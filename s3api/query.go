@@ -39,7 +39,7 @@ func parseQuery(raw string) query {
 }
 
 func queryUnescape(s string) (string, bool) {
-	if !strings.ContainsAny(s, "%+") {
+	if strings.IndexByte(s, '%') < 0 && strings.IndexByte(s, '+') < 0 {
 		return s, true
 	}
 	u, err := url.QueryUnescape(s)
