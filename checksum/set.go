@@ -102,9 +102,13 @@ func (s *Set) Add(alg string) error {
 
 // Write hashes p into every requested digest.
 func (s *Set) Write(p []byte) (int, error) {
-	for _, h := range s.active {
+	// MD5 (active[0]) last: the others then read p while it is still in
+	// the CPU's cache, and an MD5 that hands p to another goroutine
+	// (md5-simd) may make this one wait.
+	for _, h := range s.active[1:] {
 		h.Write(p)
 	}
+	s.active[0].Write(p)
 	s.size += int64(len(p))
 	s.written = true
 	return len(p), nil
