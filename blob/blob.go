@@ -172,7 +172,7 @@ func (w *Writer) ReadFrom(r io.Reader) (int64, error) {
 		return n, err
 	}
 	var total int64
-	for {
+	for empty := 0; ; {
 		if w.fill == len(*w.block) {
 			if err := w.writeBlock(w.fill); err != nil {
 				return total, err
@@ -187,6 +187,11 @@ func (w *Writer) ReadFrom(r io.Reader) (int64, error) {
 		}
 		if err != nil {
 			return total, err
+		}
+		if empty++; k > 0 {
+			empty = 0
+		} else if empty >= 100 {
+			return total, io.ErrNoProgress // as bufio: a reader stuck at (0, nil)
 		}
 	}
 }
