@@ -44,7 +44,8 @@ type Service struct {
 	account string
 	rootAK  string
 	rootSK  string
-	minDur  int // seconds
+	rootP   *Principal // the configured root's principal, shared: read-only
+	minDur  int        // seconds
 	now     func() time.Time
 	log     *slog.Logger
 	cache   *parseCache
@@ -80,6 +81,7 @@ func NewService(cfg Config) (*Service, error) {
 		cache:   newParseCache(),
 		used:    map[string]time.Time{},
 	}
+	s.rootP = s.rootPrincipal(s.account, s.rootAK)
 	if cfg.MinSessionDuration > 0 {
 		s.minDur = min(MinSessionDuration, max(1, int(math.Ceil(cfg.MinSessionDuration.Seconds()))))
 	}
@@ -133,7 +135,7 @@ func (s *Service) Credentials(ctx context.Context, accessKey, sessionToken strin
 		return s.sessionCredentials(ctx, accessKey, sessionToken)
 	}
 	if s.rootAK != "" && subtle.ConstantTimeCompare([]byte(accessKey), []byte(s.rootAK)) == 1 {
-		return s.rootSK, s.rootPrincipal(s.account, accessKey), nil
+		return s.rootSK, s.rootP, nil
 	}
 	if strings.HasPrefix(accessKey, PrefixTempAccessKey) {
 		return "", nil, ErrUnknownKey // temporary keys need their token

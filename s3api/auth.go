@@ -90,11 +90,13 @@ func credentialError(err error) error {
 
 // authorize is the single place where access is decided for S3 operations.
 func (h *Handler) authorize(req *request, action string, bucket *meta.Bucket, key string) error {
-	ar := &authz.Request{
+	// Kept in the request: no allocation of its own.
+	req.authzReq = authz.Request{
 		Principal: req.principal,
 		Action:    action,
 		Context:   h.conditionContext(req),
 	}
+	ar := &req.authzReq
 	switch {
 	case bucket != nil && key != "":
 		ar.Resource = "arn:aws:s3:::" + bucket.Name + "/" + key

@@ -154,7 +154,7 @@ func (h *Handler) receiveBody(req *request, newDst func(size int64) (io.Writer, 
 		var signer *awschunked.Signer
 		if payload == streamingSigned || payload == streamingSignedTrailer {
 			a := req.auth
-			signer = &awschunked.Signer{Key: a.SigningKey, AmzDate: a.SignedAt.UTC().Format("20060102T150405Z"), Scope: a.Scope, Seed: a.Signature}
+			signer = &awschunked.Signer{Key: a.SigningKey[:], AmzDate: a.SignedAt.UTC().Format("20060102T150405Z"), Scope: a.Scope(), Seed: a.Signature}
 		}
 		chunked = awschunked.NewReader(src, signer, payload != streamingSigned)
 		src = chunked

@@ -137,6 +137,7 @@ type request struct {
 	sigV2     bool          // authenticated with Signature Version 2
 	bytesIn   int64
 	condCtx   *authz.RequestContext
+	authzReq  authz.Request // the last authorization asked for
 	q         query
 	qParsed   bool
 }

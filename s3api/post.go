@@ -88,7 +88,6 @@ func (h *Handler) authenticatePOST(req *request, f *postpolicy.Form) (*postpolic
 	req.auth = &sigv4.Result{
 		AccessKey: parts[0], SessionToken: token, Region: parts[2], Service: "s3",
 		AuthType: AuthTypePOST, SignedAt: signedAt, PayloadHash: unsignedPayload,
-		Scope: strings.Join(parts[1:], "/"),
 	}
 	return pol, nil
 }

@@ -308,7 +308,7 @@ func TestVerifyHeaderOK(t *testing.T) {
 		t.Fatal(err)
 	}
 	if res.AccessKey != testAK || res.Region != "us-east-1" || res.Service != "s3" || res.AuthType != AuthHeader ||
-		res.PayloadHash != UnsignedPayload || res.Scope != "20261125/us-east-1/s3/aws4_request" || len(res.Signature) != 64 ||
+		res.PayloadHash != UnsignedPayload || res.Scope() != "20261125/us-east-1/s3/aws4_request" || len(res.Signature) != 64 ||
 		len(res.SigningKey) != 32 || !res.Expires.IsZero() {
 		t.Fatalf("%+v", res)
 	}

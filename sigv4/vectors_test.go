@@ -300,7 +300,7 @@ func checkVector(t *testing.T, v vector, form string) {
 		t.Fatalf("Verify: %v", err)
 	}
 	if res.AccessKey != ctx.Credentials.AccessKeyID || res.Signature != wantSig || !res.SignedAt.Equal(ctx.Timestamp) ||
-		res.Scope != scope || !bytes.Equal(res.SigningKey, key) || res.PayloadHash != payload {
+		res.Scope() != scope || !bytes.Equal(res.SigningKey[:], key) || res.PayloadHash != payload {
 		t.Fatalf("result %+v", res)
 	}
 	if form == "query" {

@@ -59,11 +59,17 @@ type Result struct {
 	Signature string
 	// SigningKey is the derived key, needed to verify chunk signatures. It is
 	// the caller's own copy.
-	SigningKey    []byte
-	Scope         string // e.g. "20150830/us-east-1/s3/aws4_request"
+	SigningKey    [sha256.Size]byte
 	SignedHeaders []string
 	// Identity is what the IdentityLookup returned for the access key.
 	Identity any
+
+	date string // of the credential scope
+}
+
+// Scope is the credential scope, e.g. "20150830/us-east-1/s3/aws4_request".
+func (r *Result) Scope() string {
+	return ScopeString(r.date, r.Region, r.Service)
 }
 
 // DefaultMaxSkew is the clock skew S3 allows.
@@ -432,8 +438,8 @@ func (v *Verifier) finish(r *http.Request, res *Result, c *Credential, amzDate, 
 	res.Region = c.Region
 	res.Service = c.Service
 	res.Signature = provided
-	res.SigningKey = append([]byte(nil), key...)
-	res.Scope = c.Scope()
+	copy(res.SigningKey[:], key)
+	res.date = c.Date
 	return res, nil
 }
 
