@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"math"
 	"testing"
 	"time"
 )
@@ -34,7 +35,7 @@ func TestSameAsTextHandler(t *testing.T) {
 			slog.Int64("bytes_out", 4096), slog.Float64("duration_ms", 0.123), slog.String("key", "")},
 		{slog.String("key", "a b=c\"d\\e\n\tf"), slog.String("u", "ünïcödé ✓"), slog.String("bad", "\xff\xfe"),
 			slog.String("nbsp", "a\u00a0b"), slog.String("ctl", "a\x7fb\x01")},
-		{slog.Bool("ok", true), slog.Uint64("u", 1<<63), slog.Float64("f", 1e21), slog.Float64("g", -0.0),
+		{slog.Bool("ok", true), slog.Uint64("u", 1<<63), slog.Float64("f", 1e21), slog.Float64("g", math.Copysign(0, -1)),
 			slog.Duration("d", 1500*time.Millisecond), slog.Int64("neg", -42)},
 		{slog.String("k=y", "v"), slog.String("k y", "v"), slog.String("ключ", "значение")},
 	}

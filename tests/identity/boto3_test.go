@@ -84,7 +84,7 @@ print("boto3 ok")
 // TestBoto3 runs the same management through boto3's iam and sts clients.
 func TestBoto3(t *testing.T) {
 	if err := exec.Command("python3", "-c", "import boto3").Run(); err != nil {
-		t.Skip("python3 with boto3 not installed (scripts/test.sh installs python3-boto3)")
+		t.Fatal("python3 with boto3 not installed: run scripts/test.sh, which installs python3-boto3")
 	}
 	s := testserver.Start(t, testserver.Options{Args: []string{"--sts-min-duration", "1s"}})
 	cmd := exec.Command("python3", "-c", boto3Script)

@@ -76,7 +76,7 @@ func wantCode(t testing.TB, err error, code string) {
 func runAWS(t testing.TB, s *testserver.Server, c creds, args ...string) (string, error) {
 	t.Helper()
 	if _, err := exec.LookPath("aws"); err != nil {
-		t.Skip("aws CLI not installed (scripts/test.sh installs it)")
+		t.Fatal("aws CLI not installed: run scripts/test.sh, which installs it")
 	}
 	cmd := exec.Command("aws", append([]string{"--endpoint-url", s.URL, "--output", "json"}, args...)...)
 	env := append(s3test.EnvWithoutAWS(), "AWS_ACCESS_KEY_ID="+c.ak, "AWS_SECRET_ACCESS_KEY="+c.sk, "AWS_DEFAULT_REGION="+s.Region,

@@ -138,7 +138,7 @@ func TestOutpostsPolicies(t *testing.T) {
 
 		// The statement's own principal: the root of account 444455556666.
 		if !verbatim || !hasCommand(t, "admin", "account", "create") {
-			t.Skip("needs accounts (issue 4): `postern admin account create` and --account-id")
+			t.Fatal("postern lacks `admin account create` or `server --account-id`")
 		}
 		other := createAccount(t, srv, "444455556666")
 		otherClient := sdk(t, srv, clientOpts{ak: other.AccessKeyID, sk: other.SecretAccessKey})
@@ -238,7 +238,7 @@ func testNetworkRestriction(t *testing.T, srv *testserver.Server) {
 	}
 	out, stderr, code := iamCLI("create-user", "--user-name", "net-user")
 	if code != 0 {
-		t.Skipf("needs IAM users (issue 4): aws iam create-user: %s", strings.TrimSpace(stderr))
+		t.Fatalf("aws iam create-user: %s", strings.TrimSpace(stderr))
 	}
 	_ = out
 	// The statement with empty Action and Resource is malformed.

@@ -233,7 +233,7 @@ func TestCLIPresign(t *testing.T) {
 	t.Run("AWSCLI", func(t *testing.T) {
 		t.Parallel()
 		if _, err := exec.LookPath("aws"); err != nil {
-			t.Skip("aws CLI not installed (scripts/test.sh installs it)")
+			t.Fatal("aws CLI not installed: run scripts/test.sh, which installs it")
 		}
 		cmd := exec.Command("aws", "s3", "presign", "s3://"+b+"/dir/file name+1.bin", "--expires-in", "120", "--endpoint-url", srv.URL)
 		cmd.Env = envFor(srv)
