@@ -161,23 +161,7 @@ func rawScopePart(raw string, i int) string {
 		}
 		return scopePart(strings.TrimSpace(v), i)
 	}
-	var part string
-	for n := 0; ; n++ {
-		p, rest, more := cutSlash(raw)
-		if n == i {
-			part = p
-		}
-		if !more {
-			if n != 4 {
-				return ""
-			}
-			return part
-		}
-		if n == 4 {
-			return ""
-		}
-		raw = rest
-	}
+	return nthOfFive(raw, i, cutSlash)
 }
 
 // cutSlash cuts s around its first '/', %2F or %2f.
@@ -196,9 +180,15 @@ func cutSlash(s string) (before, after string, found bool) {
 // scopePart returns element i of a credential "AKID/date/region/service/aws4_request",
 // or "" when it does not have exactly five elements. It does not allocate.
 func scopePart(cred string, i int) string {
+	return nthOfFive(cred, i, func(s string) (string, string, bool) { return strings.Cut(s, "/") })
+}
+
+// nthOfFive returns element i of s split by cut, or "" unless s has exactly
+// five elements.
+func nthOfFive(cred string, i int, cut func(string) (before, after string, found bool)) string {
 	var part string
 	for n := 0; ; n++ {
-		p, rest, more := strings.Cut(cred, "/")
+		p, rest, more := cut(cred)
 		if n == i {
 			part = p
 		}
