@@ -16,6 +16,7 @@ import (
 	"context"
 	"net"
 	"sync"
+	"time"
 )
 
 // MaxHeld is the most bytes a connection holds; more are written at once.
@@ -48,29 +49,34 @@ type Conn struct {
 }
 
 // Write sends p, or appends it to the held bytes while the connection holds.
+// The lock covers only the holding state, never a write to the socket: a
+// write blocked on a stalled peer must not keep Close from interrupting it.
 func (c *Conn) Write(p []byte) (int, error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.holding {
-		if len(c.held)+len(p) <= MaxHeld {
-			c.held = append(c.held, p...)
-			return len(p), nil
-		}
-		// Too much to hold: send what is held, then p, and stop holding.
-		c.holding = false
-		if err := c.flushLocked(); err != nil {
-			return 0, err
-		}
+	if !c.holding {
+		c.mu.Unlock()
+		return c.TCPConn.Write(p)
+	}
+	if len(c.held)+len(p) <= MaxHeld {
+		c.held = append(c.held, p...)
+		c.mu.Unlock()
+		return len(p), nil
+	}
+	c.mu.Unlock()
+	// Too much to hold: send what is held, then p, and stop holding.
+	if err := c.flush(); err != nil {
+		return 0, err
 	}
 	return c.TCPConn.Write(p)
 }
 
-// Close sends anything still held, then closes the connection.
+// Close closes the connection. Bytes still held (a handler that never
+// released them) get a second to leave first.
 func (c *Conn) Close() error {
-	c.mu.Lock()
-	c.holding = false
-	c.flushLocked()
-	c.mu.Unlock()
+	if b := c.take(); len(b) > 0 {
+		c.TCPConn.SetWriteDeadline(time.Now().Add(time.Second))
+		c.TCPConn.Write(b)
+	}
 	return c.TCPConn.Close()
 }
 
@@ -81,24 +87,39 @@ func (c *Conn) hold() {
 }
 
 // release stops holding and sends the held bytes in one write.
-func (c *Conn) release() error {
+func (c *Conn) release() error { return c.flush() }
+
+// flush stops holding and sends the held bytes, if any, in one write.
+func (c *Conn) flush() error {
+	b := c.take()
+	var err error
+	if len(b) > 0 {
+		_, err = c.TCPConn.Write(b)
+	}
+	c.give(b)
+	return err
+}
+
+// take stops holding and removes the held bytes.
+func (c *Conn) take() []byte {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.holding = false
-	return c.flushLocked()
+	b := c.held
+	c.held = nil
+	return b
 }
 
-func (c *Conn) flushLocked() error {
-	if len(c.held) == 0 {
-		return nil
+// give keeps a small buffer for the next hold.
+func (c *Conn) give(b []byte) {
+	if b == nil || cap(b) > 16<<10 {
+		return // do not keep a large buffer on an idle connection
 	}
-	_, err := c.TCPConn.Write(c.held)
-	if cap(c.held) > 16<<10 {
-		c.held = nil // do not keep a large buffer on an idle connection
-	} else {
-		c.held = c.held[:0]
+	c.mu.Lock()
+	if c.held == nil {
+		c.held = b[:0]
 	}
-	return err
+	c.mu.Unlock()
 }
 
 type ctxKey struct{}

@@ -135,3 +135,50 @@ func TestHoldWithoutConnIsNoop(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A write blocked on a peer that does not read must not keep Close from
+// interrupting it (Server.Close and Shutdown rely on that).
+func TestCloseInterruptsBlockedWrite(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := Listen(ln).Accept()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		accepted <- c
+	}()
+	peer, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close() // never reads
+	c := <-accepted
+	writeDone := make(chan error, 1)
+	go func() {
+		big := make([]byte, 64<<20) // far more than the socket buffers hold
+		_, err := c.Write(big)
+		writeDone <- err
+	}()
+	time.Sleep(200 * time.Millisecond) // let the write block
+	closed := make(chan struct{})
+	go func() { c.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close waited for a blocked Write")
+	}
+	select {
+	case err := <-writeDone:
+		if err == nil {
+			t.Fatal("the blocked Write succeeded after Close")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the blocked Write did not return after Close")
+	}
+}
