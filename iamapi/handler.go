@@ -93,17 +93,18 @@ func (h *Handler) lookup(accessKey, token string) (string, bool, error) {
 	return secret, true, nil
 }
 
-// Wants reports whether r is an IAM or STS request: signed with the service
-// "iam" or "sts" in its credential scope (Authorization header or
-// X-Amz-Credential), or an unsigned query-API call to "/" naming an Action
-// and one of the two API versions. It may read (and then restore) a small
-// form body.
+// Wants reports whether r is an IAM or STS request: a request to "/" signed
+// with the service "iam" or "sts" in its credential scope (Authorization
+// header or X-Amz-Credential), or an unsigned query-API call to "/" naming an
+// Action and one of the two API versions. The query APIs live at "/" only, so
+// object requests are told apart without reading their signature. It may
+// read (and then restore) a small form body.
 func Wants(r *http.Request) bool {
-	if svc := scopeService(r); svc != "" {
-		return svc == "iam" || svc == "sts"
-	}
 	if r.URL.Path != "/" {
 		return false
+	}
+	if svc := scopeService(r); svc != "" {
+		return svc == "iam" || svc == "sts"
 	}
 	q := r.URL.Query()
 	if q.Get("Action") != "" && isVersion(q.Get("Version")) {

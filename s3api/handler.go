@@ -140,12 +140,13 @@ type request struct {
 	authzReq  authz.Request // the last authorization asked for
 	q         query
 	qParsed   bool
+	qBuf      [12]queryParam // room for q without an allocation of its own
 }
 
 // query returns the parsed query string, parsed once.
 func (req *request) query() query {
 	if !req.qParsed {
-		req.q, req.qParsed = parseQuery(req.r.URL.RawQuery), true
+		req.q, req.qParsed = parseQuery(req.qBuf[:0], req.r.URL.RawQuery), true
 	}
 	return req.q
 }

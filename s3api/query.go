@@ -18,11 +18,11 @@ type query []queryParam
 
 type queryParam struct{ key, rawValue string }
 
-func parseQuery(raw string) query {
+// parseQuery appends the parameters of raw to q.
+func parseQuery(q query, raw string) query {
 	if raw == "" || strings.Count(raw, "&") >= maxQueryParams {
-		return nil
+		return q
 	}
-	q := make(query, 0, strings.Count(raw, "&")+1)
 	for raw != "" {
 		var pair string
 		pair, raw, _ = strings.Cut(raw, "&")
