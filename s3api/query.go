@@ -1,6 +1,7 @@
 package s3api
 
 import (
+	"github.com/postern/postern/sigv4"
 	"net/url"
 	"strings"
 )
@@ -58,10 +59,6 @@ func validEscapes(s string) bool {
 	return true
 }
 
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
 // Lookup returns the first value of key and whether key is present.
 func (q query) Lookup(key string) (string, bool) {
 	for i := range q {
@@ -82,5 +79,10 @@ func (q query) Get(key string) string {
 // Has reports whether key is present, with or without a value.
 func (q query) Has(key string) bool {
 	_, ok := q.Lookup(key)
+	return ok
+}
+
+func isHex(c byte) bool {
+	_, ok := sigv4.Unhex(c)
 	return ok
 }

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+
+	"github.com/postern/postern/sigv4"
 )
 
 // signedSubresources are the query parameters that are part of the
@@ -91,18 +93,6 @@ func parseQuery(raw string, limit int) []queryParam {
 	return out
 }
 
-func unhex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
-}
-
 // unescape decodes %XX escapes only: '+' stays '+', as botocore (urllib's
 // unquote) and S3's SigV2 canonicalisation treat it. A '%' not followed by two
 // hex digits is kept literally, so it never fails.
@@ -116,8 +106,8 @@ func unescape(s string) string {
 	for ; i < len(s); i++ {
 		c := s[i]
 		if c == '%' && i+2 < len(s) {
-			hi, ok1 := unhex(s[i+1])
-			lo, ok2 := unhex(s[i+2])
+			hi, ok1 := sigv4.Unhex(s[i+1])
+			lo, ok2 := sigv4.Unhex(s[i+2])
 			if ok1 && ok2 {
 				b = append(b, hi<<4|lo)
 				i += 2

@@ -33,7 +33,7 @@ func ValidPayloadHash(s string) bool {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		if _, ok := unhex(s[i]); !ok {
+		if _, ok := Unhex(s[i]); !ok {
 			return false
 		}
 	}

@@ -58,7 +58,8 @@ func EncodePath(s string) string {
 	return string(appendEncoded(make([]byte, 0, len(s)+16), s, true))
 }
 
-func unhex(c byte) (byte, bool) {
+// Unhex returns the value of one hex digit (either case) and whether c is one.
+func Unhex(c byte) (byte, bool) {
 	switch {
 	case '0' <= c && c <= '9':
 		return c - '0', true
@@ -101,8 +102,8 @@ func appendReencoded(dst []byte, s string, keepSlash bool) []byte {
 		c := s[i]
 		switch {
 		case c == '%' && i+2 < len(s):
-			hi, ok1 := unhex(s[i+1])
-			lo, ok2 := unhex(s[i+2])
+			hi, ok1 := Unhex(s[i+1])
+			lo, ok2 := Unhex(s[i+2])
 			if ok1 && ok2 {
 				// A decoded byte is encoded like any other, so an escaped
 				// '/' stays %2F while a literal one is kept below.
@@ -154,8 +155,8 @@ func canonicalizeComponent(raw string) string {
 			continue
 		}
 		if c == '%' && i+2 < len(raw) {
-			hi, ok1 := unhex(raw[i+1])
-			lo, ok2 := unhex(raw[i+2])
+			hi, ok1 := Unhex(raw[i+1])
+			lo, ok2 := Unhex(raw[i+2])
 			if ok1 && ok2 {
 				c = hi<<4 | lo
 				i += 2
@@ -183,8 +184,8 @@ func isCanonicalComponent(raw string) bool {
 		if c != '%' || i+2 >= len(raw) || !isUpperHex(raw[i+1]) || !isUpperHex(raw[i+2]) {
 			return false
 		}
-		hi, _ := unhex(raw[i+1])
-		lo, _ := unhex(raw[i+2])
+		hi, _ := Unhex(raw[i+1])
+		lo, _ := Unhex(raw[i+2])
 		if isUnreserved(hi<<4 | lo) {
 			return false // an escaped unreserved byte is decoded in canonical form
 		}
@@ -208,8 +209,8 @@ func decodeQueryComponent(raw string) string {
 		case c == '+':
 			c = ' '
 		case c == '%' && i+2 < len(raw):
-			hi, ok1 := unhex(raw[i+1])
-			lo, ok2 := unhex(raw[i+2])
+			hi, ok1 := Unhex(raw[i+1])
+			lo, ok2 := Unhex(raw[i+2])
 			if ok1 && ok2 {
 				c = hi<<4 | lo
 				i += 2
