@@ -296,15 +296,26 @@ func newLogger(cfg *serverConfig, out io.Writer) *slog.Logger {
 	return slog.New(textlog.New(out, opts))
 }
 
-// serveDebug serves pprof on its own listener, never on the S3 port.
-func serveDebug(logger *slog.Logger, addr string) {
+// debugMux serves Go's CPU profile and the named profiles (heap,
+// goroutine, allocs, ...).
+//
+// It does not serve the execution trace (/debug/pprof/trace): the tracer
+// walks stacks by frame pointer, and md5-simd's scalar MD5 assembly
+// (v1.1.2, blockScalar) uses BP as a scratch register, so a trace taken
+// while uploads are being hashed crashes the process with SIGSEGV (seen
+// under load). The CPU profile unwinds without frame pointers and is safe.
+func debugMux() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	return mux
+}
+
+// serveDebug serves pprof on its own listener, never on the S3 port.
+func serveDebug(logger *slog.Logger, addr string) {
 	logger.Info("pprof listening", "addr", addr)
-	if err := http.ListenAndServe(addr, mux); err != nil {
+	if err := http.ListenAndServe(addr, debugMux()); err != nil {
 		logger.Warn("pprof listener", "err", err)
 	}
 }
