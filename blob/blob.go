@@ -98,9 +98,9 @@ type Writer struct {
 	n    int64
 	done bool
 
-	block    *[]byte // direct I/O only: aligned block from blockPool
-	fill     int     // bytes of *block in use
-	buffered bool    // O_DIRECT was turned off after the file system refused a write
+	block    *block // direct I/O only: aligned block from blockPool
+	fill     int    // bytes of block.buf in use
+	buffered bool   // O_DIRECT was turned off after the file system refused a write
 }
 
 // Create starts a new blob.
@@ -112,7 +112,7 @@ func (s *Store) Create() (*Writer, error) {
 	if direct {
 		f, err := os.OpenFile(path, flags|oDirect, 0o600)
 		if err == nil {
-			return &Writer{s: s, f: f, id: id, block: blockPool.Get().(*[]byte)}, nil
+			return &Writer{s: s, f: f, id: id, block: blockPool.Get().(*block)}, nil
 		}
 		if !errors.Is(err, syscall.EINVAL) {
 			return nil, fmt.Errorf("blob: create: %w", err)
@@ -148,12 +148,12 @@ func (w *Writer) Write(p []byte) (int, error) {
 	}
 	written := 0
 	for len(p) > 0 {
-		k := copy((*w.block)[w.fill:], p)
+		k := copy(w.block.buf[w.fill:], p)
 		w.fill += k
 		w.n += int64(k)
 		written += k
 		p = p[k:]
-		if w.fill == len(*w.block) {
+		if w.fill == len(w.block.buf) {
 			if err := w.writeBlock(w.fill); err != nil {
 				return written, err
 			}
@@ -173,12 +173,12 @@ func (w *Writer) ReadFrom(r io.Reader) (int64, error) {
 	}
 	var total int64
 	for empty := 0; ; {
-		if w.fill == len(*w.block) {
+		if w.fill == len(w.block.buf) {
 			if err := w.writeBlock(w.fill); err != nil {
 				return total, err
 			}
 		}
-		k, err := r.Read((*w.block)[w.fill:])
+		k, err := r.Read(w.block.buf[w.fill:])
 		w.fill += k
 		w.n += int64(k)
 		total += int64(k)
@@ -199,7 +199,7 @@ func (w *Writer) ReadFrom(r io.Reader) (int64, error) {
 // writeBlock writes the first n bytes of the block (a multiple of the
 // alignment) at the end of the file, and empties the block.
 func (w *Writer) writeBlock(n int) error {
-	_, err := w.f.Write((*w.block)[:n])
+	_, err := w.f.Write(w.block.buf[:n])
 	if errors.Is(err, syscall.EINVAL) && !w.buffered {
 		// The file system took O_DIRECT at open but refuses the write (a
 		// larger alignment, say): nothing was written, so turn O_DIRECT
@@ -208,7 +208,7 @@ func (w *Writer) writeBlock(n int) error {
 		w.s.noDirect.Store(true)
 		w.buffered = true
 		if err = clearDirect(w.f); err == nil {
-			_, err = w.f.Write((*w.block)[:n])
+			_, err = w.f.Write(w.block.buf[:n])
 		}
 	}
 	w.fill = 0
@@ -225,7 +225,7 @@ func (w *Writer) flushTail() error {
 		return nil
 	}
 	padded := (w.fill + directAlign - 1) &^ (directAlign - 1)
-	clear((*w.block)[w.fill:padded])
+	clear(w.block.buf[w.fill:padded])
 	if err := w.writeBlock(padded); err != nil {
 		return err
 	}

@@ -13,10 +13,20 @@ const (
 	directBlock = 1 << 20
 )
 
-var blockPool = sync.Pool{New: func() any {
-	b := alignedBlock(directBlock)
-	return &b
-}}
+// A block is directBlock bytes at a directAlign boundary. keep is the
+// memory mapping buf lies in, if any: holding it keeps the mapping alive
+// (see newBlock in direct_linux.go); nil when buf is ordinary Go memory.
+type block struct {
+	buf  []byte
+	keep *mapping
+}
+
+var blockPool sync.Pool
+
+func init() { blockPool.New = func() any { return newBlock() } }
+
+// heapBlock returns a block of Go memory.
+func heapBlock() *block { return &block{buf: alignedBlock(directBlock)} }
 
 // alignedBlock returns n bytes starting at a directAlign boundary.
 func alignedBlock(n int) []byte {

@@ -8,3 +8,7 @@ import "os"
 const oDirect = 0
 
 func clearDirect(*os.File) error { return nil }
+
+type mapping struct{}
+
+func newBlock() *block { return heapBlock() }

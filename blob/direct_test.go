@@ -84,6 +84,29 @@ func TestAlignedBlock(t *testing.T) {
 	}
 }
 
+// Blocks from the pool are aligned, full-sized and distinct, whether they
+// come from a mapping or from Go memory.
+func TestPoolBlocks(t *testing.T) {
+	seen := map[uintptr]bool{}
+	var held []*block
+	for i := 0; i < 9; i++ {
+		b := blockPool.Get().(*block)
+		p := uintptr(unsafe.Pointer(&b.buf[0]))
+		if p%directAlign != 0 || len(b.buf) != directBlock || cap(b.buf) != directBlock {
+			t.Fatalf("block %d not aligned or wrong size", i)
+		}
+		if seen[p] {
+			t.Fatalf("block %d handed out twice", i)
+		}
+		seen[p] = true
+		b.buf[0], b.buf[directBlock-1] = 1, 2 // the memory is writable
+		held = append(held, b)
+	}
+	for _, b := range held {
+		blockPool.Put(b)
+	}
+}
+
 // A file system that refuses a direct write (here provoked with a misaligned
 // block) gets the same bytes through the page cache.
 func TestDirectWriteRefusedFallsBack(t *testing.T) {
@@ -100,7 +123,7 @@ func TestDirectWriteRefusedFallsBack(t *testing.T) {
 	}
 	raw := make([]byte, directBlock+directAlign+1)
 	mis := alignedBlockIn(raw)[1 : directBlock+1] // aligned + 1: O_DIRECT rejects it
-	w.block = &mis
+	w.block = &block{buf: mis}
 	want := bytes.Repeat([]byte("0123456789"), (directBlock+5000)/10)
 	if _, err := w.Write(want); err != nil {
 		t.Fatalf("write after refused direct write: %v", err)
@@ -109,7 +132,7 @@ func TestDirectWriteRefusedFallsBack(t *testing.T) {
 	// which Commit returns to the pool.
 	good := alignedBlock(directBlock)
 	copy(good, mis[:w.fill])
-	w.block = &good
+	w.block = &block{buf: good}
 	if err := w.Commit(); err != nil {
 		t.Fatal(err)
 	}
