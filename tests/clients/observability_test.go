@@ -5,7 +5,9 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -96,5 +98,38 @@ func TestMetricsAndAccessLog(t *testing.T) {
 	logs := srv.Logs()
 	if strings.Contains(logs, srv.SecretKey) || strings.Contains(logs, "Signature=") || strings.Contains(logs, "X-Amz-Signature") {
 		t.Error("the log holds a secret or a signature")
+	}
+}
+
+// The server runs with one P more than Go's default (blocking O_DIRECT
+// writes hold a P), unless GOMAXPROCS is set in its environment.
+func TestGOMAXPROCS(t *testing.T) {
+	t.Parallel()
+	gomaxprocs := func(env string) int {
+		srv := testserver.Start(t, testserver.Options{Env: []string{env}})
+		resp, err := http.Get(srv.URL + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		match := regexp.MustCompile(`(?m)^go_sched_gomaxprocs_threads (\d+)$`).FindSubmatch(m)
+		if match == nil {
+			t.Fatalf("no go_sched_gomaxprocs_threads in /metrics")
+		}
+		n, _ := strconv.Atoi(string(match[1]))
+		return n
+	}
+	// Go's default in the server is the test process's own default, unless
+	// the test process itself was given GOMAXPROCS.
+	def := runtime.NumCPU()
+	if os.Getenv("GOMAXPROCS") == "" {
+		def = runtime.GOMAXPROCS(0)
+	}
+	if got := gomaxprocs("GOMAXPROCS="); got != def+1 {
+		t.Errorf("default GOMAXPROCS = %d, want %d", got, def+1)
+	}
+	if got := gomaxprocs("GOMAXPROCS=1"); got != 1 {
+		t.Errorf("with GOMAXPROCS=1 in the environment: %d, want 1", got)
 	}
 }
