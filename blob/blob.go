@@ -32,6 +32,12 @@ type Store struct {
 	NoSync bool
 	// NoDirect writes through the page cache even where O_DIRECT works.
 	NoDirect bool
+	// Blocking, if set, is told when a direct writer starts (Enter) and
+	// ends (Leave): its writes block in the kernel (see package procs).
+	Blocking interface {
+		Enter()
+		Leave()
+	}
 
 	noDirect atomic.Bool // the file system refused O_DIRECT
 }
@@ -112,6 +118,7 @@ func (s *Store) Create() (*Writer, error) {
 	if direct {
 		f, err := os.OpenFile(path, flags|oDirect, 0o600)
 		if err == nil {
+			s.enter()
 			return &Writer{s: s, f: f, id: id, block: blockPool.Get().(*block)}, nil
 		}
 		if !errors.Is(err, syscall.EINVAL) {
@@ -127,7 +134,20 @@ func (s *Store) Create() (*Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("blob: create: %w", err)
 	}
+	s.enter()
 	return &Writer{s: s, f: f, id: id}, nil
+}
+
+func (s *Store) enter() {
+	if s.Blocking != nil {
+		s.Blocking.Enter()
+	}
+}
+
+func (s *Store) leave() {
+	if s.Blocking != nil {
+		s.Blocking.Leave()
+	}
 }
 
 // ID is the id the blob will have once committed.
@@ -252,6 +272,7 @@ func (w *Writer) Commit() error {
 		return errors.New("blob: writer already finished")
 	}
 	w.done = true
+	defer w.s.leave()
 	name := w.f.Name()
 	fail := func(err error) error {
 		w.f.Close()
@@ -287,6 +308,7 @@ func (w *Writer) Abort() {
 		return
 	}
 	w.done = true
+	defer w.s.leave()
 	w.releaseBlock()
 	w.f.Close()
 	os.Remove(w.f.Name())

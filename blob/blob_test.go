@@ -121,3 +121,39 @@ func (r *sr) Read(p []byte) (int, error) {
 }
 
 func stringsReader(s string) io.Reader { return &sr{s} }
+
+type blockingCount struct{ n, max int }
+
+func (b *blockingCount) Enter() {
+	b.n++
+	b.max = max(b.max, b.n)
+}
+func (b *blockingCount) Leave() { b.n-- }
+
+// Every writer is counted from Create to its Commit or Abort, once.
+func TestBlockingCounted(t *testing.T) {
+	for _, noDirect := range []bool{false, true} {
+		s, err := Open(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.NoDirect = noDirect
+		var b blockingCount
+		s.Blocking = &b
+		w1, _ := s.Create()
+		w2, _ := s.Create()
+		w1.Write([]byte("data"))
+		if b.n != 2 {
+			t.Fatalf("%d writers counted, want 2", b.n)
+		}
+		if err := w1.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		w1.Abort() // after Commit: a no-op, not a second Leave
+		w2.Abort()
+		w2.Abort()
+		if b.n != 0 || b.max != 2 {
+			t.Fatalf("after Commit and Abort: %d counted (max %d), want 0 (max 2)", b.n, b.max)
+		}
+	}
+}

@@ -5,8 +5,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"github.com/postern/postern/textlog"
-	"github.com/postern/postern/writehold"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -30,7 +28,10 @@ import (
 	"github.com/postern/postern/logbuf"
 	"github.com/postern/postern/meta"
 	"github.com/postern/postern/meta/sqlite"
+	"github.com/postern/postern/procs"
 	"github.com/postern/postern/s3api"
+	"github.com/postern/postern/textlog"
+	"github.com/postern/postern/writehold"
 )
 
 // Server timeouts against slow clients. Request bodies are not bounded by a
@@ -58,19 +59,6 @@ func runServer(args []string) error {
 	// buys throughput for little memory. GOGC in the environment still wins.
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(400)
-	}
-	// Blob bytes are written with O_DIRECT, so a write blocks in the
-	// kernel until the device has the data. A goroutine in a blocking
-	// system call keeps its P (the runtime's licence to run Go code on a
-	// core) until the runtime's monitor hands the P to another thread, 20 µs
-	// to 10 ms later, and that core meanwhile idles even with requests
-	// waiting. One P more than there are cores keeps the cores busy under
-	// concurrent uploads: on 2 cores, +6 % for 64 MiB SDK PUTs and +8 % for
-	// presigned ones, with no cost to small GETs (docs/performance.md).
-	// GOMAXPROCS in the environment still wins. Setting it stops Go from
-	// following later changes of the container's CPU limit.
-	if os.Getenv("GOMAXPROCS") == "" {
-		runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 1)
 	}
 
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
@@ -104,6 +92,12 @@ func runServer(args []string) error {
 	blobs, err := blob.Open(cfg.Data)
 	if err != nil {
 		return err
+	}
+	// Direct writes block and hold their P: lend the scheduler one P more
+	// while uploads are being written (package procs). GOMAXPROCS in the
+	// environment still wins.
+	if os.Getenv("GOMAXPROCS") == "" {
+		blobs.Blocking = procs.New(runtime.GOMAXPROCS(0), runtime.GOMAXPROCS)
 	}
 	// Nothing is in flight before we listen: every unreferenced file is an orphan.
 	if n, err := blobs.Sweep(ctx, time.Now(), store.BlobReferenced); err != nil {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/postern/postern/internal/testserver"
@@ -101,35 +102,84 @@ func TestMetricsAndAccessLog(t *testing.T) {
 	}
 }
 
-// The server runs with one P more than Go's default (blocking O_DIRECT
-// writes hold a P), unless GOMAXPROCS is set in its environment.
+// While an upload is being written with O_DIRECT the server runs with one
+// P more than Go's default, and goes back to the default a moment after
+// (package procs); GOMAXPROCS in its environment disables that.
 func TestGOMAXPROCS(t *testing.T) {
 	t.Parallel()
-	gomaxprocs := func(env string) int {
-		srv := testserver.Start(t, testserver.Options{Env: []string{env}})
-		resp, err := http.Get(srv.URL + "/metrics")
-		if err != nil {
-			t.Fatal(err)
-		}
-		m, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		match := regexp.MustCompile(`(?m)^go_sched_gomaxprocs_threads (\d+)$`).FindSubmatch(m)
-		if match == nil {
-			t.Fatalf("no go_sched_gomaxprocs_threads in /metrics")
-		}
-		n, _ := strconv.Atoi(string(match[1]))
-		return n
-	}
 	// Go's default in the server is the test process's own default, unless
 	// the test process itself was given GOMAXPROCS.
 	def := runtime.NumCPU()
 	if os.Getenv("GOMAXPROCS") == "" {
 		def = runtime.GOMAXPROCS(0)
 	}
-	if got := gomaxprocs("GOMAXPROCS="); got != def+1 {
-		t.Errorf("default GOMAXPROCS = %d, want %d", got, def+1)
-	}
-	if got := gomaxprocs("GOMAXPROCS=1"); got != 1 {
-		t.Errorf("with GOMAXPROCS=1 in the environment: %d, want 1", got)
+	for _, tc := range []struct {
+		env        string
+		idle, busy int
+	}{
+		{"GOMAXPROCS=", def, def + 1},
+		{"GOMAXPROCS=1", 1, 1},
+	} {
+		srv := testserver.Start(t, testserver.Options{Env: []string{tc.env}})
+		gomaxprocs := func() int {
+			resp, err := http.Get(srv.URL + "/metrics")
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			match := regexp.MustCompile(`(?m)^go_sched_gomaxprocs_threads (\d+)$`).FindSubmatch(m)
+			if match == nil {
+				t.Fatalf("no go_sched_gomaxprocs_threads in /metrics")
+			}
+			n, _ := strconv.Atoi(string(match[1]))
+			return n
+		}
+		waitFor := func(want int, what string) {
+			t.Helper()
+			deadline := time.Now().Add(10 * time.Second)
+			for got := gomaxprocs(); got != want; got = gomaxprocs() {
+				if time.Now().After(deadline) {
+					t.Fatalf("%s, %s: GOMAXPROCS %d, want %d", tc.env, what, got, want)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+		waitFor(tc.idle, "idle")
+
+		c, _ := sdkClient(t, srv)
+		if _, err := c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("procs")}); err != nil {
+			t.Fatal(err)
+		}
+		// An 8 MiB upload whose body arrives in two halves: between them
+		// the blob is being written.
+		const size = 8 << 20
+		pr, pw := io.Pipe()
+		req, _ := http.NewRequest("PUT", srv.URL+"/procs/big", pr)
+		req.ContentLength = size
+		req.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
+		creds := aws.Credentials{AccessKeyID: srv.AccessKey, SecretAccessKey: srv.SecretKey}
+		if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, "UNSIGNED-PAYLOAD", "s3", srv.Region, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan int, 1)
+		go func() {
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				done <- 0
+				return
+			}
+			resp.Body.Close()
+			done <- resp.StatusCode
+		}()
+		half := bytes.Repeat([]byte("p"), size/2)
+		pw.Write(half)
+		waitFor(tc.busy, "upload in flight")
+		pw.Write(half)
+		pw.Close()
+		if code := <-done; code != http.StatusOK {
+			t.Fatalf("%s: PUT status %d", tc.env, code)
+		}
+		waitFor(tc.idle, "after the upload")
 	}
 }
