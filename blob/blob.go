@@ -32,8 +32,9 @@ type Store struct {
 	NoSync bool
 	// NoDirect writes through the page cache even where O_DIRECT works.
 	NoDirect bool
-	// Blocking, if set, is told when a direct writer starts (Enter) and
-	// ends (Leave): its writes block in the kernel (see package procs).
+	// Blocking, if set, is told when a writer starts (Enter) and when it
+	// is committed or aborted (Leave): its writes and fsyncs block in the
+	// kernel (see package procs).
 	Blocking interface {
 		Enter()
 		Leave()
