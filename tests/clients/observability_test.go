@@ -42,20 +42,10 @@ func TestMetricsAndAccessLog(t *testing.T) {
 		t.Fatal("GetObject of a missing key succeeded")
 	}
 
-	resp, err := http.Get(srv.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	m := scrapeMetrics(t, srv)
 	metric := func(re string) float64 {
 		t.Helper()
-		match := regexp.MustCompile(`(?m)^` + re + ` (\S+)$`).FindSubmatch(m)
-		if match == nil {
-			t.Fatalf("no %s in /metrics:\n%s", re, m)
-		}
-		v, _ := strconv.ParseFloat(string(match[1]), 64)
-		return v
+		return metricValue(t, m, re)
 	}
 	if v := metric(`postern_requests_total\{op="GetObject",status="200"\}`); v != 3 {
 		t.Errorf("GetObject 200 = %v, want 3", v)
@@ -122,18 +112,7 @@ func TestGOMAXPROCS(t *testing.T) {
 	} {
 		srv := testserver.Start(t, testserver.Options{Env: []string{tc.env}})
 		gomaxprocs := func() int {
-			resp, err := http.Get(srv.URL + "/metrics")
-			if err != nil {
-				t.Fatal(err)
-			}
-			m, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			match := regexp.MustCompile(`(?m)^go_sched_gomaxprocs_threads (\d+)$`).FindSubmatch(m)
-			if match == nil {
-				t.Fatalf("no go_sched_gomaxprocs_threads in /metrics")
-			}
-			n, _ := strconv.Atoi(string(match[1]))
-			return n
+			return int(metricValue(t, scrapeMetrics(t, srv), "go_sched_gomaxprocs_threads"))
 		}
 		waitFor := func(want int, what string) {
 			t.Helper()
@@ -182,4 +161,34 @@ func TestGOMAXPROCS(t *testing.T) {
 		}
 		waitFor(tc.idle, "after the upload")
 	}
+}
+
+// scrapeMetrics returns the server's /metrics page.
+func scrapeMetrics(t *testing.T, srv *testserver.Server) []byte {
+	t.Helper()
+	resp, err := http.Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	m, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// metricValue returns the value of the sample whose name and labels match
+// the regular expression re in the metrics page m.
+func metricValue(t *testing.T, m []byte, re string) float64 {
+	t.Helper()
+	match := regexp.MustCompile(`(?m)^` + re + ` (\S+)$`).FindSubmatch(m)
+	if match == nil {
+		t.Fatalf("no %s in /metrics:\n%s", re, m)
+	}
+	v, err := strconv.ParseFloat(string(match[1]), 64)
+	if err != nil {
+		t.Fatalf("%s: %v", re, err)
+	}
+	return v
 }
