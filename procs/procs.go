@@ -1,79 +1,245 @@
-// Package procs lends the Go scheduler one more P (GOMAXPROCS) while
-// blocking writes may be in flight, and takes it back once they are over.
+// Package procs sets GOMAXPROCS by what the server is doing.
 //
-// Blob bytes are written with O_DIRECT, so a write blocks in the kernel
-// until the device has the data. A goroutine in a blocking system call keeps
-// its P until the runtime's monitor hands the P to another thread, 20 µs to
-// 10 ms later, and that core meanwhile idles even with requests waiting: on
-// 2 cores under concurrent uploads, 15–25 % of the time. One P more than
-// cores keeps the cores busy then, but at other times the extra P only
-// spins looking for work, which costs small requests CPU. So the P is lent
-// only while writes are in flight, and for a moment after.
+// Two things make the runtime's default (one P per core) cost CPU:
+//
+//   - Blob bytes are written with O_DIRECT, so a write blocks in the kernel
+//     until the device has the data. A goroutine in a blocking system call
+//     keeps its P until the runtime's monitor hands the P to another thread,
+//     20 µs to 10 ms later, and that core meanwhile idles even with requests
+//     waiting: on 2 cores under concurrent uploads, 15–25 % of the time. So
+//     while writes may be blocking, the scheduler gets one P more than cores
+//     (Enter, Leave).
+//
+//   - When the load needs less than one core, several Ps spread it over
+//     several threads that keep going to sleep and waking each other
+//     (futexes, the monitor's polling, idle Ps spinning for work). On the
+//     2-vCPU test machine that was about half of the server's CPU under
+//     light request load (a header-signed 4 KiB GET cost 135 µs of CPU with
+//     2 Ps, 82 µs with one), CPU that other processes on the machine then
+//     lack. So when the process has used little CPU for a while, the
+//     Governor tries one P, and goes back to one per core as soon as one P
+//     is busy (Run).
+//
+// Setting GOMAXPROCS in the environment turns all of this off (see
+// cmd/postern).
 package procs
 
 import (
+	"context"
 	"sync"
 	"time"
 )
 
-// Linger is how long the extra P stays after the last writer left, so that
-// a steady trickle of uploads does not change GOMAXPROCS for each one
-// (every change stops the world briefly).
-const Linger = time.Second
+const (
+	// Linger is how long the extra P stays after the last writer left, so
+	// that a steady trickle of uploads does not change GOMAXPROCS for each
+	// one (every change stops the world briefly).
+	Linger = time.Second
+	// Interval is how often Run samples the process's CPU time, Window the
+	// time over which it averages the use.
+	Interval = 50 * time.Millisecond
+	Window   = 250 * time.Millisecond
+	// Light is the CPU use, in cores, under which the load may fit on one
+	// P, Busy the use at which one P no longer does (it cannot exceed one
+	// core by much: only system calls and the GC run outside it).
+	Light = 1.2
+	Busy  = 0.8
+	// MinHold is how long the use must stay under Light before one P is
+	// tried; each try that fails within Settle doubles it, up to MaxHold,
+	// so a load that needs more than one P is not cut back again and again.
+	MinHold = time.Second
+	MaxHold = 30 * time.Second
+	Settle  = 5 * time.Second
+)
 
-// Lender is safe for concurrent use.
-type Lender struct {
+// Governor is safe for concurrent use.
+type Governor struct {
 	mu     sync.Mutex
-	base   int
-	active int
-	raised bool
+	cores  int  // Ps without writers at full load
+	one    bool // running on one P (load is light)
+	active int  // writers in flight
+	lent   bool // the extra P is lent
 	timer  *time.Timer
-
 	set    func(int) int // runtime.GOMAXPROCS; replaced in tests
 	linger time.Duration
+
+	pinned   int       // short blocking calls in flight
+	unpinned time.Time // when the last one ended
+
+	quiet   time.Time     // since when the use has been under Light; zero if it is not
+	lowered time.Time     // when one P was last tried
+	hold    time.Duration // how long the use must stay under Light before that
 }
 
-// New returns a Lender that moves GOMAXPROCS between base and base+1
-// through set (runtime.GOMAXPROCS).
-func New(base int, set func(int) int) *Lender {
-	return &Lender{base: base, set: set, linger: Linger}
+// New returns a Governor for a machine of cores cores that changes
+// GOMAXPROCS through set (runtime.GOMAXPROCS). It starts at cores Ps.
+func New(cores int, set func(int) int) *Governor {
+	return &Governor{cores: cores, set: set, linger: Linger, hold: MinHold}
+}
+
+// procs is the number of Ps the state asks for. Call with g.mu held.
+func (g *Governor) procs() int {
+	switch {
+	case g.lent:
+		return g.cores + 1
+	case g.one:
+		return 1
+	}
+	return g.cores
 }
 
 // Enter records a writer that may block; the extra P is lent at once.
-func (l *Lender) Enter() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.active++
-	if l.timer != nil {
-		l.timer.Stop()
+func (g *Governor) Enter() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.active++
+	if g.timer != nil {
+		g.timer.Stop()
 	}
-	if !l.raised {
-		l.set(l.base + 1)
-		l.raised = true
+	if !g.lent {
+		// Writers get every P, and one P is considered afresh after them.
+		g.lent, g.one, g.quiet = true, false, time.Time{}
+		g.set(g.procs())
 	}
 }
 
 // Leave records that a writer is done; Linger after the last one, the
 // extra P is taken back.
-func (l *Lender) Leave() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.active--
-	if l.active > 0 {
+func (g *Governor) Leave() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.active--
+	if g.active > 0 {
 		return
 	}
-	if l.timer == nil {
-		l.timer = time.AfterFunc(l.linger, l.lower)
+	if g.timer == nil {
+		g.timer = time.AfterFunc(g.linger, g.takeBack)
 	} else {
-		l.timer.Reset(l.linger)
+		g.timer.Reset(g.linger)
 	}
 }
 
-func (l *Lender) lower() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.active == 0 && l.raised {
-		l.set(l.base)
-		l.raised = false
+func (g *Governor) takeBack() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.active == 0 && g.lent {
+		g.lent = false
+		g.set(g.procs())
+	}
+}
+
+// Pin records a short call that blocks in the kernel, such as the fsync of
+// a metadata commit. On one P, such a call would stop the whole server
+// until the runtime's monitor notices it (up to 10 ms), so while any is in
+// flight, and for Linger after, the Governor stays at one P per core.
+func (g *Governor) Pin() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.pinned++
+	g.quiet = time.Time{}
+	if g.one {
+		g.one = false
+		g.set(g.procs())
+	}
+}
+
+// Unpin records that a call Pin recorded is over.
+func (g *Governor) Unpin() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.pinned--
+	g.unpinned = time.Now()
+}
+
+// Hooks is what the packages that block are given: blob.Store.Blocking,
+// sqlite.Store.SetBlocking, s3api.Config.Streaming.
+type Hooks interface {
+	Enter()
+	Leave()
+}
+
+// Pins returns Pin and Unpin as Hooks.
+func (g *Governor) Pins() Hooks { return pins{g} }
+
+type pins struct{ g *Governor }
+
+func (p pins) Enter() { p.g.Pin() }
+func (p pins) Leave() { p.g.Unpin() }
+
+// Run samples the process's CPU time (user and system) every Interval and
+// moves between one P and one per core, until ctx ends. Where the CPU time
+// cannot be read, it returns at once.
+func (g *Governor) Run(ctx context.Context) {
+	if processCPU == nil {
+		return
+	}
+	g.run(ctx, processCPU)
+}
+
+func (g *Governor) run(ctx context.Context, cpu func() time.Duration) {
+	if g.cores <= 1 {
+		return
+	}
+	t := time.NewTicker(Interval)
+	defer t.Stop()
+	// The use is averaged over Window: one sample is too noisy (a GC
+	// cycle, a burst of connections) to move on.
+	type reading struct {
+		cpu time.Duration
+		at  time.Time
+	}
+	var ring [Window/Interval + 1]reading
+	ring[0] = reading{cpu(), time.Now()}
+	for i := 1; ; i++ {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			cur := reading{cpu(), now}
+			ring[i%len(ring)] = cur
+			if i < len(ring)-1 {
+				continue
+			}
+			old := ring[(i+1)%len(ring)]
+			if dt := cur.at.Sub(old.at); dt > 0 && cur.cpu >= old.cpu {
+				g.observe(float64(cur.cpu-old.cpu)/float64(dt), now)
+			}
+		}
+	}
+}
+
+// observe takes one sample: the process used cores cores of CPU up to now.
+func (g *Governor) observe(cores float64, now time.Time) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.lent || g.pinned > 0 || now.Sub(g.unpinned) < g.linger {
+		g.quiet = time.Time{}
+		return
+	}
+	if g.one {
+		if cores < Busy {
+			return
+		}
+		g.one = false
+		g.set(g.procs())
+		if now.Sub(g.lowered) < Settle {
+			g.hold = min(2*g.hold, MaxHold)
+		} else {
+			g.hold = MinHold
+		}
+		return
+	}
+	if cores >= Light {
+		g.quiet = time.Time{}
+		return
+	}
+	if g.quiet.IsZero() {
+		g.quiet = now
+	}
+	if now.Sub(g.quiet) >= g.hold {
+		g.one = true
+		g.lowered = now
+		g.quiet = time.Time{}
+		g.set(g.procs())
 	}
 }

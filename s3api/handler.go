@@ -51,6 +51,13 @@ type Config struct {
 	Now func() time.Time
 	// Observe, if set, is called once per request after the response is written.
 	Observe func(op string, status int, bytesIn, bytesOut int64, d time.Duration)
+	// Streaming, if set, is told when a response body starts (Enter) and
+	// stops (Leave) streaming from object files: reads and sendfile block
+	// in the kernel (see package procs).
+	Streaming interface {
+		Enter()
+		Leave()
+	}
 }
 
 // Handler serves the S3 API.

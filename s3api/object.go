@@ -465,6 +465,10 @@ func (h *Handler) sendRange(req *request, o *meta.Object, rng byteRange, status 
 		}
 		return sendHeld(req, status, body)
 	}
+	if st := h.cfg.Streaming; st != nil {
+		st.Enter()
+		defer st.Leave()
+	}
 	var off int64
 	started := false
 	for _, seg := range o.Segments {

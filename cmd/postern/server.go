@@ -93,11 +93,18 @@ func runServer(args []string) error {
 	if err != nil {
 		return err
 	}
-	// Direct writes block and hold their P: lend the scheduler one P more
-	// while uploads are being written (package procs). GOMAXPROCS in the
-	// environment still wins.
+	// GOMAXPROCS follows the load (package procs): one P while the server
+	// needs less than a core, but one per core while metadata commits
+	// (fsync) or responses from files (read, sendfile) may block, and one
+	// more while uploads are being written (direct writes block for
+	// longer). GOMAXPROCS in the environment still wins.
+	var streaming procs.Hooks // responses from files
 	if os.Getenv("GOMAXPROCS") == "" {
-		blobs.Blocking = procs.New(runtime.GOMAXPROCS(0), runtime.GOMAXPROCS)
+		gov := procs.New(runtime.GOMAXPROCS(0), runtime.GOMAXPROCS)
+		blobs.Blocking = gov
+		db.SetBlocking(gov.Pins())
+		streaming = gov.Pins()
+		go gov.Run(ctx)
 	}
 	// Nothing is in flight before we listen: every unreferenced file is an orphan.
 	if n, err := blobs.Sweep(ctx, time.Now(), store.BlobReferenced); err != nil {
@@ -128,6 +135,7 @@ func runServer(args []string) error {
 		Network:      netcfg,
 		DisableSigV2: cfg.SigV2 == "false",
 		Outpost:      outpostFor(cfg.OutpostID, cfg.Region, cfg.AccountID),
+		Streaming:    streaming,
 	})
 	var ready atomic.Bool
 	// Ready means the database answers: a lookup of a name no bucket can have.

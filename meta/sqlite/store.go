@@ -52,6 +52,8 @@ type Store struct {
 	// statements run unprepared in the current batch. Only the writer
 	// goroutine uses them.
 	commits atomic.Int64 // committed write transactions, for tests and benchmarks
+	// blocking, if set, is told when a commit starts and ends.
+	blocking atomic.Pointer[Blocking]
 	// Prepared statements of the hot read paths, on the read pool.
 	stmtGetBucket *sql.Stmt
 	stmtGetObject *sql.Stmt
@@ -254,6 +256,31 @@ func (s *Store) writer() {
 	}
 }
 
+// Blocking is told when a commit starts (Enter) and ends (Leave): its
+// fsync blocks in the kernel (see package procs).
+type Blocking interface {
+	Enter()
+	Leave()
+}
+
+// SetBlocking sets who is told about commits; nil for nobody.
+func (s *Store) SetBlocking(b Blocking) {
+	if b == nil {
+		s.blocking.Store(nil)
+		return
+	}
+	s.blocking.Store(&b)
+}
+
+// commit commits the write transaction, telling Blocking.
+func (s *Store) commit(tx *sql.Tx) error {
+	if b := s.blocking.Load(); b != nil {
+		(*b).Enter()
+		defer (*b).Leave()
+	}
+	return tx.Commit()
+}
+
 // runBatch runs the requests in one transaction, each in a savepoint.
 func (s *Store) runBatch(batch []*writeReq) {
 	var live []*writeReq
@@ -316,7 +343,7 @@ func (s *Store) runBatch(batch []*writeReq) {
 		close(live[0].done)
 		return
 	}
-	if err := sqlTx.Commit(); err != nil {
+	if err := s.commit(sqlTx); err != nil {
 		s.logger.Error("meta/sqlite: commit", "err", err, "batch", len(live))
 		fail(fmt.Errorf("meta/sqlite: commit: %w", err))
 		return

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -572,5 +573,53 @@ func TestInlineObjectAndBucketConfigs(t *testing.T) {
 	o, _ := s.GetObject(ctx, "b", "k")
 	if o.Inline != nil || len(o.Segments) != 1 {
 		t.Fatalf("after blob put: inline %v segs %v", o.Inline, o.Segments)
+	}
+}
+
+// blockingCounter counts Enter and Leave calls, checking they pair up.
+type blockingCounter struct {
+	mu            sync.Mutex
+	enter, leave  int
+	insideAtEnter bool
+}
+
+func (b *blockingCounter) Enter() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.enter != b.leave {
+		b.insideAtEnter = true
+	}
+	b.enter++
+}
+
+func (b *blockingCounter) Leave() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.leave++
+}
+
+// Every commit is announced to Blocking, once, and ends before the next.
+func TestBlockingAroundCommits(t *testing.T) {
+	s, _ := newTestStore(t)
+	b := &blockingCounter{}
+	s.SetBlocking(b)
+	before := s.commits.Load()
+	mustBucket(t, s, "blk")
+	if _, err := s.PutObject(context.Background(), obj("blk", "k"), nil); err != nil {
+		t.Fatal(err)
+	}
+	commits := int(s.commits.Load() - before)
+	b.mu.Lock()
+	enter, leave, nested := b.enter, b.leave, b.insideAtEnter
+	b.mu.Unlock()
+	if commits != 2 || enter != commits || leave != commits || nested {
+		t.Fatalf("%d commits: Enter %d, Leave %d (nested %v), want one each per commit", commits, enter, leave, nested)
+	}
+	s.SetBlocking(nil)
+	mustBucket(t, s, "blk2")
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.enter != enter {
+		t.Fatal("Enter called after SetBlocking(nil)")
 	}
 }
