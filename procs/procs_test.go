@@ -28,6 +28,19 @@ func (r *recorder) get() (int, int) {
 	return r.now, len(r.log)
 }
 
+// waitFor waits up to within for GOMAXPROCS to be n, and fails the test if
+// it does not get there.
+func (r *recorder) waitFor(t *testing.T, n int, within time.Duration, what string) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for got, _ := r.get(); got != n; got, _ = r.get() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: GOMAXPROCS %d, want %d", what, got, n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 func TestLendAndTakeBack(t *testing.T) {
 	r := &recorder{now: 2}
 	l := New(2, r.set)
@@ -91,13 +104,7 @@ func TestConcurrent(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	deadline := time.Now().Add(5 * time.Second)
-	for n, _ := r.get(); n != 4; n, _ = r.get() {
-		if time.Now().After(deadline) {
-			t.Fatalf("GOMAXPROCS %d after all writers left, want 4", n)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	r.waitFor(t, 4, 5*time.Second, "after all writers left")
 }
 
 // want fails the test unless GOMAXPROCS is n after changes changes.
@@ -183,13 +190,7 @@ func TestGovernWithWriters(t *testing.T) {
 	g.observe(0.1, t0.Add(4*MinHold))
 	r.want(t, "light while writing", 3, 2)
 	g.Leave()
-	deadline := time.Now().Add(5 * time.Second)
-	for n, _ := r.get(); n != 2; n, _ = r.get() {
-		if time.Now().After(deadline) {
-			t.Fatalf("GOMAXPROCS %d after the writer left, want 2", n)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	r.waitFor(t, 2, 5*time.Second, "after the writer left")
 	g.observe(0.1, t0.Add(5*MinHold))
 	r.want(t, "right after the writer", 2, 3)
 	g.observe(0.1, t0.Add(6*MinHold))
@@ -221,21 +222,11 @@ func TestRun(t *testing.T) {
 	go func() { g.run(ctx, fake); close(done) }()
 	defer func() { cancel(); <-done }()
 
-	waitFor := func(n int, what string) {
-		t.Helper()
-		deadline := time.Now().Add(MinHold + 5*time.Second)
-		for got, _ := r.get(); got != n; got, _ = r.get() {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: GOMAXPROCS %d, want %d", what, got, n)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-	}
-	waitFor(1, "idle")
+	r.waitFor(t, 1, MinHold+5*time.Second, "idle")
 	mu.Lock()
 	busy = true
 	mu.Unlock()
-	waitFor(2, "one core busy")
+	r.waitFor(t, 2, MinHold+5*time.Second, "one core busy")
 }
 
 // A short blocking call (Pin) takes the Governor off one P at once and
