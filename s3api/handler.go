@@ -58,6 +58,10 @@ type Config struct {
 		Enter()
 		Leave()
 	}
+	// CPUSaturated, if set, reports whether the machine's CPUs are
+	// saturated; large bodies' MD5s then trade a little latency for less
+	// CPU (see package md5pool).
+	CPUSaturated func() bool
 }
 
 // Handler serves the S3 API.
@@ -93,6 +97,7 @@ func New(cfg Config) *Handler {
 	}
 	h.policies = newPolicyCache()
 	h.md5s = md5pool.New()
+	h.md5s.Saturated = cfg.CPUSaturated
 	h.copyBufs.New = func() any { b := make([]byte, 1<<20); return &b }
 	h.verifier = sigv4.NewVerifier(cfg.Region, []string{"s3"}, MaxSkew, h.lookupSecret).WithIdentityLookup(h.lookupCredentials)
 	h.verifierV2 = sigv2.NewVerifier(h.lookupSecret, MaxSkew, sigv2.DefaultMaxExpiry, cfg.Domain).WithIdentityLookup(h.lookupCredentials)

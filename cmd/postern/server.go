@@ -25,6 +25,7 @@ import (
 
 	"github.com/postern/postern/authz"
 	"github.com/postern/postern/blob"
+	"github.com/postern/postern/cpusat"
 	"github.com/postern/postern/logbuf"
 	"github.com/postern/postern/meta"
 	"github.com/postern/postern/meta/sqlite"
@@ -106,6 +107,9 @@ func runServer(args []string) error {
 		streaming = gov.Pins()
 		go gov.Run(ctx)
 	}
+	// Whether the CPUs are saturated, for the MD5 of large uploads.
+	cpu := cpusat.New()
+	go cpu.Run(ctx)
 	// Nothing is in flight before we listen: every unreferenced file is an orphan.
 	if n, err := blobs.Sweep(ctx, time.Now(), store.BlobReferenced); err != nil {
 		logger.Warn("sweeping orphaned object files", "err", err)
@@ -136,6 +140,7 @@ func runServer(args []string) error {
 		DisableSigV2: cfg.SigV2 == "false",
 		Outpost:      outpostFor(cfg.OutpostID, cfg.Region, cfg.AccountID),
 		Streaming:    streaming,
+		CPUSaturated: cpu.Saturated,
 	})
 	var ready atomic.Bool
 	// Ready means the database answers: a lookup of a name no bucket can have.
