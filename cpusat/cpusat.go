@@ -5,7 +5,9 @@
 // is what limits the machine.
 //
 // It reads Linux's /proc/stat. Elsewhere, or if /proc/stat cannot be read,
-// the machine is never reported saturated.
+// the machine is never reported saturated. In a container /proc/stat
+// describes the host: a CPU quota that throttles the container alone is
+// not seen, and users of Saturated then behave as on an idle machine.
 package cpusat
 
 import (
@@ -32,13 +34,14 @@ type Times struct {
 	Idle, Total uint64
 }
 
-// IdleShare returns the share of time idle between two readings, or 1 if
-// no time passed.
+// IdleShare returns the share of time idle between two readings, from 0
+// to 1. Readings that went backwards (iowait may, on some kernels) or that
+// span no time count as idle.
 func IdleShare(before, after Times) float64 {
 	if after.Total <= before.Total || after.Idle < before.Idle {
 		return 1
 	}
-	return float64(after.Idle-before.Idle) / float64(after.Total-before.Total)
+	return min(1, float64(after.Idle-before.Idle)/float64(after.Total-before.Total))
 }
 
 // ParseStat reads the aggregate "cpu" line of /proc/stat: user nice system
@@ -55,7 +58,7 @@ func ParseStat(stat []byte) (Times, error) {
 			break // guest and guest_nice are counted in user and nice
 		}
 		v, err := strconv.ParseUint(string(f), 10, 64)
-		if err != nil {
+		if err != nil || t.Total+v < t.Total {
 			return Times{}, errors.New("cpusat: malformed cpu line")
 		}
 		t.Total += v

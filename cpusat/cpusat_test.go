@@ -17,7 +17,7 @@ func TestParseStat(t *testing.T) {
 	if want := (Times{Idle: 840, Total: 1000}); got != want {
 		t.Fatalf("ParseStat = %+v, want %+v", got, want)
 	}
-	for _, bad := range []string{"", "cpu0 1 2 3 4 5\n", "cpu 1 2 x 4 5\n", "cpu 1 2 3\n", "intr 5\ncpu 1 2 3 4 5\n"} {
+	for _, bad := range []string{"", "cpu0 1 2 3 4 5\n", "cpu 1 2 x 4 5\n", "cpu 1 2 3\n", "intr 5\ncpu 1 2 3 4 5\n", "cpu 18446744073709551610 1 1 7\n"} {
 		if _, err := ParseStat([]byte(bad)); err == nil {
 			t.Errorf("ParseStat(%q) succeeded", bad)
 		}
@@ -30,6 +30,9 @@ func TestIdleShare(t *testing.T) {
 	}
 	if got := IdleShare(Times{Idle: 100, Total: 1000}, Times{Idle: 100, Total: 1000}); got != 1 {
 		t.Fatalf("no time passed: %v, want 1", got)
+	}
+	if got := IdleShare(Times{Idle: 100, Total: 1000}, Times{Idle: 90, Total: 1100}); got != 1 {
+		t.Fatalf("idle went backwards: %v, want 1", got)
 	}
 }
 
