@@ -40,6 +40,20 @@ func newMetrics() *metrics {
 	return m
 }
 
+// watchCPU exports whether the machine's CPUs are saturated (package
+// cpusat): large uploads' MD5s then go through md5pool's feeder.
+func (m *metrics) watchCPU(saturated func() bool) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "postern_cpu_saturated",
+		Help: "1 while the machine's CPUs are under 20 % idle (large uploads' MD5s are then batched), else 0.",
+	}, func() float64 {
+		if saturated() {
+			return 1
+		}
+		return 0
+	}))
+}
+
 // opMetrics are the series of one operation and status, looked up once.
 type opMetrics struct {
 	requests prometheus.Counter

@@ -126,6 +126,7 @@ func runServer(args []string) error {
 		return err
 	}
 	m := newMetrics()
+	m.watchCPU(cpu.Saturated)
 	s3 := s3api.New(s3api.Config{
 		Region:       cfg.Region,
 		Domain:       cfg.Domain,
