@@ -32,7 +32,7 @@ func TestUploadsWhileCPUSaturated(t *testing.T) {
 		burners.Add(1)
 		go func() {
 			defer burners.Done()
-			for x := 0; !stop.Load(); x++ {
+			for !stop.Load() { // keep this CPU busy
 			}
 		}()
 	}
