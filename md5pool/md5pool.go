@@ -43,6 +43,10 @@ const HoldFor = 30 * time.Millisecond
 
 const piece = 32 << 10 // md5-simd's largest block per lane and round
 
+// simdLanes is how many streams md5-simd hashes in one round on amd64
+// (its Lanes, which it defines only there).
+const simdLanes = 16
+
 // Pool is safe for concurrent use. The zero value is not usable; call New.
 type Pool struct {
 	// Saturated, if set before first use, reports whether the CPUs are
@@ -151,7 +155,7 @@ func (p *Pool) feed() {
 // gather waits, for at most HoldFor, until as many writes are queued as
 // md5-simd has lanes, or as there are SIMD digests if fewer.
 func (p *Pool) gather(active []*job, hold *time.Timer) []*job {
-	want := min(md5simd.Lanes, int(p.simd.Load()))
+	want := min(simdLanes, int(p.simd.Load()))
 	if len(active) >= want {
 		return active
 	}
