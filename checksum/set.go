@@ -58,12 +58,23 @@ func NewSet(contentSHA256 bool, algs ...string) (*Set, error) {
 	return NewSetMD5(md5.New(), contentSHA256, algs...)
 }
 
+// MD5SHA256 is an MD5 digest that also computes the SHA-256 of the bytes
+// written to it, for callers that batch both (package md5pool).
+type MD5SHA256 interface {
+	hash.Hash // the MD5
+	SumSHA256(b []byte) []byte
+}
+
 // NewSetMD5 is NewSet with the MD5 digest supplied by the caller (for
 // example one that hashes many streams at once with SIMD instructions).
+// If md5h is an MD5SHA256, the Set takes its SHA-256 from it.
 func NewSetMD5(md5h hash.Hash, contentSHA256 bool, algs ...string) (*Set, error) {
 	s := &Set{md5: md5h, content: contentSHA256}
 	s.active = make([]hash.Hash, 1, 1+numAlgs)
 	s.active[0] = s.md5
+	if j, ok := md5h.(MD5SHA256); ok {
+		s.hs[idSHA256] = sha256Half{j} // its bytes arrive through md5h
+	}
 	if contentSHA256 {
 		s.enable(idSHA256)
 	}
@@ -249,3 +260,16 @@ func (s *Set) VerifyContentMD5(b64 string) error {
 	}
 	return nil
 }
+
+// sha256Half is the SHA-256 of an MD5SHA256, for Sum. Its bytes arrive
+// through the MD5 digest's Write (Set.active holds only that), and it is
+// reset with it.
+type sha256Half struct{ j MD5SHA256 }
+
+func (h sha256Half) Write(p []byte) (int, error) {
+	panic("checksum: the SHA-256 of an MD5SHA256 is written through its MD5")
+}
+func (h sha256Half) Sum(b []byte) []byte { return h.j.SumSHA256(b) }
+func (h sha256Half) Reset()              {}
+func (h sha256Half) Size() int           { return sha256.Size }
+func (h sha256Half) BlockSize() int      { return sha256.BlockSize }

@@ -1,6 +1,10 @@
 package clients
 
 import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -14,10 +18,12 @@ import (
 	"github.com/postern/postern/internal/testserver"
 )
 
-// While the machine's CPUs are saturated, large uploads' MD5s go through
-// md5pool's feeder. Saturate them, wait until the server says so on
-// /metrics, and check that concurrent SDK uploads still get their MD5 as
-// ETag and read back byte for byte.
+// While the machine's CPUs are saturated, large uploads' MD5s and
+// SHA-256s go through md5pool's feeder (md5-simd, sha256x16). Saturate
+// them, wait until the server says so on /metrics, and check that
+// concurrent SDK uploads (over HTTP the SDK signs each body's SHA-256)
+// still get their MD5 as ETag and read back byte for byte, while uploads
+// sent at the same time with the SHA-256 of other bytes are refused.
 func TestUploadsWhileCPUSaturated(t *testing.T) {
 	srv := testserver.Start(t, testserver.Options{})
 	c, _ := sdkClient(t, srv)
@@ -45,10 +51,36 @@ func TestUploadsWhileCPUSaturated(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 
-	// Eight large bodies at once: md5-simd from the fourth on (md5pool).
-	const n = 8
+	// Sixteen large bodies at once, and two with a wrong SHA-256: md5-simd
+	// and sha256x16 from the fourth on (md5pool).
+	const n = 16
 	var wg sync.WaitGroup
-	errs := make(chan string, 3*n)
+	errs := make(chan string, 3*n+2)
+	for i := 0; i < 2; i++ {
+		key := "forged/" + string(rune('a'+i))
+		body := s3test.RandBytes(uint64(200+i), 3<<20+i*64)
+		other := append([]byte{1}, body[1:]...)
+		req, err := http.NewRequest(http.MethodPut, srv.URL+"/"+bucket+"/"+key, bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("X-Amz-Content-Sha256", s3test.SHA256Hex(other))
+		s3test.SignV4(t, srv, req, "s3", other)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := srv.HTTPClient().Do(req)
+			if err != nil {
+				errs <- key + ": " + err.Error()
+				return
+			}
+			defer resp.Body.Close()
+			rb, _ := io.ReadAll(resp.Body)
+			if e, _ := s3test.ParseError(rb); resp.StatusCode != 400 || e.Code != "XAmzContentSHA256Mismatch" {
+				errs <- fmt.Sprintf("%s: a body with another SHA-256 got %d %s, want 400 XAmzContentSHA256Mismatch", key, resp.StatusCode, e.Code)
+			}
+		}()
+	}
 	for i := 0; i < n; i++ {
 		wg.Add(1)
 		go func() {
@@ -78,6 +110,12 @@ func TestUploadsWhileCPUSaturated(t *testing.T) {
 	close(errs)
 	for e := range errs {
 		t.Error(e)
+	}
+	for i := 0; i < 2; i++ {
+		key := "forged/" + string(rune('a'+i))
+		if _, err := c.HeadObject(s3test.Ctx(t), &s3.HeadObjectInput{Bucket: &bucket, Key: &key}); err == nil {
+			t.Errorf("%s was stored although its SHA-256 did not match", key)
+		}
 	}
 	if v := metricValue(t, scrapeMetrics(t, srv), "postern_cpu_saturated"); v != 1 {
 		t.Logf("the CPUs were no longer saturated after the uploads (%v)", v)
