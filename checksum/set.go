@@ -59,7 +59,7 @@ func NewSet(contentSHA256 bool, algs ...string) (*Set, error) {
 }
 
 // MD5SHA256 is an MD5 digest that also computes the SHA-256 of the bytes
-// written to it, for callers that batch both (package md5pool).
+// written to it, for callers that batch both (package bodyhash).
 type MD5SHA256 interface {
 	hash.Hash // the MD5
 	SumSHA256(b []byte) []byte

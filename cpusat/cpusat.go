@@ -1,7 +1,7 @@
 // Package cpusat tells whether the machine's CPUs are saturated: whether,
 // over the last sampling period, they were idle (or waiting for I/O) less
 // than a threshold share of the time. Work that trades a little latency for
-// less CPU (see package md5pool) uses it to make that trade only when CPU
+// less CPU (see package bodyhash) uses it to make that trade only when CPU
 // is what limits the machine.
 //
 // It reads Linux's /proc/stat. Elsewhere, or if /proc/stat cannot be read,

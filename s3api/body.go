@@ -141,7 +141,7 @@ func (h *Handler) receiveBody(req *request, newDst func(size int64) (io.Writer, 
 	if !streaming && payload != unsignedPayload {
 		signedHash = payload
 	}
-	md5h, release := h.md5s.Get(size, signedHash != "")
+	md5h, release := h.hashes.Get(size, signedHash != "")
 	defer release()
 	set, err := checksum.NewSetMD5(md5h, signedHash != "", algs...)
 	if err != nil {

@@ -16,8 +16,8 @@ import (
 
 	"github.com/postern/postern/authz"
 	"github.com/postern/postern/blob"
+	"github.com/postern/postern/bodyhash"
 	"github.com/postern/postern/iam"
-	"github.com/postern/postern/md5pool"
 	"github.com/postern/postern/meta"
 	"github.com/postern/postern/policy"
 	"github.com/postern/postern/sigv2"
@@ -60,7 +60,7 @@ type Config struct {
 	}
 	// CPUSaturated, if set, reports whether the machine's CPUs are
 	// saturated; large bodies' MD5s then trade a little latency for less
-	// CPU (see package md5pool).
+	// CPU (see package bodyhash).
 	CPUSaturated func() bool
 }
 
@@ -73,7 +73,7 @@ type Handler struct {
 	now        func() time.Time
 	authz      Authorizer
 	policies   *policyCache
-	md5s       *md5pool.Pool
+	hashes     *bodyhash.Pool
 	copyBufs   sync.Pool // *[]byte of 1 MiB, for request bodies
 	pabMu      sync.RWMutex
 	pabs       map[string]publicAccessBlock // document → parsed; looked up without allocating
@@ -96,8 +96,8 @@ func New(cfg Config) *Handler {
 		h.authz = &authz.Engine{}
 	}
 	h.policies = newPolicyCache()
-	h.md5s = md5pool.New()
-	h.md5s.Saturated = cfg.CPUSaturated
+	h.hashes = bodyhash.New()
+	h.hashes.Saturated = cfg.CPUSaturated
 	h.copyBufs.New = func() any { b := make([]byte, 1<<20); return &b }
 	h.verifier = sigv4.NewVerifier(cfg.Region, []string{"s3"}, MaxSkew, h.lookupSecret).WithIdentityLookup(h.lookupCredentials)
 	h.verifierV2 = sigv2.NewVerifier(h.lookupSecret, MaxSkew, sigv2.DefaultMaxExpiry, cfg.Domain).WithIdentityLookup(h.lookupCredentials)

@@ -41,7 +41,7 @@ func newMetrics() *metrics {
 }
 
 // watchCPU exports whether the machine's CPUs are saturated (package
-// cpusat): large uploads' MD5s then go through md5pool's feeder.
+// cpusat): large uploads' MD5s and SHA-256s then go through bodyhash's feeder.
 func (m *metrics) watchCPU(saturated func() bool) {
 	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "postern_cpu_saturated",
