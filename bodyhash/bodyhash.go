@@ -19,6 +19,10 @@
 // The states move to the kernels and back through the standard library's
 // marshalled form (encoding.BinaryMarshaler); the partial blocks at the
 // edges of each write, and the padding, stay the standard library's.
+//
+// One feeder hashes on one core, about 2.8 GB/s of MD5 and SHA-256 with
+// every lane busy; machines with more than eight CPUs get one feeder per
+// eight. Without AVX-512 there is no feeder: each upload hashes its own.
 package bodyhash
 
 import (
@@ -27,6 +31,7 @@ import (
 	"encoding"
 	"encoding/binary"
 	"hash"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -59,11 +64,16 @@ type Pool struct {
 	// saturated; while they are, large writes go through the feeder.
 	Saturated func() bool
 
-	once  sync.Once
-	large atomic.Int32 // large bodies' digests open
-	queue chan *job    // to the feeder
+	once    sync.Once
+	feeders []*feeder
+	next    atomic.Uint32 // the feeder of the next large body
+}
 
-	// The feeder's own.
+// feeder is one feeder goroutine and what it owns.
+type feeder struct {
+	large atomic.Int32 // large bodies' digests open that use it
+	queue chan *job
+
 	md5x   md5x16.Hasher
 	shax   sha256x16.Hasher
 	md5one hash.Hash
@@ -83,12 +93,22 @@ func (p *Pool) Get(size int64, withSHA256 bool) (hash.Hash, func()) {
 		return md5.New(), func() {}
 	}
 	p.once.Do(func() {
-		p.queue = make(chan *job, 64)
-		go p.feed()
+		if !md5x16.Available {
+			return
+		}
+		for range max(1, runtime.NumCPU()/8) {
+			f := &feeder{queue: make(chan *job, 64)}
+			p.feeders = append(p.feeders, f)
+			go f.feed()
+		}
 	})
-	p.large.Add(1)
-	release := func() { p.large.Add(-1) }
 	d := &digest{p: p, md5: md5.New(), job: job{done: make(chan struct{}, 1)}}
+	release := func() {}
+	if len(p.feeders) > 0 {
+		f := p.feeders[int(p.next.Add(1))%len(p.feeders)]
+		f.large.Add(1)
+		d.f, release = f, func() { f.large.Add(-1) }
+	}
 	if withSHA256 {
 		d.sha = sha256.New()
 		return pair{d}, release
@@ -99,6 +119,7 @@ func (p *Pool) Get(size int64, withSHA256 bool) (hash.Hash, func()) {
 // digest is a large body's MD5 and, in a pair, SHA-256.
 type digest struct {
 	p   *Pool
+	f   *feeder // nil if there are none
 	md5 hash.Hash
 	sha hash.Hash // nil unless asked for
 	n   uint64    // bytes written
@@ -129,7 +150,7 @@ func (d *digest) shaReset() {
 		d.sha.Reset()
 	}
 }
-func (d *digest) saturated() bool             { return d.p.Saturated != nil && d.p.Saturated() }
+func (d *digest) saturated() bool             { return d.f != nil && d.p.Saturated != nil && d.p.Saturated() }
 func (d *digest) Write(b []byte) (int, error) { d.write(b); return len(b), nil }
 
 func (d *digest) write(b []byte) {
@@ -149,7 +170,7 @@ func (d *digest) write(b []byte) {
 		return
 	}
 	d.job.rest = whole
-	d.p.queue <- &d.job
+	d.f.queue <- &d.job
 	<-d.job.done
 	d.n += uint64(len(whole))
 	restore(d.md5, md5Magic, d.job.md5[:], d.n, buf[:])
@@ -168,8 +189,8 @@ func (d *digest) direct(b []byte) {
 	d.n += uint64(len(b))
 }
 
-// feed is the pool's feeder goroutine.
-func (p *Pool) feed() {
+// feed is the feeder's goroutine.
+func (p *feeder) feed() {
 	var active []*job
 	hold := time.NewTimer(HoldFor)
 	hold.Stop()
@@ -206,7 +227,7 @@ func (p *Pool) feed() {
 
 // gather waits, for at most HoldFor, until as many writes are queued as
 // there are lanes, or as there are large bodies if fewer.
-func (p *Pool) gather(active []*job, hold *time.Timer) []*job {
+func (p *feeder) gather(active []*job, hold *time.Timer) []*job {
 	want := min(lanes, int(p.large.Load()))
 	if len(active) >= want {
 		return active
@@ -225,7 +246,7 @@ func (p *Pool) gather(active []*job, hold *time.Timer) []*job {
 }
 
 // pass hashes the next piece of each of up to 16 jobs.
-func (p *Pool) pass(jobs []*job) {
+func (p *feeder) pass(jobs []*job) {
 	var in, shaIn [lanes][]byte
 	var md5s [lanes]*md5x16.State
 	var shas [lanes]*sha256x16.State
@@ -256,7 +277,7 @@ func (p *Pool) pass(jobs []*job) {
 }
 
 // md5One advances s over whole blocks b with crypto/md5.
-func (p *Pool) md5One(s *md5x16.State, b []byte) {
+func (p *feeder) md5One(s *md5x16.State, b []byte) {
 	if p.md5one == nil {
 		p.md5one = md5.New()
 	}
@@ -267,7 +288,7 @@ func (p *Pool) md5One(s *md5x16.State, b []byte) {
 }
 
 // shaOne advances s over whole blocks b with crypto/sha256.
-func (p *Pool) shaOne(s *sha256x16.State, b []byte) {
+func (p *feeder) shaOne(s *sha256x16.State, b []byte) {
 	if p.shaone == nil {
 		p.shaone = sha256.New()
 	}

@@ -82,7 +82,7 @@ func TestDigestsMatch(t *testing.T) {
 				for e := range errs {
 					t.Error(e)
 				}
-				if n := p.large.Load(); n != 0 {
+				if n := p.open(); n != 0 {
 					t.Fatalf("%d large digests still counted after release", n)
 				}
 				small, release := p.Get(10, withSHA)
@@ -130,7 +130,7 @@ func TestFeederWaitIsBounded(t *testing.T) {
 func TestStateMoves(t *testing.T) {
 	data := make([]byte, 64*100)
 	rand.Read(data)
-	p := New()
+	p := &feeder{}
 	m, s := md5x16.Init, sha256x16.Init
 	for _, part := range [][]byte{data[:64*40], data[64*40:]} {
 		p.md5One(&m, part)
@@ -150,5 +150,33 @@ func TestStateMoves(t *testing.T) {
 	var s2 sha256x16.State
 	if !export(md5.New(), md5Magic, m2[:], nil) || m2 != md5x16.Init || !export(sha256.New(), shaMagic, s2[:], nil) || s2 != sha256x16.Init {
 		t.Fatal("new digests do not export the initial states")
+	}
+}
+
+// open counts the large bodies' digests open.
+func (p *Pool) open() (n int32) {
+	for _, f := range p.feeders {
+		n += f.large.Load()
+	}
+	return n
+}
+
+// Without AVX-512 there are no feeders, and digests hash on their own.
+func TestNoFeederWithoutKernels(t *testing.T) {
+	p := New()
+	p.Saturated = func() bool { return true }
+	h, release := p.Get(MinSize, true)
+	defer release()
+	d := h.(pair).digest
+	if md5x16.Available != (d.f != nil) || md5x16.Available != (len(p.feeders) > 0) {
+		t.Fatalf("AVX-512 %v, feeders %d, digest's feeder %v", md5x16.Available, len(p.feeders), d.f)
+	}
+	d.f = nil // as on a CPU without AVX-512
+	data := make([]byte, 1<<20)
+	rand.Read(data)
+	d.Write(data)
+	m, s := md5.Sum(data), sha256.Sum256(data)
+	if string(d.Sum(nil)) != string(m[:]) || string(pair{d}.SumSHA256(nil)) != string(s[:]) {
+		t.Fatal("sums differ without a feeder")
 	}
 }
