@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -23,6 +24,7 @@ type pacedReader struct {
 	rate  float64
 	start time.Time
 	n     int64
+	moved atomic.Int64 // n, for other goroutines
 }
 
 func (p *pacedReader) Read(b []byte) (int, error) {
@@ -38,6 +40,7 @@ func (p *pacedReader) Read(b []byte) (int, error) {
 	}
 	n, err := p.r.Read(b)
 	p.n += int64(n)
+	p.moved.Store(p.n)
 	return n, err
 }
 
@@ -62,10 +65,12 @@ func TestGracefulShutdown(t *testing.T) {
 		done   time.Time
 	}
 	upc, downc := make(chan result, 1), make(chan result, 1)
+	upr := &pacedReader{r: bytes.NewReader(up), rate: 32 << 20}
+	downStarted := make(chan *pacedReader, 1)
 	go func() { // 64 MiB at 32 MiB/s: about 2 s
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
-		r := c.request(ctx, http.MethodPut, "/shut/up", "", &pacedReader{r: bytes.NewReader(up), rate: 32 << 20}, int64(len(up)))
+		r := c.request(ctx, http.MethodPut, "/shut/up", "", upr, int64(len(up)))
 		r.Header.Set("Content-Md5", md5B64(up))
 		c.sign(r, "UNSIGNED-PAYLOAD", time.Now())
 		resp, err := c.hc.Do(r)
@@ -84,16 +89,33 @@ func TestGracefulShutdown(t *testing.T) {
 		c.sign(r, emptySHA256, time.Now())
 		resp, err := c.hc.Do(r)
 		if err != nil {
+			downStarted <- nil
 			downc <- result{err: err, done: time.Now()}
 			return
 		}
 		defer resp.Body.Close()
 		h := sha256.New()
-		_, err = io.Copy(h, &pacedReader{r: resp.Body, rate: 16 << 20})
+		pr := &pacedReader{r: resp.Body, rate: 16 << 20}
+		downStarted <- pr
+		_, err = io.Copy(h, pr)
 		downc <- result{status: resp.StatusCode, sum: hex.EncodeToString(h.Sum(nil)), err: err, done: time.Now()}
 	}()
 
-	time.Sleep(700 * time.Millisecond)
+	// SIGTERM once both transfers are under way on the server: several MiB
+	// could not have moved otherwise (a fixed pause was too short when the
+	// machine was loaded and the upload had not yet connected).
+	downr := <-downStarted
+	downMoved := func() int64 {
+		if downr == nil {
+			return 4 << 20 // the GET failed; reported below
+		}
+		return downr.moved.Load()
+	}
+	for deadline := time.Now().Add(30 * time.Second); upr.moved.Load() < 4<<20 || downMoved() < 4<<20; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("transfers did not start: %d bytes up, %d down", upr.moved.Load(), downMoved())
+		}
+	}
 	sigterm := time.Now()
 	stopc := make(chan error, 1)
 	go func() { stopc <- srv.Stop(shutdownTimeout + 5*time.Second) }()
