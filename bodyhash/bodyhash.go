@@ -6,8 +6,8 @@
 // stream, and while the CPUs have time to spare that is all there is.
 // While they are saturated (Pool's Saturated hook), CPU per byte is what
 // limits the server, and hashing many streams at once costs far less: with
-// AVX-512, md5x16 and sha256x16 advance sixteen states in one pass, at
-// about 12 and 2.2 times the one-stream speed on the test machine. So then
+// AVX-512, package simdhash advances sixteen states in one pass, at about
+// 12 (MD5) and 2.2 (SHA-256) times the one-stream speed here. So then
 // the whole blocks of each large write go to one feeder goroutine. The
 // feeder waits until as many bodies have bytes waiting as there are lanes
 // (or as there are large bodies, if fewer), for at most HoldFor, and then
@@ -36,8 +36,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/postern/postern/md5x16"
-	"github.com/postern/postern/sha256x16"
+	"github.com/postern/postern/simdhash"
 )
 
 // MinSize: smaller bodies get plain digests that never use the feeder.
@@ -47,13 +46,13 @@ const MinSize = 1 << 20
 const HoldFor = 30 * time.Millisecond
 
 const (
-	lanes = 16       // of md5x16 and sha256x16
+	lanes = simdhash.Lanes
 	piece = 32 << 10 // bytes of each body per pass; smaller writes skip the feeder
 	block = 64       // MD5's and SHA-256's block size
 
 	// Below this many lanes' worth of bytes in a pass, the standard library
-	// is cheaper, lane by lane (with all lanes busy, md5x16 is 12 times
-	// crypto/md5 and sha256x16 2.2 times crypto/sha256 here).
+	// is cheaper, lane by lane (with all lanes busy, simdhash's MD5 is 12
+	// times crypto/md5 and its SHA-256 2.2 times crypto/sha256 here).
 	md5MinLanes = 2
 	shaMinLanes = 7
 )
@@ -74,8 +73,8 @@ type feeder struct {
 	large atomic.Int32 // large bodies' digests open that use it
 	queue chan *job
 
-	md5x   md5x16.Hasher
-	shax   sha256x16.Hasher
+	md5x   simdhash.MD5
+	shax   simdhash.SHA256
 	md5one hash.Hash
 	shaone hash.Hash
 }
@@ -93,7 +92,7 @@ func (p *Pool) Get(size int64, withSHA256 bool) (hash.Hash, func()) {
 		return md5.New(), func() {}
 	}
 	p.once.Do(func() {
-		if !md5x16.Available {
+		if !simdhash.Available {
 			return
 		}
 		for range max(1, runtime.NumCPU()/8) {
@@ -134,8 +133,8 @@ func (d pair) SumSHA256(b []byte) []byte { return d.sha.Sum(b) }
 
 // job is one write's whole blocks, waiting for the feeder.
 type job struct {
-	md5  md5x16.State
-	sha  sha256x16.State
+	md5  simdhash.MD5State
+	sha  simdhash.SHA256State
 	both bool          // sha too
 	rest []byte        // blocks not yet hashed
 	done chan struct{} // all of them are
@@ -248,8 +247,8 @@ func (p *feeder) gather(active []*job, hold *time.Timer) []*job {
 // pass hashes the next piece of each of up to 16 jobs.
 func (p *feeder) pass(jobs []*job) {
 	var in, shaIn [lanes][]byte
-	var md5s [lanes]*md5x16.State
-	var shas [lanes]*sha256x16.State
+	var md5s [lanes]*simdhash.MD5State
+	var shas [lanes]*simdhash.SHA256State
 	total, longest, shaTotal := 0, 0, 0
 	for i, j := range jobs {
 		k := min(piece, len(j.rest))
@@ -277,7 +276,7 @@ func (p *feeder) pass(jobs []*job) {
 }
 
 // md5One advances s over whole blocks b with crypto/md5.
-func (p *feeder) md5One(s *md5x16.State, b []byte) {
+func (p *feeder) md5One(s *simdhash.MD5State, b []byte) {
 	if p.md5one == nil {
 		p.md5one = md5.New()
 	}
@@ -288,7 +287,7 @@ func (p *feeder) md5One(s *md5x16.State, b []byte) {
 }
 
 // shaOne advances s over whole blocks b with crypto/sha256.
-func (p *feeder) shaOne(s *sha256x16.State, b []byte) {
+func (p *feeder) shaOne(s *simdhash.SHA256State, b []byte) {
 	if p.shaone == nil {
 		p.shaone = sha256.New()
 	}

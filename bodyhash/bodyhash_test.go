@@ -10,8 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/postern/postern/md5x16"
-	"github.com/postern/postern/sha256x16"
+	"github.com/postern/postern/simdhash"
 )
 
 // Whatever the digest, whether or not its writes go through the feeder,
@@ -131,7 +130,7 @@ func TestStateMoves(t *testing.T) {
 	data := make([]byte, 64*100)
 	rand.Read(data)
 	p := &feeder{}
-	m, s := md5x16.Init, sha256x16.Init
+	m, s := simdhash.MD5Init, simdhash.SHA256Init
 	for _, part := range [][]byte{data[:64*40], data[64*40:]} {
 		p.md5One(&m, part)
 		p.shaOne(&s, part)
@@ -146,9 +145,9 @@ func TestStateMoves(t *testing.T) {
 	if wm, ws := md5.Sum(whole), sha256.Sum256(whole); string(hm.Sum(nil)) != string(wm[:]) || string(hs.Sum(nil)) != string(ws[:]) {
 		t.Fatal("sums through moved states differ")
 	}
-	var m2 md5x16.State
-	var s2 sha256x16.State
-	if !export(md5.New(), md5Magic, m2[:], nil) || m2 != md5x16.Init || !export(sha256.New(), shaMagic, s2[:], nil) || s2 != sha256x16.Init {
+	var m2 simdhash.MD5State
+	var s2 simdhash.SHA256State
+	if !export(md5.New(), md5Magic, m2[:], nil) || m2 != simdhash.MD5Init || !export(sha256.New(), shaMagic, s2[:], nil) || s2 != simdhash.SHA256Init {
 		t.Fatal("new digests do not export the initial states")
 	}
 }
@@ -168,8 +167,8 @@ func TestNoFeederWithoutKernels(t *testing.T) {
 	h, release := p.Get(MinSize, true)
 	defer release()
 	d := h.(pair).digest
-	if md5x16.Available != (d.f != nil) || md5x16.Available != (len(p.feeders) > 0) {
-		t.Fatalf("AVX-512 %v, feeders %d, digest's feeder %v", md5x16.Available, len(p.feeders), d.f)
+	if simdhash.Available != (d.f != nil) || simdhash.Available != (len(p.feeders) > 0) {
+		t.Fatalf("AVX-512 %v, feeders %d, digest's feeder %v", simdhash.Available, len(p.feeders), d.f)
 	}
 	d.f = nil // as on a CPU without AVX-512
 	data := make([]byte, 1<<20)

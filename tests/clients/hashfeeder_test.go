@@ -19,7 +19,7 @@ import (
 )
 
 // While the machine's CPUs are saturated, large uploads' MD5s and
-// SHA-256s go through bodyhash's feeder (md5x16, sha256x16). Saturate
+// SHA-256s go through bodyhash's feeder (simdhash). Saturate
 // them, wait until the server says so on /metrics, and check that
 // concurrent SDK uploads (over HTTP the SDK signs each body's SHA-256)
 // still get their MD5 as ETag and read back byte for byte, while uploads
@@ -51,8 +51,8 @@ func TestUploadsWhileCPUSaturated(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 
-	// Sixteen large bodies at once, and two with a wrong SHA-256: md5x16
-	// and sha256x16 (bodyhash).
+	// Sixteen large bodies at once, and two with a wrong SHA-256, hashed
+	// sixteen at a time (bodyhash, simdhash).
 	const n = 16
 	var wg sync.WaitGroup
 	errs := make(chan string, 3*n+2)

@@ -1,28 +1,12 @@
-// Package sha256x16 advances up to sixteen SHA-256 states at once with one
-// pass of AVX-512 code, for servers that hash many upload bodies at the
-// same time. On one core that is about twice the throughput of SHA-NI
-// (crypto/sha256) when all sixteen lanes are busy.
-//
-// The AVX-512 kernel is github.com/minio/sha256-simd's (Intel's
-// multi-buffer code); that package exposes it only behind a scheduler
-// goroutine that keeps the caller's slices after Write returns, so this
-// package calls the kernel directly and leaves scheduling to its caller.
-// Everything else here (state layout, round masks) is plain Go.
-package sha256x16
+package simdhash
 
 import "encoding/binary"
 
-// Lanes is the number of states Blocks advances at once.
-const Lanes = 16
+// SHA256State is a SHA-256 chaining value: the eight words h0…h7.
+type SHA256State [8]uint32
 
-// BlockSize is SHA-256's block size; Blocks takes whole blocks only.
-const BlockSize = 64
-
-// State is a SHA-256 chaining value: the eight 32-bit words h0…h7.
-type State [8]uint32
-
-// Init is the initial State of every SHA-256 digest.
-var Init = State{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19}
+// SHA256Init is the initial state of every SHA-256 digest.
+var SHA256Init = SHA256State{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19}
 
 // k holds the 64 SHA-256 round constants (FIPS 180-4, 4.2.2).
 var k = [64]uint32{
@@ -47,9 +31,9 @@ var table = func() (t [512]uint64) {
 	return t
 }()
 
-// Hasher holds the scratch space for Blocks. The zero value is ready; a
-// Hasher is not safe for concurrent use.
-type Hasher struct {
+// SHA256 is scratch space for SHA-256 Blocks calls. The zero value is
+// ready; a SHA256 is not safe for concurrent use.
+type SHA256 struct {
 	digests [512]byte // state word w of lane i at (w*16+i)*4, little-endian
 	scratch [512]byte
 	masks   []uint64
@@ -59,22 +43,16 @@ type Hasher struct {
 // empty; len(in[i]) must be a multiple of BlockSize. states[i] may be nil
 // where in[i] is empty. It returns false, and changes nothing, when the
 // CPU lacks AVX-512: callers then hash with crypto/sha256.
-func (h *Hasher) Blocks(states *[Lanes]*State, in *[Lanes][]byte) bool {
+func (h *SHA256) Blocks(states *[Lanes]*SHA256State, in *[Lanes][]byte) bool {
 	if !Available {
 		return false
 	}
-	rounds := 0
-	for i, p := range in {
-		if len(p)%BlockSize != 0 {
-			panic("sha256x16: input is not a whole number of blocks")
-		}
-		if len(p) > 0 && states[i] == nil {
-			panic("sha256x16: input without a state")
-		}
-		rounds = max(rounds, len(p)/BlockSize)
-	}
-	if rounds == 0 {
+	if _, hi := span(states, in); hi == 0 {
 		return true
+	}
+	rounds := 0
+	for _, p := range in {
+		rounds = max(rounds, len(p)/BlockSize)
 	}
 	// Round r hashes the lanes that still have a block r.
 	h.masks = h.masks[:0]
@@ -95,7 +73,7 @@ func (h *Hasher) Blocks(states *[Lanes]*State, in *[Lanes][]byte) bool {
 			binary.LittleEndian.PutUint32(h.digests[(w*16+i)*4:], v)
 		}
 	}
-	kernel(&h.digests, &h.scratch, &table, h.masks, *in)
+	sha256Kernel(&h.digests, &h.scratch, &table, h.masks, *in)
 	for i, s := range states {
 		if s == nil || len(in[i]) == 0 {
 			continue

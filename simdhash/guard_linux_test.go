@@ -1,20 +1,25 @@
-package md5x16
+package simdhash
 
 import (
 	"syscall"
 	"testing"
 )
 
-// TestBlocksReadsOnlyItsInput puts every lane's input right before an
+// TestBlocksReadOnlyTheirInput puts every lane's input right before an
 // unmapped page: a read past any lane's end faults.
-func TestBlocksReadsOnlyItsInput(t *testing.T) {
+func TestBlocksReadOnlyTheirInput(t *testing.T) {
+	t.Run("MD5", func(t *testing.T) { testGuard(t, md5Kind()) })
+	t.Run("SHA256", func(t *testing.T) { testGuard(t, sha256Kind()) })
+}
+
+func testGuard[S comparable](t *testing.T, k kind[S]) {
 	if !Available {
 		t.Skip("no AVX-512")
 	}
 	page := syscall.Getpagesize()
 	var in [Lanes][]byte
-	var states [Lanes]*State
-	var want [Lanes]State
+	var states [Lanes]*S
+	var want [Lanes]S
 	for i := range in {
 		mem, err := syscall.Mmap(-1, 0, 2*page, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
 		if err != nil {
@@ -29,12 +34,11 @@ func TestBlocksReadsOnlyItsInput(t *testing.T) {
 		for j := range in[i] {
 			in[i][j] = byte(i + j)
 		}
-		s := Init
+		s := k.init
 		states[i] = &s
-		want[i] = stdState(t, in[i])
+		want[i] = k.stdState(t, in[i])
 	}
-	var h Hasher
-	h.Blocks(&states, &in)
+	k.blocks(&states, &in)
 	for i := range states {
 		if *states[i] != want[i] {
 			t.Fatalf("lane %d differs", i)
@@ -42,9 +46,9 @@ func TestBlocksReadsOnlyItsInput(t *testing.T) {
 	}
 }
 
-// Inputs further apart than the kernel's 32-bit offsets reach are
+// MD5 inputs further apart than its kernel's 32-bit offsets reach are
 // refused, and their states left alone.
-func TestBlocksRefusesDistantInputs(t *testing.T) {
+func TestMD5RefusesDistantInputs(t *testing.T) {
 	if !Available {
 		t.Skip("no AVX-512")
 	}
@@ -61,18 +65,18 @@ func TestBlocksRefusesDistantInputs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	a, b := Init, Init
-	states := [Lanes]*State{&a, &b}
+	a, b := MD5Init, MD5Init
+	states := [Lanes]*MD5State{&a, &b}
 	in := [Lanes][]byte{first, last}
-	var h Hasher
+	var h MD5
 	if h.Blocks(&states, &in) {
 		t.Fatal("Blocks took inputs 3 GiB apart")
 	}
-	if a != Init || b != Init {
+	if a != MD5Init || b != MD5Init {
 		t.Fatal("a refused call changed the states")
 	}
 	in[1] = first // near each other: taken
-	if !h.Blocks(&states, &in) || a != stdState(t, first) {
+	if !h.Blocks(&states, &in) || a != md5Kind().stdState(t, first) {
 		t.Fatal("Blocks refused or miscomputed near inputs")
 	}
 }
