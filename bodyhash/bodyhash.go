@@ -277,24 +277,24 @@ func (p *feeder) pass(jobs []*job) {
 
 // md5One advances s over whole blocks b with crypto/md5.
 func (p *feeder) md5One(s *simdhash.MD5State, b []byte) {
-	if p.md5one == nil {
-		p.md5one = md5.New()
-	}
-	var buf [shaState]byte
-	restore(p.md5one, md5Magic, s[:], 0, buf[:])
-	p.md5one.Write(b)
-	export(p.md5one, md5Magic, s[:], buf[:0])
+	oneStream(&p.md5one, md5.New, md5Magic, s[:], b)
 }
 
 // shaOne advances s over whole blocks b with crypto/sha256.
 func (p *feeder) shaOne(s *simdhash.SHA256State, b []byte) {
-	if p.shaone == nil {
-		p.shaone = sha256.New()
+	oneStream(&p.shaone, sha256.New, shaMagic, s[:], b)
+}
+
+// oneStream advances chaining value words over whole blocks b with the
+// standard library's digest *h, made by newHash on first use.
+func oneStream(h *hash.Hash, newHash func() hash.Hash, magic string, words []uint32, b []byte) {
+	if *h == nil {
+		*h = newHash()
 	}
 	var buf [shaState]byte
-	restore(p.shaone, shaMagic, s[:], 0, buf[:])
-	p.shaone.Write(b)
-	export(p.shaone, shaMagic, s[:], buf[:0])
+	restore(*h, magic, words, 0, buf[:])
+	(*h).Write(b)
+	export(*h, magic, words, buf[:0])
 }
 
 // The states crypto/md5 and crypto/sha256 marshal: a magic string, the
