@@ -79,7 +79,7 @@ type feeder struct {
 	shaone hash.Hash
 }
 
-// New returns a Pool; its feeder starts on first use.
+// New returns a Pool; its feeders start on first use.
 func New() *Pool { return &Pool{} }
 
 // Get returns an MD5 digest for a body of the given size (-1 if unknown)
