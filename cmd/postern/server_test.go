@@ -6,13 +6,13 @@ import (
 	"testing"
 )
 
-// The execution trace is not served (see debugMux); the CPU profile index is.
-func TestDebugMuxServesNoTrace(t *testing.T) {
+// The debug listener serves the profile index and the execution trace.
+func TestDebugMuxServesProfilesAndTrace(t *testing.T) {
 	mux := debugMux()
 	for path, want := range map[string]int{
 		"/debug/pprof/":                  http.StatusOK,
 		"/debug/pprof/goroutine?debug=1": http.StatusOK,
-		"/debug/pprof/trace?seconds=1":   http.StatusNotFound,
+		"/debug/pprof/trace?seconds=1":   http.StatusOK,
 	} {
 		rec := httptest.NewRecorder()
 		mux.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"runtime"
 	"sync"
@@ -23,9 +24,13 @@ import (
 // them, wait until the server says so on /metrics, and check that
 // concurrent SDK uploads (over HTTP the SDK signs each body's SHA-256)
 // still get their MD5 as ETag and read back byte for byte, while uploads
-// sent at the same time with the SHA-256 of other bytes are refused.
+// sent at the same time with the SHA-256 of other bytes are refused. An
+// execution trace taken meanwhile must not disturb them (the tracer
+// crashes a process whose assembly uses BP as scratch, as md5-simd's
+// scalar MD5 did).
 func TestUploadsWhileCPUSaturated(t *testing.T) {
-	srv := testserver.Start(t, testserver.Options{})
+	dbg := freeAddr(t)
+	srv := testserver.Start(t, testserver.Options{Args: []string{"--debug-addr", dbg}})
 	c, _ := sdkClient(t, srv)
 	bucket := s3test.NewBucket(t, c, "saturated")
 	if v := metricValue(t, scrapeMetrics(t, srv), "postern_cpu_saturated"); v != 0 && v != 1 {
@@ -55,7 +60,21 @@ func TestUploadsWhileCPUSaturated(t *testing.T) {
 	// sixteen at a time (bodyhash, simdhash).
 	const n = 16
 	var wg sync.WaitGroup
-	errs := make(chan string, 3*n+2)
+	errs := make(chan string, 3*n+3)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		resp, err := http.Get("http://" + dbg + "/debug/pprof/trace?seconds=1")
+		if err != nil {
+			errs <- "trace: " + err.Error()
+			return
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil || resp.StatusCode != 200 || !bytes.HasPrefix(b, []byte("go 1.")) {
+			errs <- fmt.Sprintf("trace: status %d, %d bytes, err %v", resp.StatusCode, len(b), err)
+		}
+	}()
 	for i := 0; i < 2; i++ {
 		key := "forged/" + string(rune('a'+i))
 		body := s3test.RandBytes(uint64(200+i), 3<<20+i*64)
@@ -120,4 +139,14 @@ func TestUploadsWhileCPUSaturated(t *testing.T) {
 	if v := metricValue(t, scrapeMetrics(t, srv), "postern_cpu_saturated"); v != 1 {
 		t.Logf("the CPUs were no longer saturated after the uploads (%v)", v)
 	}
+}
+
+// freeAddr returns a loopback address with a port free at the moment.
+func freeAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }
