@@ -29,6 +29,9 @@ type Request struct {
 	Context policy.Context
 	// Aliases let S3 on Outposts names match their S3 counterparts.
 	ActionAliases, ResourceAliases []string
+	// ResourceMustAllow: ResourcePolicy is a role trust policy, which must
+	// allow the request itself (see policy.Request.ResourceMustAllow).
+	ResourceMustAllow bool
 }
 
 // Identities finds the identity-based and session policies of a principal.
@@ -66,6 +69,8 @@ func (e *Engine) Authorize(ctx context.Context, r *Request) error {
 		ResourceAccount: r.ResourceAccount,
 		ActionAliases:   r.ActionAliases,
 		ResourceAliases: r.ResourceAliases,
+
+		ResourceMustAllow: r.ResourceMustAllow,
 	}
 	if req.ResourceAccount == "" {
 		req.ResourceAccount = p.AccountID

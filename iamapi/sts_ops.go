@@ -117,6 +117,10 @@ func assumeRole(c *call) (any, error) {
 		ResourceAccount: role.AccountID,
 		ResourcePolicy:  trust,
 		Context:         ctx,
+		// The trust policy must allow: an identity-policy allow of
+		// sts:AssumeRole is never enough on its own, and a trust policy
+		// naming an account needs that account's identity allow too.
+		ResourceMustAllow: true,
 	})
 	if err != nil {
 		return nil, err

@@ -19,6 +19,11 @@ type Request struct {
 	ResourceAliases []string
 	// Context holds condition keys and policy variables. May be nil.
 	Context Context
+	// ResourceMustAllow says the resource policy is one that must grant
+	// every request, as a role's trust policy must for sts:AssumeRole: an
+	// identity-based allow alone is then never enough, in the same account
+	// or across accounts.
+	ResourceMustAllow bool
 }
 
 // Input is the set of policies applicable to a request.
@@ -66,6 +71,8 @@ const (
 	ReasonNoAllow          = "implicit deny: no applicable policy allows the request"
 	ReasonSessionNarrowed  = "implicit deny: a session policy does not allow the request"
 	ReasonCrossAccountMiss = "implicit deny: cross-account access needs both an identity-based and a resource-based allow"
+	ReasonAccountDelegated = "implicit deny: the resource-based policy names the caller's account, whose identity-based policies must also allow"
+	ReasonResourceMissing  = "implicit deny: the resource-based policy (e.g. a role trust policy) must allow the request"
 )
 
 // Evaluate decides req against the policies in in, following the AWS policy
@@ -78,12 +85,18 @@ const (
 //     resource-policy allow across accounts); identity and session policies do
 //     not apply to it.
 //  3. Otherwise, within one account, an allow from an identity policy (narrowed
-//     by every session policy) or from the resource policy grants. A
+//     by every session policy) grants, and so does a resource-policy allow
+//     that names the caller itself, its role, or everyone. A resource-policy
+//     allow that names only the caller's account delegates to that account:
+//     it grants nothing unless an identity policy allows too. A
 //     resource-policy allow naming the role, rather than the session ARN, is
 //     narrowed by session policies too; one naming the session ARN is not.
 //  4. Across accounts the identity side (narrowed by session policies) and the
 //     resource policy must both allow. Anonymous callers can only be allowed
 //     by the resource policy.
+//     With Request.ResourceMustAllow (a role trust policy), the resource
+//     policy must allow in every case, and rule 3's identity allow counts
+//     only together with it.
 //  5. Everything else is an implicit deny.
 //
 // Evaluate does not allocate.
@@ -116,35 +129,53 @@ func Evaluate(in *Input, req *Request) Decision {
 		}
 	}
 
-	// Phase 2: allows.
+	// Phase 2: allows. How the resource policy names the caller matters: a
+	// statement naming the caller's account only delegates to that account
+	// (its identity policies must allow too); one naming the caller, its
+	// role or everyone grants on its own within the account.
 	sameAccount := !p.Anonymous && (req.ResourceAccount == "" || req.ResourceAccount == p.Account)
-	var resAllow, resExact bool
+	var resNamed, resExact, resDelegated bool
 	var resSid string
 	if in.Resource != nil {
 		for i := range in.Resource.allows {
 			st := &in.Resource.allows[i]
-			if ok, exact := st.applies(req); ok {
-				if !resAllow {
-					resAllow, resSid = true, st.sid
+			ok, how := st.applies(req)
+			if !ok {
+				continue
+			}
+			switch how {
+			case matchExact:
+				resNamed, resExact, resSid = true, true, st.sid
+			case matchNamed:
+				if !resNamed {
+					resSid = st.sid
 				}
-				if exact {
-					resExact, resSid = true, st.sid
-					break
+				resNamed = true
+			case matchAccount:
+				if !resNamed && !resDelegated {
+					resSid = st.sid
 				}
+				resDelegated = true
+			}
+			if resExact {
+				break
 			}
 		}
 	}
+	resAllow := resNamed || resDelegated
 	if p.Root {
-		if sameAccount {
+		switch {
+		case sameAccount && !req.ResourceMustAllow:
 			return Decision{Allowed: true, Reason: ReasonRoot}
-		}
-		if resAllow {
+		case resAllow:
 			return Decision{Allowed: true, Reason: ReasonResourceAllow, Sid: resSid}
+		case sameAccount:
+			return Decision{DenyIn: InResourcePolicy, Reason: ReasonResourceMissing}
 		}
 		return Decision{DenyIn: InResourcePolicy, Reason: ReasonCrossAccountMiss}
 	}
 	if p.Anonymous {
-		if resAllow {
+		if resNamed {
 			return Decision{Allowed: true, Reason: ReasonResourceAllow, Sid: resSid}
 		}
 		return Decision{DenyIn: InResourcePolicy, Reason: ReasonNoAllow}
@@ -172,28 +203,37 @@ func Evaluate(in *Input, req *Request) Decision {
 		}
 	}
 	idOK := idAllow && sessionOK
-	resOK := resAllow && (sessionOK || resExact)
+	// A resource-policy allow naming the session ARN is not narrowed by
+	// session policies; one naming the role (or everyone) is.
+	directOK := resNamed && (sessionOK || resExact)
 
-	if sameAccount {
+	if !sameAccount {
 		switch {
-		case idOK:
-			return Decision{Allowed: true, Reason: ReasonIdentityAllow, Sid: idSid}
-		case resOK:
-			return Decision{Allowed: true, Reason: ReasonResourceAllow, Sid: resSid}
-		case (idAllow || resAllow) && !sessionOK:
+		case idOK && resAllow:
+			return Decision{Allowed: true, Reason: ReasonBothAllow, Sid: resSid}
+		case idAllow && !sessionOK:
 			return Decision{DenyIn: InSessionPolicy, Reason: ReasonSessionNarrowed}
+		case !idAllow:
+			return Decision{DenyIn: InIdentityPolicy, Reason: ReasonCrossAccountMiss}
 		}
-		return Decision{DenyIn: InIdentityPolicy, Reason: ReasonNoAllow}
+		return Decision{DenyIn: InResourcePolicy, Reason: ReasonCrossAccountMiss}
 	}
 	switch {
-	case idOK && resAllow:
-		return Decision{Allowed: true, Reason: ReasonBothAllow, Sid: resSid}
-	case idAllow && !sessionOK:
+	case directOK:
+		return Decision{Allowed: true, Reason: ReasonResourceAllow, Sid: resSid}
+	case idOK && (resAllow || !req.ResourceMustAllow):
+		if req.ResourceMustAllow {
+			return Decision{Allowed: true, Reason: ReasonBothAllow, Sid: resSid}
+		}
+		return Decision{Allowed: true, Reason: ReasonIdentityAllow, Sid: idSid}
+	case req.ResourceMustAllow && !resAllow:
+		return Decision{DenyIn: InResourcePolicy, Reason: ReasonResourceMissing}
+	case (idAllow || resNamed) && !sessionOK:
 		return Decision{DenyIn: InSessionPolicy, Reason: ReasonSessionNarrowed}
-	case !idAllow:
-		return Decision{DenyIn: InIdentityPolicy, Reason: ReasonCrossAccountMiss}
+	case resDelegated:
+		return Decision{DenyIn: InIdentityPolicy, Reason: ReasonAccountDelegated}
 	}
-	return Decision{DenyIn: InResourcePolicy, Reason: ReasonCrossAccountMiss}
+	return Decision{DenyIn: InIdentityPolicy, Reason: ReasonNoAllow}
 }
 
 func denyExplicit(in, sid string) Decision {
@@ -211,27 +251,32 @@ func firstMatch(stmts []statement, req *Request) (int, bool) {
 }
 
 // applies reports whether the statement applies to the request (ignoring its
-// effect). exact reports that its Principal named the caller's own ARN.
-func (s *statement) applies(req *Request) (ok, exact bool) {
+// effect) and, for a statement with a Principal, how it names the caller.
+func (s *statement) applies(req *Request) (ok bool, how principalMatch) {
 	if matchAny(s.actions, req.Action, req.ActionAliases, nil) == s.notAction {
-		return false, false
+		return false, matchNone
 	}
 	if matchAny(s.resources, req.Resource, req.ResourceAliases, req.Context) == s.notResource {
-		return false, false
+		return false, matchNone
 	}
+	how = matchNamed
 	if s.hasPrincipal {
-		m, ex := s.principal.match(&req.Principal)
-		if m == s.notPrincipal {
-			return false, false
+		m := s.principal.match(&req.Principal)
+		switch {
+		case s.notPrincipal && m != matchNone:
+			return false, matchNone
+		case !s.notPrincipal && m == matchNone:
+			return false, matchNone
+		case !s.notPrincipal:
+			how = m
 		}
-		exact = ex && !s.notPrincipal
 	}
 	for i := range s.conds {
 		if !s.conds[i].eval(req.Context) {
-			return false, false
+			return false, matchNone
 		}
 	}
-	return true, exact
+	return true, how
 }
 
 // matchAny reports whether v or any alias matches any pattern.

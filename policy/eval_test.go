@@ -36,6 +36,9 @@ func TestEvaluateMatrix(t *testing.T) {
 	bpRole := bucketPolicy(t, `{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:role/Reader"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}`)
 	bpSession := bucketPolicy(t, `{"Effect":"Allow","Principal":{"AWS":"arn:aws:sts::111122223333:assumed-role/Reader/s1"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}`)
 	bpOtherSession := bucketPolicy(t, `{"Effect":"Allow","Principal":{"AWS":"arn:aws:sts::111122223333:assumed-role/Reader/s2"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}`)
+	bpAcctA := bucketPolicy(t, `{"Effect":"Allow","Principal":{"AWS":"111122223333"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}`)
+	bpRootARNA := bucketPolicy(t, `{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}`)
+	bpDenyAcctA := bucketPolicy(t, `{"Effect":"Deny","Principal":{"AWS":"111122223333"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}`)
 	bpNotAlice := bucketPolicy(t, `{"Effect":"Deny","NotPrincipal":{"AWS":"arn:aws:iam::111122223333:user/alice"},"Action":"s3:*","Resource":"arn:aws:s3:::b/*"}`)
 	bpNotReaderRole := bucketPolicy(t, `{"Effect":"Deny","NotPrincipal":{"AWS":"arn:aws:iam::111122223333:role/Reader"},"Action":"s3:*","Resource":"arn:aws:s3:::b/*"}`)
 
@@ -87,6 +90,16 @@ func TestEvaluateMatrix(t *testing.T) {
 		{"NotPrincipal deny hits anonymous", anon, acctA, Input{Resource: bpNotAlice}, false, true, InResourcePolicy},
 		{"NotPrincipal role spares its sessions", session, acctA, Input{Identity: []*Policy{idAllow}, Resource: bpNotReaderRole}, true, false, ""},
 		{"empty resource account = same account", alice, "", Input{Resource: bpAlice}, true, false, ""},
+		// Naming an account delegates to it: within that account the
+		// caller's own identity policies must allow too.
+		{"same account: account principal alone grants nothing", alice, acctA, Input{Resource: bpAcctA}, false, false, InIdentityPolicy},
+		{"same account: root ARN principal alone grants nothing", alice, acctA, Input{Resource: bpRootARNA}, false, false, InIdentityPolicy},
+		{"same account: account principal + identity allow", alice, acctA, Input{Identity: []*Policy{idAllow}, Resource: bpAcctA}, true, false, ""},
+		{"same account: session, account principal alone", session, acctA, Input{Resource: bpAcctA}, false, false, InIdentityPolicy},
+		{"same account: session, account principal + identity", session, acctA, Input{Identity: []*Policy{idAllow}, Resource: bpAcctA}, true, false, ""},
+		{"same account: public principal grants users", alice, acctA, Input{Resource: bpPublic}, true, false, ""},
+		{"same account: root, account principal", rootA, acctA, Input{Resource: bpAcctA}, true, false, ""},
+		{"same account: account principal deny still denies", alice, acctA, Input{Identity: []*Policy{idAllow}, Resource: bpDenyAcctA}, false, true, InResourcePolicy},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -97,6 +110,63 @@ func TestEvaluateMatrix(t *testing.T) {
 			}
 			if d.Allowed != (d.Message(req) == "") {
 				t.Fatalf("message %q inconsistent with %+v", d.Message(req), d)
+			}
+		})
+	}
+}
+
+// TestEvaluateRoleTrust covers sts:AssumeRole, where the role's trust policy
+// is the resource policy and must allow: an identity-based allow alone never
+// suffices, and a trust policy naming an account delegates to that account's
+// identity policies.
+func TestEvaluateRoleTrust(t *testing.T) {
+	const role = "arn:aws:iam::111122223333:role/Target"
+	trust := func(principal string) *Policy {
+		return mustParse(t, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":`+principal+`,"Action":"sts:AssumeRole","Resource":"*"}]}`, Resource)
+	}
+	idAssume := identityPolicy(t, `{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"`+role+`"}`)
+	idAssumeOther := identityPolicy(t, `{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"arn:aws:iam::111122223333:role/Other"}`)
+	sessNoAssume := identityPolicy(t, `{"Effect":"Allow","Action":"s3:*","Resource":"*"}`)
+	carol := Principal{Account: acctA, ARN: "arn:aws:iam::111122223333:user/carol"}
+	trustAcct := trust(`{"AWS":"111122223333"}`)
+	trustRoot := trust(`{"AWS":"arn:aws:iam::111122223333:root"}`)
+	trustAlice := trust(`{"AWS":"arn:aws:iam::111122223333:user/alice"}`)
+	trustBobAcct := trust(`{"AWS":"444455556666"}`)
+	trustBob := trust(`{"AWS":"arn:aws:iam::444455556666:user/bob"}`)
+	trustReader := trust(`{"AWS":"arn:aws:iam::111122223333:role/Reader"}`)
+	trustStar := trust(`{"AWS":"*"}`)
+	cases := []struct {
+		name    string
+		p       Principal
+		in      Input
+		allowed bool
+		denyIn  string
+	}{
+		{"account principal, no identity policy", alice, Input{Resource: trustAcct}, false, InIdentityPolicy},
+		{"account principal (root ARN), no identity policy", alice, Input{Resource: trustRoot}, false, InIdentityPolicy},
+		{"account principal + identity allow", alice, Input{Identity: []*Policy{idAssume}, Resource: trustAcct}, true, ""},
+		{"account principal + identity allow on another role", alice, Input{Identity: []*Policy{idAssumeOther}, Resource: trustAcct}, false, InIdentityPolicy},
+		{"user named, no identity policy", alice, Input{Resource: trustAlice}, true, ""},
+		{"someone else named, identity allow", carol, Input{Identity: []*Policy{idAssume}, Resource: trustAlice}, false, InResourcePolicy},
+		{"no trust policy, identity allow", alice, Input{Identity: []*Policy{idAssume}}, false, InResourcePolicy},
+		{"other account named, identity allow", alice, Input{Identity: []*Policy{idAssume}, Resource: trustBobAcct}, false, InResourcePolicy},
+		{"cross-account: account named + identity", bob, Input{Identity: []*Policy{idAssume}, Resource: trustBobAcct}, true, ""},
+		{"cross-account: account named, no identity", bob, Input{Resource: trustBobAcct}, false, InIdentityPolicy},
+		{"cross-account: user named, no identity", bob, Input{Resource: trustBob}, false, InIdentityPolicy},
+		{"cross-account: user named + identity", bob, Input{Identity: []*Policy{idAssume}, Resource: trustBob}, true, ""},
+		{"cross-account: identity only", bob, Input{Identity: []*Policy{idAssume}, Resource: trustAcct}, false, InResourcePolicy},
+		{"role chaining: role named", session, Input{Resource: trustReader}, true, ""},
+		{"role chaining: role named, session policy lacks it", session, Input{Resource: trustReader, Session: []*Policy{sessNoAssume}}, false, InSessionPolicy},
+		{"role chaining: account named, no identity", session, Input{Resource: trustAcct}, false, InIdentityPolicy},
+		{"everyone named, same account", alice, Input{Resource: trustStar}, true, ""},
+		{"everyone named, cross-account needs identity", bob, Input{Resource: trustStar}, false, InIdentityPolicy},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req := &Request{Principal: tc.p, Action: "sts:AssumeRole", Resource: role, ResourceAccount: acctA, ResourceMustAllow: true}
+			d := Evaluate(&tc.in, req)
+			if d.Allowed != tc.allowed || d.DenyIn != tc.denyIn {
+				t.Fatalf("got %+v, want allowed=%v denyIn=%q", d, tc.allowed, tc.denyIn)
 			}
 		})
 	}

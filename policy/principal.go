@@ -128,52 +128,64 @@ func addAWSPrincipal(ps *principalSet, id string) bool {
 	return true
 }
 
-// match reports whether the principal is named by the set; exact is true
-// when it was named by its own ARN (not via its account or role).
-func (ps *principalSet) match(p *Principal) (matched, exact bool) {
+// How a Principal element names the caller. AWS treats them differently
+// within one account: naming the caller (or everyone) grants on its own, while
+// naming the caller's account only delegates to that account, whose own
+// identity-based policies must then allow as well.
+type principalMatch uint8
+
+const (
+	matchNone    principalMatch = iota
+	matchAccount                // the caller's account ("111122223333", ".../root"): delegation
+	matchNamed                  // "*", the caller's role, service, canonical user or federated provider
+	matchExact                  // the caller's own user, session or federated-user ARN
+)
+
+// match reports how the set names the principal.
+func (ps *principalSet) match(p *Principal) principalMatch {
 	if ps.any {
-		return true, false
+		return matchNamed
 	}
 	if p.Anonymous {
-		return false, false
+		return matchNone
 	}
 	for _, a := range ps.arns {
 		if a == p.ARN {
-			return true, true
-		}
-	}
-	if p.Account != "" {
-		for _, a := range ps.accounts {
-			if a == p.Account {
-				return true, false
-			}
+			return matchExact
 		}
 	}
 	for _, r := range ps.roles {
 		if r == p.ARN || (p.RoleARN != "" && r == p.RoleARN) {
-			return true, false
+			return matchNamed
 		}
 	}
 	if p.Service != "" {
 		for _, s := range ps.services {
 			if s == p.Service {
-				return true, false
+				return matchNamed
 			}
 		}
 	}
 	if p.CanonicalUser != "" {
 		for _, s := range ps.canonical {
 			if s == p.CanonicalUser {
-				return true, false
+				return matchNamed
 			}
 		}
 	}
 	if p.Federated != "" {
 		for _, s := range ps.federated {
 			if s == p.Federated {
-				return true, false
+				return matchNamed
 			}
 		}
 	}
-	return false, false
+	if p.Account != "" {
+		for _, a := range ps.accounts {
+			if a == p.Account {
+				return matchAccount
+			}
+		}
+	}
+	return matchNone
 }

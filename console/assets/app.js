@@ -855,7 +855,7 @@
     const name = el("input", { id: "new-role", required: true, spellcheck: "false" });
     const trust = el("textarea", { id: "new-role-trust", rows: "8", spellcheck: "false" });
     trust.value = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { AWS: "arn:aws:iam::" + session.account + ":root" }, Action: "sts:AssumeRole" }] }, null, 2);
-    main.append(createForm("create-role", [field("New role name", name), field("Trust policy (who may assume the role)", trust)], "Create role", async () => {
+    main.append(createForm("create-role", [field("New role name", name), field("Trust policy (who may assume the role)", trust, "The default trust policy names this account (\"…:root\"): it lets any user or role of this account whose own policies allow sts:AssumeRole on this role assume it; on its own it grants nobody. Name a user's ARN instead to let that user assume the role without a policy of its own.")], "Create role", async () => {
       await iam("CreateRole", { RoleName: name.value.trim(), AssumeRolePolicyDocument: trust.value }); route();
     }));
     const r = await iamAll("ListRoles");

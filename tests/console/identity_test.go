@@ -109,6 +109,9 @@ func TestConsoleIdentityPages(t *testing.T) {
 	if trust := eval[string](b, `document.querySelector("#new-role-trust").value`); !strings.Contains(trust, "sts:AssumeRole") {
 		t.Errorf("default trust policy: %s", trust)
 	}
+	if hint := eval[string](b, `document.querySelector("#new-role-trust").closest("form").textContent`); !strings.Contains(hint, "whose own policies allow sts:AssumeRole on this role") {
+		t.Fatalf("the roles page does not say what the default trust policy means: %q", hint)
+	}
 	b.setValue("#new-role", "deployer")
 	b.setValue("#new-role-trust", `{"Version":"2012-10-17","Statement":[{"Effect":"Maybe","Principal":{"AWS":"arn:aws:iam::000000000000:user/carol"},"Action":"sts:AssumeRole"}]}`)
 	b.click("#create-role button[type=submit]")
