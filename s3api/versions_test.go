@@ -77,3 +77,30 @@ func TestVersionsResultXML(t *testing.T) {
 		t.Errorf("untruncated, unencoded page: %s", out)
 	}
 }
+
+// Whatever the query, parseListVersions answers an InvalidArgument or
+// parameters within S3's bounds, and never a version marker without a key
+// marker.
+func FuzzParseListVersions(f *testing.F) {
+	for _, s := range []string{
+		"versions", "versions&max-keys=7&prefix=a%2F&delimiter=%2F", "versions&key-marker=k&version-id-marker=null",
+		"versions&version-id-marker=null", "versions&key-marker=k&version-id-marker=", "versions&encoding-type=url&max-keys=99999999999999999999",
+		"versions&max-keys=-0&key-marker=%00&version-id-marker=null&encoding-type=URL",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		p, err := parseListVersions(parseQuery(nil, raw))
+		if err != nil {
+			var e *Error
+			if !errors.As(err, &e) || e.Status != 400 || e.Code != "InvalidArgument" {
+				t.Fatalf("%q: %v", raw, err)
+			}
+			return
+		}
+		if p.maxKeys < 0 || p.maxKeys > MaxListKeys || (p.enc != "" && p.enc != "url") ||
+			(p.versionIDMarker != "" && (p.keyMarker == "" || !meta.IsVersionID(p.versionIDMarker))) {
+			t.Fatalf("%q: %+v", raw, p)
+		}
+	})
+}
