@@ -133,6 +133,52 @@ type ListObjectsResult struct {
 	NextAfter string
 }
 
+// NullVersionID is the version id of an object written while versioning was
+// never enabled on its bucket, as S3 spells it. Postern keeps one version per
+// key, so every object is its key's null version, and the latest one.
+const NullVersionID = "null"
+
+// IsVersionID reports whether id has the form of a version id Postern may
+// have issued. Today that is only NullVersionID.
+func IsVersionID(id string) bool { return id == NullVersionID }
+
+// ObjectVersion is one entry of a version listing: a version of an object,
+// or a delete marker.
+type ObjectVersion struct {
+	Object       // a delete marker has only Key and LastModified
+	VersionID    string
+	IsLatest     bool
+	DeleteMarker bool
+}
+
+// ListVersionsOptions selects a page of a version listing.
+type ListVersionsOptions struct {
+	Prefix    string
+	Delimiter string
+	// KeyMarker: only versions of keys (and common prefixes) after KeyMarker
+	// are returned, unless VersionIDMarker is set.
+	KeyMarker string
+	// VersionIDMarker, with KeyMarker, resumes after that version of
+	// KeyMarker: with the versions of KeyMarker older than it, then later
+	// keys. A version that no longer exists resumes after KeyMarker.
+	VersionIDMarker string
+	MaxKeys         int // 0 returns an empty, non-truncated page
+}
+
+// ListVersionsResult is a page of a version listing, ordered by key (UTF-8
+// binary order), then newest version first. Versions and CommonPrefixes
+// together number at most MaxKeys.
+type ListVersionsResult struct {
+	Versions       []ObjectVersion // Segments may be left empty
+	CommonPrefixes []string
+	IsTruncated    bool
+	// NextKeyMarker and NextVersionIDMarker resume the listing after the
+	// last entry returned: a version (both set) or a common prefix
+	// (NextVersionIDMarker empty). Both empty when not truncated.
+	NextKeyMarker       string
+	NextVersionIDMarker string
+}
+
 // ListUploadsOptions selects a page of ListMultipartUploads.
 type ListUploadsOptions struct {
 	Prefix         string
@@ -172,6 +218,8 @@ type Store interface {
 	// DeleteObject removes bucket/key; deleting a missing key is not an error (freed is empty).
 	DeleteObject(ctx context.Context, bucket, key string) (freed []string, err error)
 	ListObjects(ctx context.Context, bucket string, opt ListObjectsOptions) (ListObjectsResult, error)
+	// ListVersions lists the versions of the bucket's objects.
+	ListVersions(ctx context.Context, bucket string, opt ListVersionsOptions) (ListVersionsResult, error)
 
 	CreateUpload(ctx context.Context, u Upload) error
 	GetUpload(ctx context.Context, bucket, key, uploadID string) (Upload, error)

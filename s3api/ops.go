@@ -34,6 +34,7 @@ var operations = map[string]operation{
 	"GetBucketLocation":       {"s3:GetBucketLocation", scopeBucket, (*Handler).getBucketLocation},
 	"ListObjects":             {"s3:ListBucket", scopeBucket, (*Handler).listObjectsV1},
 	"ListObjectsV2":           {"s3:ListBucket", scopeBucket, (*Handler).listObjectsV2},
+	"ListObjectVersions":      {"s3:ListBucketVersions", scopeBucket, (*Handler).listObjectVersions},
 	"DeleteObjects":           {"s3:DeleteObject", scopeBucket, (*Handler).deleteObjects},
 	"GetBucketVersioning":     {"s3:GetBucketVersioning", scopeBucket, (*Handler).getBucketVersioning},
 	"PutBucketCors":           {"s3:PutBucketCORS", scopeBucket, (*Handler).putBucketCors},

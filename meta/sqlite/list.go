@@ -131,13 +131,64 @@ func startCursor(prefix, after string) cursor {
 // ListObjects implements meta.Store.
 func (s *Store) ListObjects(ctx context.Context, bucket string, opt meta.ListObjectsOptions) (meta.ListObjectsResult, error) {
 	var res meta.ListObjectsResult
+	entries, truncated, err := s.listObjects(ctx, bucket, opt)
+	if err != nil {
+		return res, fmt.Errorf("meta/sqlite: list objects in %q: %w", bucket, err)
+	}
+	for _, e := range entries {
+		if e.isCP {
+			res.CommonPrefixes = append(res.CommonPrefixes, e.prefix)
+			res.NextAfter = e.prefix
+		} else {
+			res.Objects = append(res.Objects, e.row)
+			res.NextAfter = e.row.Key
+		}
+	}
+	res.IsTruncated = truncated
+	if !truncated {
+		res.NextAfter = ""
+	}
+	return res, nil
+}
+
+// ListVersions implements meta.Store. Postern keeps one version per key, so
+// each object is listed once, as its key's null version and the latest one.
+// Nothing of a key comes after its only version, so a VersionIDMarker
+// resumes after KeyMarker, whichever version it names.
+func (s *Store) ListVersions(ctx context.Context, bucket string, opt meta.ListVersionsOptions) (meta.ListVersionsResult, error) {
+	var res meta.ListVersionsResult
+	entries, truncated, err := s.listObjects(ctx, bucket, meta.ListObjectsOptions{
+		Prefix: opt.Prefix, Delimiter: opt.Delimiter, After: opt.KeyMarker, MaxKeys: opt.MaxKeys,
+	})
+	if err != nil {
+		return res, fmt.Errorf("meta/sqlite: list versions in %q: %w", bucket, err)
+	}
+	for _, e := range entries {
+		if e.isCP {
+			res.CommonPrefixes = append(res.CommonPrefixes, e.prefix)
+			res.NextKeyMarker, res.NextVersionIDMarker = e.prefix, ""
+		} else {
+			res.Versions = append(res.Versions, meta.ObjectVersion{Object: e.row, VersionID: meta.NullVersionID, IsLatest: true})
+			res.NextKeyMarker, res.NextVersionIDMarker = e.row.Key, meta.NullVersionID
+		}
+	}
+	res.IsTruncated = truncated
+	if !truncated {
+		res.NextKeyMarker, res.NextVersionIDMarker = "", ""
+	}
+	return res, nil
+}
+
+// listObjects returns a page of the bucket's objects and common prefixes,
+// and whether more follow, in one read transaction.
+func (s *Store) listObjects(ctx context.Context, bucket string, opt meta.ListObjectsOptions) ([]entry[meta.Object], bool, error) {
 	tx, err := s.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return res, fmt.Errorf("meta/sqlite: list objects: %w", err)
+		return nil, false, err
 	}
 	defer tx.Rollback()
 	if err := needBucket(ctx, tx, bucket); err != nil {
-		return res, fmt.Errorf("meta/sqlite: list objects: %w", err)
+		return nil, false, err
 	}
 	l := listSpec[meta.Object]{
 		prefix: opt.Prefix,
@@ -169,22 +220,5 @@ func (s *Store) ListObjects(ctx context.Context, bucket string, opt meta.ListObj
 		key:  func(o meta.Object) string { return o.Key },
 		next: func(o meta.Object) cursor { return cursor{key: kb(o.Key)} },
 	}
-	entries, truncated, err := l.list()
-	if err != nil {
-		return meta.ListObjectsResult{}, fmt.Errorf("meta/sqlite: list objects in %q: %w", bucket, err)
-	}
-	for _, e := range entries {
-		if e.isCP {
-			res.CommonPrefixes = append(res.CommonPrefixes, e.prefix)
-			res.NextAfter = e.prefix
-		} else {
-			res.Objects = append(res.Objects, e.row)
-			res.NextAfter = e.row.Key
-		}
-	}
-	res.IsTruncated = truncated
-	if !truncated {
-		res.NextAfter = ""
-	}
-	return res, nil
+	return l.list()
 }

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
@@ -285,5 +286,58 @@ func BenchmarkListObjectsDelimited(b *testing.B) {
 		if err != nil || len(res.CommonPrefixes) != 20 {
 			b.Fatal(res, err)
 		}
+	}
+}
+
+// TestListVersions checks that each object is listed as its key's one null,
+// latest version, and that the markers resume after the key they name.
+func TestListVersions(t *testing.T) {
+	s, _ := newTestStore(t)
+	ctx := context.Background()
+	mustBucket(t, s, "b")
+	for _, k := range []string{"a", "a/1", "a/2", "b", "c"} {
+		if _, err := s.PutObject(ctx, obj("b", k, "blob-"+k), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type result struct {
+		vers, cps         []string
+		trunc             bool
+		nextKey, nextVers string
+	}
+	for _, tc := range []struct {
+		opt  meta.ListVersionsOptions
+		want result
+	}{
+		{meta.ListVersionsOptions{MaxKeys: 0}, result{}},
+		{meta.ListVersionsOptions{MaxKeys: 10}, result{vers: []string{"a", "a/1", "a/2", "b", "c"}}},
+		{meta.ListVersionsOptions{MaxKeys: 2}, result{vers: []string{"a", "a/1"}, trunc: true, nextKey: "a/1", nextVers: "null"}},
+		{meta.ListVersionsOptions{MaxKeys: 2, KeyMarker: "a/1", VersionIDMarker: "null"}, result{vers: []string{"a/2", "b"}, trunc: true, nextKey: "b", nextVers: "null"}},
+		{meta.ListVersionsOptions{MaxKeys: 2, KeyMarker: "a/1"}, result{vers: []string{"a/2", "b"}, trunc: true, nextKey: "b", nextVers: "null"}},
+		// A marker of a key deleted since still resumes after it.
+		{meta.ListVersionsOptions{MaxKeys: 10, KeyMarker: "a/15", VersionIDMarker: "null"}, result{vers: []string{"a/2", "b", "c"}}},
+		// A page ending on a common prefix has no version marker.
+		{meta.ListVersionsOptions{MaxKeys: 2, Delimiter: "/"}, result{vers: []string{"a"}, cps: []string{"a/"}, trunc: true, nextKey: "a/"}},
+		{meta.ListVersionsOptions{MaxKeys: 2, Delimiter: "/", KeyMarker: "a/"}, result{vers: []string{"b", "c"}}},
+		{meta.ListVersionsOptions{MaxKeys: 10, Prefix: "a/"}, result{vers: []string{"a/1", "a/2"}}},
+	} {
+		res, err := s.ListVersions(ctx, "b", tc.opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got result
+		for _, v := range res.Versions {
+			got.vers = append(got.vers, v.Key)
+			if v.VersionID != meta.NullVersionID || !v.IsLatest || v.DeleteMarker || v.ETag != "etag-"+v.Key || v.Size != 10 {
+				t.Errorf("listed version %+v", v)
+			}
+		}
+		got.cps, got.trunc, got.nextKey, got.nextVers = res.CommonPrefixes, res.IsTruncated, res.NextKeyMarker, res.NextVersionIDMarker
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("ListVersions(%+v) = %+v, want %+v", tc.opt, got, tc.want)
+		}
+	}
+	if _, err := s.ListVersions(ctx, "nob", meta.ListVersionsOptions{MaxKeys: 1}); !errors.Is(err, meta.ErrNoSuchBucket) {
+		t.Errorf("listing versions of a missing bucket: %v, want ErrNoSuchBucket", err)
 	}
 }
