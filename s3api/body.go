@@ -157,6 +157,7 @@ func (h *Handler) receiveBody(req *request, newDst func(size int64) (io.Writer, 
 			signer = &awschunked.Signer{Key: a.SigningKey[:], AmzDate: a.SignedAt.UTC().Format("20060102T150405Z"), Scope: a.Scope(), Seed: a.Signature}
 		}
 		chunked = awschunked.NewReader(src, signer, payload != streamingSigned)
+		chunked.RequireMinChunkSize(awschunked.MinChunkSize)
 		src = chunked
 	}
 	dst, err := newDst(size)
@@ -248,7 +249,11 @@ func (h *Handler) receiveBody(req *request, newDst func(size int64) (io.Writer, 
 func bodyError(err error) error {
 	var ce *awschunked.Error
 	if errors.As(err, &ce) {
-		return errorf(ce.HTTPStatus(), ce.Code, chunkedMessage(ce))
+		e := errorf(ce.HTTPStatus(), ce.Code, chunkedMessage(ce))
+		if ce.Chunk > 0 {
+			e.Extra = append(e.Extra, kv("Chunk", strconv.Itoa(ce.Chunk)), kv("BadChunkSize", itoa(ce.BadChunkSize)))
+		}
+		return e
 	}
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		return errRequestTimeout()
