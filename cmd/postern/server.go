@@ -72,6 +72,7 @@ func runServer(args []string) error {
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return fmt.Errorf("data folder: %w", err)
 	}
+	restrictDataDir(cfg.Data, logger)
 	creds, generated, err := resolveRootCredentials(cfg.Data, os.Getenv)
 	if err != nil {
 		return err
