@@ -54,6 +54,13 @@ type Signer struct {
 type Error struct {
 	Code string // S3 error code
 	Msg  string
+	// Status overrides the HTTP status of the code (see HTTPStatus).
+	Status int
+	// For a non-final chunk under the minimum size (ErrChunkTooSmall):
+	// the number of the chunk that followed it (from 1) and its size, as
+	// S3 reports them in <Chunk> and <BadChunkSize>.
+	Chunk        int
+	BadChunkSize int64
 }
 
 func (e *Error) Error() string {
@@ -71,6 +78,9 @@ func (e *Error) Is(target error) bool {
 
 // HTTPStatus returns the HTTP status S3 uses for the code.
 func (e *Error) HTTPStatus() int {
+	if e.Status != 0 {
+		return e.Status
+	}
 	if e.Code == ErrSignatureDoesNotMatch.Code {
 		return 403
 	}
@@ -86,12 +96,21 @@ var (
 	ErrIncompleteBody = &Error{Code: "IncompleteBody"}
 	// A chunk-size line is malformed or too long.
 	ErrInvalidChunkSize = &Error{Code: "InvalidChunkSizeError"}
+	// A chunk other than the last is smaller than MinChunkSize (checked
+	// only after RequireMinChunkSize). It has the code of
+	// ErrInvalidChunkSize, as in S3, so errors.Is matches both.
+	ErrChunkTooSmall = &Error{Code: "InvalidChunkSizeError", Msg: "Only the last chunk is allowed to have a size less than 8192 bytes", Status: 403}
 	// Other malformed framing: missing CRLF after chunk data, bad
 	// trailers, data after the end.
 	ErrMalformed = &Error{Code: "InvalidRequest"}
 )
 
 func newErr(base *Error, msg string) *Error { return &Error{Code: base.Code, Msg: msg} }
+
+// MinChunkSize is S3's smallest chunk but for the last one carrying data:
+// "The chunk size must be at least 8 KB ... This chunk size applies to all
+// chunks except the last one" (AWS, sigv4-streaming.html).
+const MinChunkSize = 8192
 
 // Limits on the framing; exceeding them is an error.
 const (

@@ -19,6 +19,7 @@ func FuzzReader(f *testing.F) {
 	f.Add([]byte("0\r\n\r\n"), uint8(0))
 	f.Add([]byte("1;chunk-signature=x\r\na\r\n0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n"), uint8(1))
 	f.Add([]byte("ffffffffffffffff\r\n"), uint8(0))
+	f.Add([]byte("3\r\nhel\r\n2\r\nlo\r\n0\r\n\r\n"), uint8(128))
 	f.Fuzz(func(t *testing.T, body []byte, sel uint8) {
 		if len(body) > 1<<20 {
 			return
@@ -29,6 +30,9 @@ func FuzzReader(f *testing.F) {
 			in = iotest.OneByteReader(in)
 		}
 		r := NewReader(in, m.signer(), m.trailer)
+		if sel&128 != 0 {
+			r.RequireMinChunkSize(MinChunkSize)
+		}
 		out, err := readAllWith(r, 1+int(sel>>3))
 		if len(out) > len(body) {
 			t.Fatalf("decoded %d bytes from %d", len(out), len(body))

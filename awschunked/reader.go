@@ -62,6 +62,8 @@ type Reader struct {
 	expect    int64 // declared decoded length, -1 if unknown
 	chunks    int
 	trailers  map[string]string
+	minChunk  int64 // smallest non-final chunk; 0: any size
+	prevSize  int64 // size of the previous chunk
 }
 
 // NewReader returns a Reader decoding the aws-chunked body r. With a nil
@@ -95,6 +97,12 @@ func NewReader(r io.Reader, s *Signer, withTrailer bool) *Reader {
 // fail with ErrIncompleteBody (a chunk that would exceed it fails before
 // any of its data is returned). Call it before the first Read.
 func (r *Reader) ExpectDecodedLength(n int64) { r.expect = n }
+
+// RequireMinChunkSize makes the Reader refuse, as S3 does, a chunk of fewer
+// than n bytes followed by another chunk with data (ErrChunkTooSmall). The
+// last chunk with data may be smaller (the zero-length final chunk follows
+// it). Call it before the first Read; S3 uses MinChunkSize.
+func (r *Reader) RequireMinChunkSize(n int64) { r.minChunk = n }
 
 // DecodedLength returns the number of payload bytes returned so far.
 func (r *Reader) DecodedLength() int64 { return r.decoded }
@@ -205,7 +213,13 @@ func (r *Reader) readChunkHeader() error {
 		r.sha.Reset()
 	}
 	// Chunk extensions of unsigned bodies carry nothing we need.
+	if size > 0 && r.chunks > 0 && r.prevSize < r.minChunk {
+		e := *ErrChunkTooSmall
+		e.Chunk, e.BadChunkSize = r.chunks+1, r.prevSize
+		return &e
+	}
 	r.chunks++
+	r.prevSize = int64(size)
 	if size > 0 {
 		if r.expect >= 0 && int64(size) > r.expect-r.decoded {
 			return newErr(ErrIncompleteBody, "chunk exceeds the declared decoded content length")

@@ -490,3 +490,43 @@ func TestSigningKey(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+func TestMinChunkSize(t *testing.T) {
+	for _, m := range modes {
+		for _, c := range []struct {
+			size, chunk int
+			badChunk    int   // 0: accepted
+			badSize     int64 // size reported
+		}{
+			{0, 8192, 0, 0},
+			{5, 8192, 0, 0},        // a single small chunk
+			{8192, 8192, 0, 0},     // exactly one minimum chunk
+			{20000, 8192, 0, 0},    // 8192, 8192, 3616: the last may be small
+			{20000, 65536, 0, 0},   // one chunk
+			{20000, 8191, 2, 8191}, // the first chunk is too small
+			{5, 3, 2, 3},           // "hel" "lo": S3 reports Chunk 2, BadChunkSize 3
+			{16385, 16384, 0, 0},   // the one-byte last chunk is fine
+		} {
+			data := bytes.Repeat([]byte("d"), c.size)
+			body, _ := m.body(data, c.chunk)
+			r := NewReader(bytes.NewReader(body), m.signer(), m.trailer)
+			r.RequireMinChunkSize(MinChunkSize)
+			got, err := io.ReadAll(r)
+			name := fmt.Sprintf("%s: %d bytes in chunks of %d", m.name, c.size, c.chunk)
+			if c.badChunk == 0 {
+				if err != nil || !bytes.Equal(got, data) {
+					t.Errorf("%s: %v", name, err)
+				}
+				continue
+			}
+			var e *Error
+			if !errors.As(err, &e) || !errors.Is(err, ErrChunkTooSmall) || e.HTTPStatus() != 403 || e.Chunk != c.badChunk || e.BadChunkSize != c.badSize ||
+				e.Msg != "Only the last chunk is allowed to have a size less than 8192 bytes" {
+				t.Errorf("%s: %#v, want chunk %d of size %d refused", name, err, c.badChunk, c.badSize)
+			}
+			if len(got) > c.chunk {
+				t.Errorf("%s: %d bytes returned before the error", name, len(got))
+			}
+		}
+	}
+}

@@ -3,9 +3,12 @@ package console
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -148,6 +151,23 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, badRequest("Enter an access key ID and a secret access key."))
 		return
 	}
+	// Throttle failed sign-ins by source address and by access key id. A
+	// token is taken before the credentials are checked (concurrent
+	// attempts cannot slip past) and given back if they are good.
+	addr := remoteHost(r)
+	keyID := in.AccessKeyID
+	if len(keyID) > 128 { // IAM's longest; bounds the limiter's memory
+		keyID = keyID[:128]
+	}
+	if ok, wait := h.signInByAddr.take(addr); !ok {
+		h.refuseSignIn(w, r, in.AccessKeyID, "from this address", wait)
+		return
+	}
+	if ok, wait := h.signInByKey.take(keyID); !ok {
+		h.signInByAddr.refund(addr)
+		h.refuseSignIn(w, r, in.AccessKeyID, "for this access key", wait)
+		return
+	}
 	// Whatever session the browser had ends here: a signed-in session
 	// always gets a new id.
 	if old := cookieID(r); old != "" {
@@ -169,6 +189,8 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	h.signInByAddr.refund(addr)
+	h.signInByKey.refund(keyID)
 	sid, ok := h.sessions.create(s)
 	if !ok {
 		writeJSONError(w, &APIError{Status: http.StatusServiceUnavailable, Code: "TooManySessions", Message: "Too many console sessions; try again later."})
@@ -177,6 +199,26 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 	setSessionCookie(w, r, sid, int(h.sessions.expiresAt(s).Sub(h.now())/time.Second))
 	h.log.Info("console sign-in", "arn", s.arn, "access_key", in.AccessKeyID, "remote", r.RemoteAddr)
 	writeJSON(w, http.StatusOK, c.sessionInfo())
+}
+
+// refuseSignIn answers a throttled sign-in: 429 with Retry-After.
+func (h *Handler) refuseSignIn(w http.ResponseWriter, r *http.Request, accessKey, what string, wait time.Duration) {
+	secs := int((wait + time.Second - 1) / time.Second)
+	if secs < 1 {
+		secs = 1
+	}
+	h.log.Warn("console sign-in throttled", "access_key", accessKey, "remote", r.RemoteAddr, "retry_after_s", secs)
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	writeJSONError(w, &APIError{Status: http.StatusTooManyRequests, Code: "TooManySignInAttempts",
+		Message: fmt.Sprintf("Too many failed sign-in attempts %s. Try again in %d seconds.", what, secs)})
+}
+
+// remoteHost is the client's address without the port.
+func remoteHost(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
 }
 
 func (h *Handler) signOut(w http.ResponseWriter, r *http.Request) {

@@ -67,6 +67,11 @@ type Config struct {
 	IdleTimeout, AbsoluteTimeout time.Duration
 	// MultipartThreshold and PartSize tune browser uploads; zero means the defaults.
 	MultipartThreshold, PartSize int64
+	// Sign-in throttling: each source address and each access key id may
+	// fail SignInBurst sign-ins in a row, then one every SignInEvery (429
+	// beyond). Zero means DefaultSignInBurst and DefaultSignInEvery.
+	SignInBurst int
+	SignInEvery time.Duration
 	// Now is the clock; nil means time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -78,8 +83,10 @@ type Handler struct {
 	now      func() time.Time
 	log      *slog.Logger
 	sessions *sessionStore
-	mux      *http.ServeMux
-	csrf     *http.CrossOriginProtection
+	// Failed sign-ins by source address and by access key id.
+	signInByAddr, signInByKey *limiter
+	mux                       *http.ServeMux
+	csrf                      *http.CrossOriginProtection
 }
 
 // Prefix is the path the console is served under.
@@ -107,6 +114,14 @@ func New(cfg Config) *Handler {
 		h.cfg.PartSize = DefaultPartSize
 	}
 	h.sessions = newSessionStore(h.now, h.cfg.IdleTimeout, h.cfg.AbsoluteTimeout)
+	if h.cfg.SignInBurst <= 0 {
+		h.cfg.SignInBurst = DefaultSignInBurst
+	}
+	if h.cfg.SignInEvery <= 0 {
+		h.cfg.SignInEvery = DefaultSignInEvery
+	}
+	h.signInByAddr = newLimiter(h.now, h.cfg.SignInBurst, h.cfg.SignInEvery)
+	h.signInByKey = newLimiter(h.now, h.cfg.SignInBurst, h.cfg.SignInEvery)
 	h.csrf = http.NewCrossOriginProtection()
 	h.csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, &APIError{Status: http.StatusForbidden, Code: "CrossOriginRequestBlocked", Message: "Cross-origin request refused (CSRF protection)."})
@@ -156,6 +171,12 @@ func (h *Handler) securityHeaders(w http.ResponseWriter, r *http.Request) {
 	hd.Set("Cross-Origin-Resource-Policy", "same-origin")
 	hd.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
 	hd.Set("Cache-Control", "no-store")
+	if secure(r) {
+		// Browsers that once reached the console over TLS refuse plain HTTP
+		// to this host for a year (RFC 6797). Not for subdomains: other
+		// services may live there.
+		hd.Set("Strict-Transport-Security", "max-age=31536000")
+	}
 }
 
 func (h *Handler) serveFile(static fs.FS, name string) http.HandlerFunc {

@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/postern/postern/awschunked"
 	"github.com/postern/postern/checksum"
@@ -148,7 +147,8 @@ func (h *Handler) receiveBody(req *request, newDst func(size int64) (io.Writer, 
 		return nil, errInvalidRequest(err.Error())
 	}
 
-	var src io.Reader = &idleDeadlineReader{r: r.Body, rc: http.NewResponseController(req.w)}
+	// How slowly the body may arrive is bounded by Guard (RequestTimeout).
+	var src io.Reader = r.Body
 	var chunked *awschunked.Reader
 	if streaming {
 		var signer *awschunked.Signer
@@ -157,6 +157,7 @@ func (h *Handler) receiveBody(req *request, newDst func(size int64) (io.Writer, 
 			signer = &awschunked.Signer{Key: a.SigningKey[:], AmzDate: a.SignedAt.UTC().Format("20060102T150405Z"), Scope: a.Scope(), Seed: a.Signature}
 		}
 		chunked = awschunked.NewReader(src, signer, payload != streamingSigned)
+		chunked.RequireMinChunkSize(awschunked.MinChunkSize)
 		src = chunked
 	}
 	dst, err := newDst(size)
@@ -248,7 +249,11 @@ func (h *Handler) receiveBody(req *request, newDst func(size int64) (io.Writer, 
 func bodyError(err error) error {
 	var ce *awschunked.Error
 	if errors.As(err, &ce) {
-		return errorf(ce.HTTPStatus(), ce.Code, chunkedMessage(ce))
+		e := errorf(ce.HTTPStatus(), ce.Code, chunkedMessage(ce))
+		if ce.Chunk > 0 {
+			e.Extra = append(e.Extra, kv("Chunk", strconv.Itoa(ce.Chunk)), kv("BadChunkSize", itoa(ce.BadChunkSize)))
+		}
+		return e
 	}
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		return errRequestTimeout()
@@ -283,28 +288,6 @@ func chunkedMessage(ce *awschunked.Error) string {
 		return ce.Msg
 	}
 	return "The aws-chunked request body is malformed."
-}
-
-// BodyIdleTimeout is how long a request body may stall before the server
-// gives up on it (RequestTimeout). It bounds slow clients without limiting
-// how long a large upload that keeps making progress may take.
-const BodyIdleTimeout = 60 * time.Second
-
-// idleDeadlineReader re-arms the connection's read deadline as the body
-// makes progress.
-type idleDeadlineReader struct {
-	r     io.Reader
-	rc    *http.ResponseController
-	armed time.Time
-}
-
-func (d *idleDeadlineReader) Read(p []byte) (int, error) {
-	if now := time.Now(); now.Sub(d.armed) > time.Second {
-		// Errors mean the connection type has no deadlines (tests); ignore.
-		_ = d.rc.SetReadDeadline(now.Add(BodyIdleTimeout))
-		d.armed = now
-	}
-	return d.r.Read(p)
 }
 
 // directWriter returns the blob writer behind dst if it writes with O_DIRECT,

@@ -89,7 +89,7 @@ var (
 	errInvalidRequest  = func(msg string) *Error { return errorf(400, "InvalidRequest", msg) }
 	errMalformedPolicy = func(msg string) *Error { return errorf(400, "MalformedPolicy", msg) }
 	errRequestTimeout  = func() *Error {
-		return errorf(400, "RequestTimeout", "Your socket connection to the server was not read from or written to within the timeout period.")
+		return errorf(400, "RequestTimeout", "Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed.")
 	}
 	errInvalidStorageClass = func() *Error {
 		return errorf(400, "InvalidStorageClass", "The storage class you specified is not valid")

@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -24,6 +25,9 @@ import (
 const AuthTypePOST sigv4.AuthType = "POST"
 
 func postError(err error) error {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return errRequestTimeout() // the form came too slowly (see Guard)
+	}
 	var pe *postpolicy.Error
 	if errors.As(err, &pe) {
 		e := errorf(pe.Status, pe.Code, pe.Message)
@@ -130,7 +134,7 @@ func (h *Handler) postObject(req *request, b *meta.Bucket) error {
 	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
 		return errorf(http.StatusPreconditionFailed, "PreconditionFailed", "Bucket POST must be of the enclosure-type multipart/form-data")
 	}
-	form, err := postpolicy.ReadForm(&idleDeadlineReader{r: r.Body, rc: http.NewResponseController(req.w)}, params["boundary"])
+	form, err := postpolicy.ReadForm(r.Body, params["boundary"])
 	if err != nil {
 		return postError(err)
 	}

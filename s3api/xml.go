@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
 	"time"
 )
 
@@ -33,12 +34,21 @@ func readBody(req *request, max int64) ([]byte, error) {
 	data, err := io.ReadAll(io.LimitReader(req.r.Body, max+1))
 	req.bytesIn += int64(len(data))
 	if err != nil {
-		return nil, errIncompleteBody()
+		return nil, readError(err)
 	}
 	if int64(len(data)) > max {
 		return nil, errorf(http.StatusBadRequest, "MaxMessageLengthExceeded", "Your request was too big.")
 	}
 	return data, nil
+}
+
+// readError maps a failure to read a small request body: a body that came
+// too slowly (see Guard) is RequestTimeout, any other failure IncompleteBody.
+func readError(err error) error {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return errRequestTimeout()
+	}
+	return errIncompleteBody()
 }
 
 // readXML decodes a request body of at most max bytes into v. Empty or
@@ -47,7 +57,7 @@ func readXML(req *request, max int64, v any) error {
 	body := io.LimitReader(req.r.Body, max+1)
 	data, err := io.ReadAll(body)
 	if err != nil {
-		return errIncompleteBody()
+		return readError(err)
 	}
 	req.bytesIn += int64(len(data))
 	if int64(len(data)) > max {

@@ -257,9 +257,9 @@ func (f *presignedFields) parse() (Presigned, error) {
 	}, nil
 }
 
-// parseExpires parses X-Amz-Expires: decimal seconds in 1..604800.
-// Zero is refused with the non-negative message (as MinIO does): AWS documents
-// the minimum as 1.
+// parseExpires parses X-Amz-Expires: decimal seconds in 0..604800. Zero is
+// not malformed for S3: such a URL is valid for no time at all, so it is
+// refused later as expired (AccessDenied "Request has expired"), as S3 does.
 func parseExpires(s string) (int64, error) {
 	neg := false
 	d := s
@@ -280,7 +280,7 @@ func parseExpires(s string) (int64, error) {
 			n = n*10 + int64(c-'0')
 		}
 	}
-	if neg || n == 0 {
+	if neg && n > 0 {
 		return 0, queryErr(msgExpiresNegative)
 	}
 	if n > MaxExpires {

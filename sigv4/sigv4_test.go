@@ -268,7 +268,6 @@ func TestParsePresigned(t *testing.T) {
 		{"X-Amz-Expires", "604801", msgExpiresTooLarge},
 		{"X-Amz-Expires", "99999999999999999999999", msgExpiresTooLarge},
 		{"X-Amz-Expires", "-1", msgExpiresNegative},
-		{"X-Amz-Expires", "0", msgExpiresNegative},
 		{"X-Amz-Expires", "abc", msgExpiresNumber},
 		{"X-Amz-Expires", "", msgExpiresNumber},
 		{"X-Amz-Expires", "1e3", msgExpiresNumber},
@@ -288,7 +287,7 @@ func TestParsePresigned(t *testing.T) {
 			t.Errorf("%s=%q: %q", c.key, c.value, e.Message)
 		}
 	}
-	for _, ok := range []string{"1", "604800", "+60"} {
+	for _, ok := range []string{"0", "-0", "1", "604800", "+60"} {
 		q := url.Values{}
 		for k, v := range base {
 			q[k] = v

@@ -352,7 +352,8 @@ func (v *Verifier) verifyQuery(r *http.Request, now time.Time, f *presignedField
 		return nil, newErr("AccessDenied", http.StatusForbidden, msgNotYetValid)
 	}
 	expires := p.SignedAt.Add(p.Expires)
-	if now.After(expires) {
+	// A URL valid for zero seconds (X-Amz-Expires=0) is never valid.
+	if now.After(expires) || p.Expires == 0 {
 		return nil, newErr("AccessDenied", http.StatusForbidden, msgExpired,
 			KV{"X-Amz-Expires", p.ExpiresRaw},
 			KV{"Expires", expires.UTC().Format(time.RFC3339)},

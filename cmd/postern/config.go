@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,6 +36,11 @@ type serverConfig struct {
 	Network      string        `json:"network"`
 	OutpostID    string        `json:"outpost-id"`
 	SigV2        string        `json:"sigv2"`
+	// Slow request bodies (see s3api.Limits).
+	BodyTimeout    time.Duration `json:"-"`
+	BodyTimeoutStr string        `json:"body-timeout"`
+	BodyMinRate    int64         `json:"-"`
+	BodyMinRateStr string        `json:"body-min-rate"`
 	// Identities (see identity.go).
 	AccountID      string        `json:"account-id"`
 	ServerKey      string        `json:"server-key"`
@@ -87,6 +93,8 @@ func (c *serverConfig) settings() []setting {
 		{"server-key", "POSTERN_SERVER_KEY", "", "32-byte key (hex or base64) protecting stored secret keys and session tokens; default: DATA/server.key, created on first start", &c.ServerKey, false},
 		{"console-listen", "POSTERN_CONSOLE_LISTEN", "auto", "serve the web console on this address (host:port), a separate origin from the S3 listener; auto: the S3 port + 1; off: no console", &c.ConsoleListen, false},
 		{"console-s3-url", "POSTERN_CONSOLE_S3_URL", "", "the S3 endpoint's URL as browsers reach it, for the console's links and uploads (default: the console's host at the S3 port)", &c.ConsoleS3URL, false},
+		{"body-timeout", "POSTERN_BODY_TIMEOUT", "60s", "a request body that stalls this long gets RequestTimeout; also the most time a body may bank above --body-min-rate", &c.BodyTimeoutStr, false},
+		{"body-min-rate", "POSTERN_BODY_MIN_RATE", "1024", "slowest average rate (bytes per second) a request body may arrive at, measured over --body-timeout; 0: only stalls are bounded", &c.BodyMinRateStr, false},
 		{"sts-min-duration", "POSTERN_STS_MIN_DURATION", "15m", "smallest DurationSeconds STS accepts (lowers AWS's 900-second floor, e.g. for tests)", &c.STSMinStr, false},
 	}
 }
@@ -167,6 +175,12 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (*s
 	}
 	if c.SweepEvery, err = time.ParseDuration(c.SweepStr); err != nil || c.SweepEvery <= 0 {
 		return nil, fmt.Errorf("sweep-interval: must be a positive duration")
+	}
+	if c.BodyTimeout, err = time.ParseDuration(c.BodyTimeoutStr); err != nil || c.BodyTimeout <= 0 {
+		return nil, fmt.Errorf("body-timeout: must be a positive duration")
+	}
+	if c.BodyMinRate, err = strconv.ParseInt(c.BodyMinRateStr, 10, 64); err != nil || c.BodyMinRate < 0 || c.BodyMinRate > 1<<40 {
+		return nil, fmt.Errorf("body-min-rate: want a number of bytes per second from 0 to 2^40")
 	}
 	if c.SigV2 != "true" && c.SigV2 != "false" {
 		return nil, fmt.Errorf("--sigv2 %q: want true or false", c.SigV2)

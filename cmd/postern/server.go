@@ -36,12 +36,19 @@ import (
 )
 
 // Server timeouts against slow clients. Request bodies are not bounded by a
-// total read timeout (a 5 GiB upload may take long); instead each read must
-// make progress within bodyIdleTimeout (enforced in s3api).
+// total read timeout (a 5 GiB upload may take long); instead they must keep
+// up a minimum average rate (--body-min-rate, --body-timeout; enforced by
+// s3api.Guard).
+//
+// The S3 listener lets net/http read header sections of up to
+// s3HeaderReadBytes so that s3api.Guard can refuse those over its own
+// limit (s3api.DefaultMaxHeaderSection) with S3 error XML; only larger ones
+// get net/http's plain-text 431.
 const (
 	readHeaderTimeout = 15 * time.Second
 	idleTimeout       = 120 * time.Second
-	maxHeaderBytes    = 64 << 10
+	maxHeaderBytes    = 64 << 10 // the console's listener
+	s3HeaderReadBytes = http.DefaultMaxHeaderBytes
 )
 
 func runServer(args []string) error {
@@ -65,6 +72,7 @@ func runServer(args []string) error {
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return fmt.Errorf("data folder: %w", err)
 	}
+	restrictDataDir(cfg.Data, logger)
 	creds, generated, err := resolveRootCredentials(cfg.Data, os.Getenv)
 	if err != nil {
 		return err
@@ -154,6 +162,7 @@ func runServer(args []string) error {
 	}
 	handler := rootHandler(s3, promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}), &ready, ping)
 	handler = withIdentityAPI(handler, ident.api) // IAM and STS before S3
+	handler = s3api.Guard(handler, s3api.Limits{BodyTimeout: cfg.BodyTimeout, BodyMinRate: cfg.BodyMinRate})
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -165,7 +174,7 @@ func runServer(args []string) error {
 		ConnContext:       writehold.ConnContext,
 		ReadHeaderTimeout: readHeaderTimeout,
 		IdleTimeout:       idleTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
+		MaxHeaderBytes:    s3HeaderReadBytes,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	scheme := "http"

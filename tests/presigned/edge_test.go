@@ -150,6 +150,10 @@ func TestExpiry(t *testing.T) {
 			r := do(t, hc, "GET", u, nil, nil)
 			wantError(t, "X-Amz-Expires="+tc.expires, r, 400, "AuthorizationQueryParametersError", tc.msg)
 		}
+		// X-Amz-Expires=0 is a number in range, but the URL is valid for no
+		// time at all: S3 answers AccessDenied "Request has expired".
+		u, _ = presignV4(t, srv, "GET", objURL, "0", time.Now(), nil)
+		wantExpired(t, "X-Amz-Expires=0", do(t, hc, "GET", u, nil, nil), u)
 		// Should the SDK's PresignClient issue a 604801 s URL, the server
 		// refuses it the same way.
 		pc := s3.NewPresignClient(c, s3.WithPresignExpires(604801*time.Second))
