@@ -9,7 +9,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/postern/postern/awschunked"
@@ -260,8 +259,8 @@ func bodyError(err error) error {
 	if errors.As(err, &mbe) {
 		return errEntityTooLarge()
 	}
-	if errors.Is(err, syscall.ENOSPC) {
-		return errorf(http.StatusInsufficientStorage, "InsufficientStorage", "The server has no space left to store this object.")
+	if diskFull(err) {
+		return errInsufficientStorage()
 	}
 	var pe *os.PathError
 	if errors.As(err, &pe) {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/postern/postern/diskspace"
 	"github.com/postern/postern/iam"
 )
 
@@ -40,6 +41,11 @@ type serverConfig struct {
 	ServerKey      string        `json:"server-key"`
 	STSMinDuration time.Duration `json:"-"`
 	STSMinStr      string        `json:"sts-min-duration"`
+	// Disk space (package diskspace).
+	DiskMinFreeStr string            `json:"disk-min-free"`
+	DiskReserveStr string            `json:"disk-reserve"`
+	DiskMinFree    diskspace.Setting `json:"-"`
+	DiskReserve    diskspace.Setting `json:"-"`
 	// Web console (see console.go).
 	ConsoleListen string `json:"console-listen"`
 	ConsoleS3URL  string `json:"console-s3-url"`
@@ -87,6 +93,8 @@ func (c *serverConfig) settings() []setting {
 		{"server-key", "POSTERN_SERVER_KEY", "", "32-byte key (hex or base64) protecting stored secret keys and session tokens; default: DATA/server.key, created on first start", &c.ServerKey, false},
 		{"console-listen", "POSTERN_CONSOLE_LISTEN", "auto", "serve the web console on this address (host:port), a separate origin from the S3 listener; auto: the S3 port + 1; off: no console", &c.ConsoleListen, false},
 		{"console-s3-url", "POSTERN_CONSOLE_S3_URL", "", "the S3 endpoint's URL as browsers reach it, for the console's links and uploads (default: the console's host at the S3 port)", &c.ConsoleS3URL, false},
+		{"disk-min-free", "POSTERN_DISK_MIN_FREE", "auto", "refuse uploads (507 InsufficientStorage) that would leave less free space on the data volume: a size (512MiB, 2GB, 0), a percentage of the volume (2%), or auto: 2% of the volume, between 64 MiB and 1 GiB, at most 1/8 of the volume", &c.DiskMinFreeStr, false},
+		{"disk-reserve", "POSTERN_DISK_RESERVE", "auto", "size of DATA/reserve.bin, space kept allocated and released when the volume fills up anyway so that deletes still work: a size, a percentage, 0 for none, or auto: 0.5% of the volume, between 8 and 64 MiB, at most 1/16 of the volume", &c.DiskReserveStr, false},
 		{"sts-min-duration", "POSTERN_STS_MIN_DURATION", "15m", "smallest DurationSeconds STS accepts (lowers AWS's 900-second floor, e.g. for tests)", &c.STSMinStr, false},
 	}
 }
@@ -170,6 +178,12 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (*s
 	}
 	if c.SigV2 != "true" && c.SigV2 != "false" {
 		return nil, fmt.Errorf("--sigv2 %q: want true or false", c.SigV2)
+	}
+	if c.DiskMinFree, err = diskspace.ParseSetting(c.DiskMinFreeStr); err != nil {
+		return nil, fmt.Errorf("disk-min-free: %w", err)
+	}
+	if c.DiskReserve, err = diskspace.ParseSetting(c.DiskReserveStr); err != nil {
+		return nil, fmt.Errorf("disk-reserve: %w", err)
 	}
 	if c.STSMinDuration, err = parseSTSMinDuration(c.STSMinStr); err != nil {
 		return nil, err
