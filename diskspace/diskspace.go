@@ -242,9 +242,9 @@ func open(dir string, minFree, reserve Setting, logger *slog.Logger, sf func(str
 		// (Refresh allocates the new size when there is room).
 		g.removeReserve()
 	}
-	g.Refresh()
-	logger.Info("disk space guard", "dir", dir, "total_bytes", total, "free_bytes", g.free.Load(),
+	logger.Info("disk space guard", "dir", dir, "total_bytes", total,
 		"min_free_bytes", g.limits.MinFree, "reserve_bytes", g.limits.Reserve)
+	g.Refresh()
 	return g, nil
 }
 
