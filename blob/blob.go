@@ -40,8 +40,16 @@ type Store struct {
 		Leave()
 	}
 
+	// Admit, if set, is asked before every admitCheck bytes a writer
+	// writes whether that many more may go to disk (package diskspace); its
+	// error, wrapping diskspace.ErrFull, fails the write.
+	Admit func(n int64) error
+
 	noDirect atomic.Bool // the file system refused O_DIRECT
 }
+
+// admitCheck is how often (in bytes written) a writer asks Store.Admit.
+const admitCheck = directBlock
 
 // Open prepares the directories under dir.
 func Open(dir string) (*Store, error) {
@@ -108,6 +116,18 @@ type Writer struct {
 	block    *block // direct I/O only: aligned block from blockPool
 	fill     int    // bytes of block.buf in use
 	buffered bool   // O_DIRECT was turned off after the file system refused a write
+	admitted int64  // buffered I/O only: bytes written since Store.Admit was last asked
+}
+
+// admit asks Store.Admit whether n more bytes may be written.
+func (w *Writer) admit(n int64) error {
+	if w.s.Admit == nil {
+		return nil
+	}
+	if err := w.s.Admit(n); err != nil {
+		return fmt.Errorf("blob: write: %w", err)
+	}
+	return nil
 }
 
 // Create starts a new blob.
@@ -163,6 +183,12 @@ func (w *Writer) Size() int64 { return w.n }
 
 func (w *Writer) Write(p []byte) (int, error) {
 	if w.block == nil {
+		if w.admitted += int64(len(p)); w.admitted >= admitCheck {
+			if err := w.admit(w.admitted); err != nil {
+				return 0, err
+			}
+			w.admitted = 0
+		}
 		n, err := w.f.Write(p)
 		w.n += int64(n)
 		return n, err
@@ -188,9 +214,24 @@ func (w *Writer) Write(p []byte) (int, error) {
 // example copy_file_range from another file).
 func (w *Writer) ReadFrom(r io.Reader) (int64, error) {
 	if w.block == nil {
-		n, err := w.f.ReadFrom(r)
-		w.n += n
-		return n, err
+		if w.s.Admit == nil {
+			n, err := w.f.ReadFrom(r)
+			w.n += n
+			return n, err
+		}
+		// Ask Admit before each admitCheck bytes.
+		var total int64
+		for {
+			if err := w.admit(admitCheck); err != nil {
+				return total, err
+			}
+			n, err := w.f.ReadFrom(io.LimitReader(r, admitCheck))
+			w.n += n
+			total += n
+			if err != nil || n < admitCheck {
+				return total, err
+			}
+		}
 	}
 	var total int64
 	for empty := 0; ; {
@@ -220,6 +261,10 @@ func (w *Writer) ReadFrom(r io.Reader) (int64, error) {
 // writeBlock writes the first n bytes of the block (a multiple of the
 // alignment) at the end of the file, and empties the block.
 func (w *Writer) writeBlock(n int) error {
+	if err := w.admit(int64(n)); err != nil {
+		w.fill = 0
+		return err
+	}
 	_, err := w.f.Write(w.block.buf[:n])
 	if errors.Is(err, syscall.EINVAL) && !w.buffered {
 		// The file system took O_DIRECT at open but refuses the write (a

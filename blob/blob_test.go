@@ -1,7 +1,9 @@
 package blob
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -154,6 +156,50 @@ func TestBlockingCounted(t *testing.T) {
 		w2.Abort()
 		if b.n != 0 || b.max != 2 {
 			t.Fatalf("after Commit and Abort: %d counted (max %d), want 0 (max 2)", b.n, b.max)
+		}
+	}
+}
+
+// TestAdmitStopsWriters checks that a writer asks Store.Admit as bytes
+// arrive, and fails with its error once it refuses.
+func TestAdmitStopsWriters(t *testing.T) {
+	full := errors.New("full")
+	for _, noDirect := range []bool{false, true} {
+		for _, viaReadFrom := range []bool{false, true} {
+			s, err := Open(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.NoDirect = noDirect
+			var asked int64
+			s.Admit = func(n int64) error {
+				if asked += n; asked > 2<<20 {
+					return full
+				}
+				return nil
+			}
+			w, err := s.Create()
+			if err != nil {
+				t.Fatal(err)
+			}
+			data := bytes.Repeat([]byte{7}, 8<<20)
+			if viaReadFrom {
+				_, err = w.ReadFrom(bytes.NewReader(data))
+			} else {
+				for off := 0; off < len(data) && err == nil; off += 64 << 10 {
+					_, err = w.Write(data[off : off+64<<10])
+				}
+			}
+			if err == nil {
+				err = w.Commit()
+			}
+			w.Abort()
+			if !errors.Is(err, full) {
+				t.Errorf("noDirect=%v readFrom=%v: got %v, want the Admit error", noDirect, viaReadFrom, err)
+			}
+			if w.Size() > 4<<20 {
+				t.Errorf("noDirect=%v readFrom=%v: %d bytes written past the refusal", noDirect, viaReadFrom, w.Size())
+			}
 		}
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/postern/postern/awschunked"
 	"github.com/postern/postern/checksum"
@@ -265,8 +264,8 @@ func bodyError(err error) error {
 	if errors.As(err, &mbe) {
 		return errEntityTooLarge()
 	}
-	if errors.Is(err, syscall.ENOSPC) {
-		return errorf(http.StatusInsufficientStorage, "InsufficientStorage", "The server has no space left to store this object.")
+	if diskFull(err) {
+		return errInsufficientStorage()
 	}
 	var pe *os.PathError
 	if errors.As(err, &pe) {

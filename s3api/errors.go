@@ -5,7 +5,9 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"syscall"
 
+	"github.com/postern/postern/diskspace"
 	"github.com/postern/postern/sigv4"
 )
 
@@ -85,6 +87,13 @@ var (
 	errInternal = func() *Error {
 		return errorf(500, "InternalError", "We encountered an internal error. Please try again.")
 	}
+	// errInsufficientStorage is not in S3's catalogue (AWS never runs out of
+	// space); 507 and this code name the condition plainly. SDKs do not
+	// retry it: the client must wait until space is freed.
+	errInsufficientStorage = func() *Error {
+		return errorf(http.StatusInsufficientStorage, "InsufficientStorage",
+			"The server's storage is nearly full: uploads are refused so that the space kept in reserve stays available for deletes. Delete objects or ask the administrator to free space, then try again.")
+	}
 	errInvalidArgument = func(msg string) *Error { return errorf(400, "InvalidArgument", msg) }
 	errInvalidRequest  = func(msg string) *Error { return errorf(400, "InvalidRequest", msg) }
 	errMalformedPolicy = func(msg string) *Error { return errorf(400, "MalformedPolicy", msg) }
@@ -128,7 +137,16 @@ func toError(err error) (*Error, bool) {
 	if errors.As(err, &se) {
 		return &Error{Code: se.Code, Message: se.Message, Status: se.Status, Extra: se.Extra}, true
 	}
+	if diskFull(err) {
+		return errInsufficientStorage(), true
+	}
 	return errInternal(), false
+}
+
+// diskFull reports whether err is a write that failed, or was refused, for
+// lack of disk space.
+func diskFull(err error) bool {
+	return errors.Is(err, diskspace.ErrFull) || errors.Is(err, syscall.ENOSPC)
 }
 
 // writeError writes e as S3 error XML. HEAD responses carry no body.

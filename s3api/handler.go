@@ -62,6 +62,12 @@ type Config struct {
 	// saturated; large bodies' MD5s then trade a little latency for less
 	// CPU (see package bodyhash).
 	CPUSaturated func() bool
+	// Space, if set, decides whether an upload of n bytes (-1: size
+	// unknown) may start; its error (wrapping diskspace.ErrFull) is
+	// answered 507 InsufficientStorage. See package diskspace.
+	Space interface {
+		Admit(n int64) error
+	}
 }
 
 // Handler serves the S3 API.
@@ -102,6 +108,14 @@ func New(cfg Config) *Handler {
 	h.verifier = sigv4.NewVerifier(cfg.Region, []string{"s3"}, MaxSkew, h.lookupSecret).WithIdentityLookup(h.lookupCredentials)
 	h.verifierV2 = sigv2.NewVerifier(h.lookupSecret, MaxSkew, sigv2.DefaultMaxExpiry, cfg.Domain).WithIdentityLookup(h.lookupCredentials)
 	return h
+}
+
+// admitUpload asks Config.Space whether an upload of n bytes may start.
+func (h *Handler) admitUpload(n int64) error {
+	if h.cfg.Space == nil {
+		return nil
+	}
+	return h.cfg.Space.Admit(n)
 }
 
 // lookupSecret adapts the iam.Directory to the verifier. The principal found is

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/postern/postern/blob"
 	"github.com/postern/postern/checksum"
 	"github.com/postern/postern/meta"
 )
@@ -26,6 +27,9 @@ func (h *Handler) createMultipartUpload(req *request, b *meta.Bucket) error {
 	r := req.r
 	tmpl, err := objectMetadata(r.Header)
 	if err != nil {
+		return err
+	}
+	if err := h.admitUpload(0); err != nil {
 		return err
 	}
 	u := meta.Upload{ID: newUploadID(), Bucket: b.Name, Key: req.key, Initiated: h.now().UTC(), Template: tmpl, Owner: req.principal.AccountID}
@@ -85,12 +89,20 @@ func (h *Handler) uploadPart(req *request, b *meta.Bucket) error {
 	if err != nil {
 		return err
 	}
-	w, err := h.cfg.Blobs.Create()
-	if err != nil {
-		return err
-	}
-	defer w.Abort()
-	got, err := h.receiveBody(req, func(int64) (io.Writer, error) { return w, nil }, u.ChecksumAlgorithm)
+	var w *blob.Writer
+	defer func() {
+		if w != nil {
+			w.Abort()
+		}
+	}()
+	got, err := h.receiveBody(req, func(size int64) (io.Writer, error) {
+		if err := h.admitUpload(size); err != nil {
+			return nil, err
+		}
+		var err error
+		w, err = h.cfg.Blobs.Create()
+		return w, err
+	}, u.ChecksumAlgorithm)
 	if err != nil {
 		return err
 	}

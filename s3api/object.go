@@ -575,8 +575,11 @@ func (h *Handler) deleteObjects(req *request, b *meta.Bucket) error {
 		}
 		freed, err := h.cfg.Meta.DeleteObject(req.r.Context(), b.Name, key)
 		if err != nil {
-			h.log.Error("DeleteObjects: delete", "request_id", req.id, "err", err)
-			res.Errors = append(res.Errors, deleteError{Key: key, Code: "InternalError", Message: "We encountered an internal error. Please try again."})
+			e, known := toError(mapMetaErr(err))
+			if !known {
+				h.log.Error("DeleteObjects: delete", "request_id", req.id, "err", err)
+			}
+			res.Errors = append(res.Errors, deleteError{Key: key, Code: e.Code, Message: e.Message})
 			continue
 		}
 		h.freeBlobs(freed)

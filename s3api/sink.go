@@ -23,6 +23,9 @@ type sink struct {
 // newSink prepares for an object of the expected size (-1 if unknown).
 // Known sizes above the inline limit go straight to a blob.
 func (h *Handler) newSink(expected int64, inline bool) (*sink, error) {
+	if err := h.admitUpload(expected); err != nil {
+		return nil, err
+	}
 	s := &sink{blobs: h.cfg.Blobs}
 	if inline {
 		s.limit = InlineMax

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/postern/postern/diskspace"
 	"github.com/postern/postern/iam"
 )
 
@@ -46,6 +47,11 @@ type serverConfig struct {
 	ServerKey      string        `json:"server-key"`
 	STSMinDuration time.Duration `json:"-"`
 	STSMinStr      string        `json:"sts-min-duration"`
+	// Disk space (package diskspace).
+	DiskMinFreeStr string            `json:"disk-min-free"`
+	DiskReserveStr string            `json:"disk-reserve"`
+	DiskMinFree    diskspace.Setting `json:"-"`
+	DiskReserve    diskspace.Setting `json:"-"`
 	// Web console (see console.go).
 	ConsoleListen string `json:"console-listen"`
 	ConsoleS3URL  string `json:"console-s3-url"`
@@ -95,6 +101,8 @@ func (c *serverConfig) settings() []setting {
 		{"console-s3-url", "POSTERN_CONSOLE_S3_URL", "", "the S3 endpoint's URL as browsers reach it, for the console's links and uploads (default: the console's host at the S3 port)", &c.ConsoleS3URL, false},
 		{"body-timeout", "POSTERN_BODY_TIMEOUT", "60s", "a request body that stalls this long gets RequestTimeout; also the most time a body may bank above --body-min-rate", &c.BodyTimeoutStr, false},
 		{"body-min-rate", "POSTERN_BODY_MIN_RATE", "1024", "slowest average rate (bytes per second) a request body may arrive at, measured over --body-timeout; 0: only stalls are bounded", &c.BodyMinRateStr, false},
+		{"disk-min-free", "POSTERN_DISK_MIN_FREE", "auto", "refuse uploads (507 InsufficientStorage) that would leave less free space on the data volume: a size (512MiB, 2GB, 0), a percentage of the volume (2%), or auto: 2% of the volume, between 64 MiB and 1 GiB, at most 1/8 of the volume", &c.DiskMinFreeStr, false},
+		{"disk-reserve", "POSTERN_DISK_RESERVE", "auto", "size of DATA/reserve.bin, space kept allocated and released when the volume fills up anyway so that deletes still work: a size, a percentage, 0 for none, or auto: 0.5% of the volume, between 8 and 64 MiB, at most 1/16 of the volume", &c.DiskReserveStr, false},
 		{"sts-min-duration", "POSTERN_STS_MIN_DURATION", "15m", "smallest DurationSeconds STS accepts (lowers AWS's 900-second floor, e.g. for tests)", &c.STSMinStr, false},
 	}
 }
@@ -184,6 +192,12 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (*s
 	}
 	if c.SigV2 != "true" && c.SigV2 != "false" {
 		return nil, fmt.Errorf("--sigv2 %q: want true or false", c.SigV2)
+	}
+	if c.DiskMinFree, err = diskspace.ParseSetting(c.DiskMinFreeStr); err != nil {
+		return nil, fmt.Errorf("disk-min-free: %w", err)
+	}
+	if c.DiskReserve, err = diskspace.ParseSetting(c.DiskReserveStr); err != nil {
+		return nil, fmt.Errorf("disk-reserve: %w", err)
 	}
 	if c.STSMinDuration, err = parseSTSMinDuration(c.STSMinStr); err != nil {
 		return nil, err

@@ -90,3 +90,27 @@ func TestConsoleAddr(t *testing.T) {
 		}
 	}
 }
+
+func TestConfigDiskThresholds(t *testing.T) {
+	none := func(string) string { return "" }
+	c, err := loadConfig(nil, none, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.DiskMinFree.Auto || !c.DiskReserve.Auto {
+		t.Errorf("defaults: %+v %+v, want auto", c.DiskMinFree, c.DiskReserve)
+	}
+	env := func(k string) string { return map[string]string{"POSTERN_DISK_RESERVE": "0"}[k] }
+	c, err = loadConfig([]string{"--disk-min-free", "2%"}, env, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DiskMinFree.Percent != 2 || c.DiskReserve.Auto || c.DiskReserve.Bytes != 0 {
+		t.Errorf("got %+v %+v", c.DiskMinFree, c.DiskReserve)
+	}
+	for _, bad := range [][]string{{"--disk-min-free", "lots"}, {"--disk-reserve", "-5MiB"}, {"--disk-min-free", "90%"}} {
+		if _, err := loadConfig(bad, none, io.Discard); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+}

@@ -7,6 +7,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/postern/postern/diskspace"
 )
 
 // metrics are the server's Prometheus metrics, registered on their own registry.
@@ -52,6 +54,31 @@ func (m *metrics) watchCPU(saturated func() bool) {
 		}
 		return 0
 	}))
+}
+
+// watchDisk exports the data volume's free space and the thresholds that
+// keep it from filling up (package diskspace). Free space is measured at
+// each scrape.
+func (m *metrics) watchDisk(g *diskspace.Guard) {
+	gauge := func(name, help string, f func() float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f)
+	}
+	m.reg.MustRegister(
+		gauge("postern_disk_free_bytes", "Bytes free on the data volume (the reserve file does not count as free).", func() float64 {
+			s, _ := g.Refresh()
+			return float64(s.Free)
+		}),
+		gauge("postern_disk_total_bytes", "Size of the data volume in bytes.", func() float64 { return float64(g.Total()) }),
+		gauge("postern_disk_min_free_bytes", "Free space uploads must leave (--disk-min-free).", func() float64 { return float64(g.Limits().MinFree) }),
+		gauge("postern_disk_reserve_bytes", "Bytes held by the reserve file now: --disk-reserve, or 0 while it is released.", func() float64 { return float64(g.Reserve()) }),
+		gauge("postern_disk_reserve_size_bytes", "Configured size of the reserve file (--disk-reserve).", func() float64 { return float64(g.Limits().Reserve) }),
+		gauge("postern_disk_nearly_full", "1 while uploads are refused for lack of space (507 InsufficientStorage), else 0.", func() float64 {
+			if g.NearlyFull() {
+				return 1
+			}
+			return 0
+		}),
+	)
 }
 
 // opMetrics are the series of one operation and status, looked up once.

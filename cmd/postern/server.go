@@ -26,6 +26,7 @@ import (
 	"github.com/postern/postern/authz"
 	"github.com/postern/postern/blob"
 	"github.com/postern/postern/cpusat"
+	"github.com/postern/postern/diskspace"
 	"github.com/postern/postern/logbuf"
 	"github.com/postern/postern/meta"
 	"github.com/postern/postern/meta/sqlite"
@@ -80,11 +81,18 @@ func runServer(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
+	// The disk space guard comes first: on a volume that is already full,
+	// it releases the reserve before the database is opened.
+	space, err := diskspace.Open(cfg.Data, cfg.DiskMinFree, cfg.DiskReserve, logger)
+	if err != nil {
+		return err
+	}
 	db, err := sqlite.Open(ctx, filepath.Join(cfg.Data, "meta.db"), logger)
 	if err != nil {
 		return fmt.Errorf("metadata store: %w", err)
 	}
 	defer db.Close()
+	db.SetSpace(space)
 	// The database holds encrypted secrets and every object's metadata:
 	// readable by the server's user only, whatever the umask.
 	for _, f := range []string{"meta.db", "meta.db-wal", "meta.db-shm"} {
@@ -102,6 +110,7 @@ func runServer(args []string) error {
 	if err != nil {
 		return err
 	}
+	blobs.Admit = space.Admit
 	// GOMAXPROCS follows the load (package procs): one P while the server
 	// needs less than a core, but one per core while metadata commits
 	// (fsync) or responses from files (read, sendfile) may block, and one
@@ -135,6 +144,8 @@ func runServer(args []string) error {
 	}
 	m := newMetrics()
 	m.watchCPU(cpu.Saturated)
+	m.watchDisk(space)
+	go spaceLoop(ctx, space)
 	s3 := s3api.New(s3api.Config{
 		Region:       cfg.Region,
 		Domain:       cfg.Domain,
@@ -150,6 +161,7 @@ func runServer(args []string) error {
 		Outpost:      outpostFor(cfg.OutpostID, cfg.Region, cfg.AccountID),
 		Streaming:    streaming,
 		CPUSaturated: cpu.Saturated,
+		Space:        space,
 	})
 	var ready atomic.Bool
 	// Ready means the database answers: a lookup of a name no bucket can have.
@@ -294,6 +306,21 @@ func signed(r *http.Request) bool {
 	}
 	q := r.URL.RawQuery
 	return strings.Contains(q, "X-Amz-Signature") || strings.Contains(q, "Signature=")
+}
+
+// spaceLoop measures the data volume now and then, so that the reserve is
+// allocated again and recovery is logged even while no upload asks.
+func spaceLoop(ctx context.Context, space *diskspace.Guard) {
+	t := time.NewTicker(10 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			space.Refresh()
+		}
+	}
 }
 
 func sweepLoop(ctx context.Context, logger *slog.Logger, blobs *blob.Store, referenced func(context.Context, []string) (map[string]bool, error), every time.Duration) {

@@ -26,10 +26,13 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
-	_ "modernc.org/sqlite" // database/sql driver "sqlite"
+	sqlitedrv "modernc.org/sqlite" // database/sql driver "sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 
+	"github.com/postern/postern/diskspace"
 	"github.com/postern/postern/meta"
 )
 
@@ -54,6 +57,9 @@ type Store struct {
 	commits atomic.Int64 // committed write transactions, for tests and benchmarks
 	// blocking, if set, is told when a commit starts and ends.
 	blocking atomic.Pointer[Blocking]
+	// space, if set, is told before each write transaction and when one
+	// fails for lack of disk space.
+	space atomic.Pointer[Space]
 	// Prepared statements of the hot read paths, on the read pool.
 	stmtGetBucket *sql.Stmt
 	stmtGetObject *sql.Stmt
@@ -215,7 +221,42 @@ func (s *Store) write(ctx context.Context, fn func(tx *wtx) error) error {
 	if r.panic != nil {
 		panic(r.panic)
 	}
+	if r.err != nil && isFull(r.err) {
+		if sp := s.space.Load(); sp != nil {
+			(*sp).MetadataWriteFailed()
+		}
+		return fmt.Errorf("%w (%w)", diskspace.ErrFull, r.err)
+	}
 	return r.err
+}
+
+// isFull reports whether err is SQLite's "database or disk is full"
+// (SQLITE_FULL, which the VFS answers for ENOSPC) or ENOSPC itself.
+func isFull(err error) bool {
+	var se *sqlitedrv.Error
+	if errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_FULL {
+		return true
+	}
+	return errors.Is(err, syscall.ENOSPC)
+}
+
+// Space is told about metadata writes and the disk space they need
+// (package diskspace).
+type Space interface {
+	// BeforeMetadataWrite runs before each write transaction, in the
+	// writer goroutine: it may release reserved space.
+	BeforeMetadataWrite()
+	// MetadataWriteFailed is told that a write failed for lack of space.
+	MetadataWriteFailed()
+}
+
+// SetSpace sets who is told about writes and lack of space; nil for nobody.
+func (s *Store) SetSpace(sp Space) {
+	if sp == nil {
+		s.space.Store(nil)
+		return
+	}
+	s.space.Store(&sp)
 }
 
 func (s *Store) writer() {
@@ -292,6 +333,9 @@ func (s *Store) runBatch(batch []*writeReq) {
 	if len(live) == 0 {
 		return
 	}
+	if sp := s.space.Load(); sp != nil {
+		(*sp).BeforeMetadataWrite()
+	}
 	ctx := context.Background()
 	fail := func(err error) {
 		for _, r := range live {
@@ -344,7 +388,11 @@ func (s *Store) runBatch(batch []*writeReq) {
 		return
 	}
 	if err := s.commit(sqlTx); err != nil {
-		s.logger.Error("meta/sqlite: commit", "err", err, "batch", len(live))
+		if isFull(err) {
+			s.logger.Warn("meta/sqlite: commit: no space left on the data volume", "err", err, "batch", len(live))
+		} else {
+			s.logger.Error("meta/sqlite: commit", "err", err, "batch", len(live))
+		}
 		fail(fmt.Errorf("meta/sqlite: commit: %w", err))
 		return
 	}
