@@ -128,7 +128,7 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (*s
 		fs.StringVar(s.dst, s.name, s.def, s.help+" (env "+s.env+")")
 	}
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: postern server [flags]\n\nSettings come from flags, then POSTERN_* environment variables, then the --config file, then defaults.\nRoot credentials: POSTERN_ROOT_ACCESS_KEY and POSTERN_ROOT_SECRET_KEY (generated and saved in the data folder when unset).\n\nFlags:")
+		fmt.Fprintln(stderr, "Usage: postern server [flags]\n\nSettings come from flags, then POSTERN_* environment variables, then the --config file, then defaults.\nRoot credentials: POSTERN_ROOT_ACCESS_KEY and POSTERN_ROOT_SECRET_KEY (saved in DATA/root-credentials.json, replacing what it held; when unset, read from there or generated).\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

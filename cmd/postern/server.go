@@ -73,11 +73,19 @@ func runServer(args []string) error {
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return fmt.Errorf("data folder: %w", err)
 	}
-	restrictDataDir(cfg.Data, logger)
-	creds, generated, err := resolveRootCredentials(cfg.Data, os.Getenv)
+	// One server per data folder: the lock is held until the process ends.
+	lock, err := lockDataDir(cfg.Data)
 	if err != nil {
 		return err
 	}
+	defer lock.Close()
+	restrictDataDir(cfg.Data, logger)
+	root, err := resolveRootCredentials(cfg.Data, os.Getenv)
+	if err != nil {
+		return err
+	}
+	creds, generated := root.creds, root.source == rootFromGenerated
+	logRootCredentials(logger, cfg.Data, root)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
@@ -256,6 +264,33 @@ Try it:
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// logRootCredentials says where the root credentials in effect come from and
+// whether the variables replaced what the file held.
+func logRootCredentials(logger *slog.Logger, dataDir string, r rootResolution) {
+	file := filepath.Join(dataDir, rootCredentialsFile)
+	switch r.source {
+	case rootFromEnv:
+		logger.Info("root credentials from POSTERN_ROOT_ACCESS_KEY/POSTERN_ROOT_SECRET_KEY", "source", r.source, "access_key", r.creds.AccessKeyID, "file", file)
+	case rootFromFile:
+		logger.Info("root credentials from the data folder", "source", r.source, "access_key", r.creds.AccessKeyID, "file", file)
+	case rootFromGenerated:
+		logger.Info("generated new root credentials", "source", r.source, "access_key", r.creds.AccessKeyID, "file", file)
+	}
+	switch {
+	case r.stale != nil && r.stale.AccessKeyID == "":
+		logger.Warn("root credentials file was damaged; replaced it with the credentials of POSTERN_ROOT_ACCESS_KEY/SECRET_KEY", "file", file, "access_key", r.creds.AccessKeyID)
+	case r.stale != nil:
+		what := "access key"
+		if r.stale.AccessKeyID == r.creds.AccessKeyID {
+			what = "secret key"
+		}
+		logger.Warn("POSTERN_ROOT_ACCESS_KEY/SECRET_KEY disagree with the root credentials file ("+what+" differs): the variables win, and the file now holds them, so a start without the variables keeps this key; the old key no longer works",
+			"file", file, "access_key", r.creds.AccessKeyID, "replaced_access_key", r.stale.AccessKeyID)
+	case r.saved && r.source == rootFromEnv:
+		logger.Info("saved the root credentials of POSTERN_ROOT_ACCESS_KEY/SECRET_KEY in the data folder, so a start without the variables keeps this key", "file", file)
+	}
 }
 
 func displayAddr(addr string) string {

@@ -49,7 +49,7 @@ func chromiumPath(t *testing.T) string {
 
 // consoleURL waits for the server's "postern console listening" log line.
 func consoleURL(t *testing.T, srv *testserver.Server) string {
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for time.Now().Before(deadline) {
 		for _, line := range strings.Split(srv.Logs(), "\n") {
 			if strings.Contains(line, "postern console listening") {

@@ -144,6 +144,13 @@ const (
 	crashRounds  = 4
 	hotKeys      = 8
 	crashBucket  = "crash"
+	// Each round's minimum before the kill: acknowledged single PUTs (and one
+	// completed multipart upload); then up to crashMaxExtraOps more
+	// operations end before it. A round whose operations fail this often is
+	// stopped: the server is not accepting writes.
+	crashMinPuts     = 8
+	crashMaxExtraOps = 48
+	crashMaxFailures = 1000
 )
 
 func TestCrashSafety(t *testing.T) {
@@ -161,6 +168,11 @@ func TestCrashSafety(t *testing.T) {
 		var stop atomic.Bool
 		var wg sync.WaitGroup
 		var mu sync.Mutex
+		// The round's progress, counted as operations end; each end also
+		// wakes the waiter below (a pending wake-up is enough: it re-reads
+		// the counters).
+		var ops, putsAcked, multipartsAcked, failures atomic.Int64
+		progress := make(chan struct{}, 1)
 		for w := 0; w < crashWriters; w++ {
 			wrng := rand.New(rand.NewPCG(seed, uint64(round*1000+w+2)))
 			wg.Add(1)
@@ -171,16 +183,49 @@ func TestCrashSafety(t *testing.T) {
 					mu.Lock()
 					stats[kind]++
 					mu.Unlock()
+					switch {
+					case kind == "put-acked":
+						putsAcked.Add(1)
+					case kind == "multipart-acked":
+						multipartsAcked.Add(1)
+					case !strings.HasSuffix(kind, "-acked-bad-etag"):
+						failures.Add(1)
+					}
+					ops.Add(1)
+					select {
+					case progress <- struct{}{}:
+					default:
+					}
 				}
 			}()
 		}
-		killAfter := 500*time.Millisecond + time.Duration(rng.Int64N(int64(2*time.Second)))
-		time.Sleep(killAfter)
+		// The kill comes once the round has done enough to mean something
+		// (acknowledged PUTs and a completed multipart upload), then after a
+		// random number of further operations: a random point in the
+		// workload, whatever the machine's speed.
+		waitFor := func(what string, cond func() bool) {
+			for !cond() {
+				<-progress
+				if n := failures.Load(); n > crashMaxFailures && !cond() {
+					stop.Store(true)
+					wg.Wait()
+					t.Fatalf("round %d: %d operations failed before %s; stats %v", round, n, what, stats)
+				}
+			}
+		}
+		waitFor("the minimum workload", func() bool {
+			return putsAcked.Load() >= crashMinPuts && multipartsAcked.Load() >= 1
+		})
+		more := int64(rng.IntN(crashMaxExtraOps + 1))
+		base := ops.Load()
+		waitFor("the kill point", func() bool { return ops.Load() >= base+more })
+		nops, nputs, nmultiparts := ops.Load(), putsAcked.Load(), multipartsAcked.Load()
 		srv.Kill()
 		stop.Store(true)
 		wg.Wait()
 		c.hc.CloseIdleConnections()
-		t.Logf("round %d: killed after %v", round, killAfter)
+		t.Logf("round %d: killed after %d operations ended (%d PUTs and %d multipart uploads acknowledged; %d operations after the minimum)",
+			round, nops, nputs, nmultiparts, nops-base)
 		srv.Restart()
 		checkCrashState(t, srv, m, round)
 		if t.Failed() {

@@ -40,7 +40,7 @@ func TestFailedPutsLeaveNothing(t *testing.T) {
 		if prev == nil && resp.s3err().Code != "NoSuchKey" {
 			t.Errorf("%s: GET of absent key: %s", key, resp)
 		}
-		waitBlobCount(t, srv.DataDir, baseline, 3*time.Second, key+": partial blob")
+		waitBlobCount(t, srv.DataDir, baseline, time.Minute, key+": partial blob")
 	}
 
 	for _, tc := range []struct {
@@ -59,7 +59,7 @@ func TestFailedPutsLeaveNothing(t *testing.T) {
 			}
 			// Let the server store what it got before the connection dies,
 			// so that a partial blob file really exists on disk.
-			deadline := time.Now().Add(3 * time.Second)
+			deadline := time.Now().Add(time.Minute)
 			for len(blobFiles(t, srv.DataDir)) == baseline && time.Now().Before(deadline) {
 				time.Sleep(5 * time.Millisecond)
 			}
@@ -230,7 +230,7 @@ func TestHalfClosedClient(t *testing.T) {
 		t.Errorf("failed PUT left an object: %d", got.Status)
 	}
 	if got.Status != 200 {
-		waitBlobCount(t, srv.DataDir, 0, 3*time.Second, "after a failed half-closed PUT")
+		waitBlobCount(t, srv.DataDir, 0, time.Minute, "after a failed half-closed PUT")
 	} else if n := len(blobFiles(t, srv.DataDir)); n > 1 {
 		t.Errorf("one object but %d blob files", n)
 	}

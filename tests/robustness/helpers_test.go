@@ -275,7 +275,8 @@ func blobFiles(t testing.TB, dataDir string) []string {
 }
 
 // waitBlobCount waits until exactly want blob files exist, and fails the
-// test (with what) if that does not happen within d.
+// test (with what) if that does not happen within d (a guard against a hang:
+// make it generous, a busy machine may be slow to get there).
 func waitBlobCount(t testing.TB, dataDir string, want int, d time.Duration, what string) {
 	t.Helper()
 	deadline := time.Now().Add(d)
