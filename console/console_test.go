@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/postern/postern/policy"
-	"github.com/postern/postern/sigv4"
+	"github.com/postern/postern/proto/sigv4"
 )
 
 const (

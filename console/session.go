@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/postern/postern/sigv4"
+	"github.com/postern/postern/proto/sigv4"
 )
 
 // session is one signed-in browser. The credentials never leave the server.

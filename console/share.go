@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/postern/postern/sigv4"
+	"github.com/postern/postern/proto/sigv4"
 )
 
 // downloadExpiry is the validity of the short links the console itself

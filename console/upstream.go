@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/postern/postern/sigv4"
+	"github.com/postern/postern/proto/sigv4"
 )
 
 // APIError is an error as the console API returns it: the S3/IAM error code

@@ -22,7 +22,7 @@ import (
 	"github.com/postern/postern/authz"
 	"github.com/postern/postern/iam"
 	"github.com/postern/postern/policy"
-	"github.com/postern/postern/sigv4"
+	"github.com/postern/postern/proto/sigv4"
 )
 
 // API versions.

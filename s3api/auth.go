@@ -9,8 +9,8 @@ import (
 	"github.com/postern/postern/iam"
 	"github.com/postern/postern/meta"
 	"github.com/postern/postern/policy"
-	"github.com/postern/postern/sigv2"
-	"github.com/postern/postern/sigv4"
+	"github.com/postern/postern/proto/sigv2"
+	"github.com/postern/postern/proto/sigv4"
 )
 
 // Authorizer makes the access decision for every request: nil means allowed,

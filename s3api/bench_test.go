@@ -16,7 +16,7 @@ import (
 	"github.com/postern/postern/iam"
 	"github.com/postern/postern/meta"
 	"github.com/postern/postern/meta/sqlite"
-	"github.com/postern/postern/sigv4"
+	"github.com/postern/postern/proto/sigv4"
 )
 
 // benchHandler is a Handler over a real SQLite store and blob store in a

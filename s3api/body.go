@@ -10,8 +10,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/postern/postern/awschunked"
-	"github.com/postern/postern/checksum"
+	"github.com/postern/postern/proto/awschunked"
+	"github.com/postern/postern/proto/checksum"
 )
 
 // Size limits from https://docs.aws.amazon.com/AmazonS3/latest/userguide/qfacts.html.

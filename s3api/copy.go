@@ -9,8 +9,8 @@ import (
 	"strings"
 
 	"github.com/postern/postern/blob"
-	"github.com/postern/postern/checksum"
 	"github.com/postern/postern/meta"
+	"github.com/postern/postern/proto/checksum"
 )
 
 // MaxCopySize is the largest object CopyObject copies in one request (5 GiB).

@@ -5,8 +5,8 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/postern/postern/cors"
 	"github.com/postern/postern/meta"
+	"github.com/postern/postern/proto/cors"
 )
 
 func (h *Handler) bucketCORS(b *meta.Bucket) (*cors.Config, error) {

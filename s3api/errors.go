@@ -8,7 +8,7 @@ import (
 	"syscall"
 
 	"github.com/postern/postern/diskspace"
-	"github.com/postern/postern/sigv4"
+	"github.com/postern/postern/proto/sigv4"
 )
 
 // Error is an S3 error response. Every failure a handler returns is turned into

@@ -16,12 +16,12 @@ import (
 
 	"github.com/postern/postern/authz"
 	"github.com/postern/postern/blob"
-	"github.com/postern/postern/bodyhash"
 	"github.com/postern/postern/iam"
+	"github.com/postern/postern/internal/perf/bodyhash"
 	"github.com/postern/postern/meta"
 	"github.com/postern/postern/policy"
-	"github.com/postern/postern/sigv2"
-	"github.com/postern/postern/sigv4"
+	"github.com/postern/postern/proto/sigv2"
+	"github.com/postern/postern/proto/sigv4"
 )
 
 // Config holds what the handler needs. All fields but Domain are required.

@@ -13,8 +13,8 @@ import (
 	"strings"
 
 	"github.com/postern/postern/blob"
-	"github.com/postern/postern/checksum"
 	"github.com/postern/postern/meta"
+	"github.com/postern/postern/proto/checksum"
 )
 
 func newUploadID() string {

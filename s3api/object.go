@@ -3,7 +3,7 @@ package s3api
 import (
 	"encoding/xml"
 	"errors"
-	"github.com/postern/postern/writehold"
+	"github.com/postern/postern/internal/httpx/writehold"
 	"io"
 	"net/http"
 	"strconv"
@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/postern/postern/blob"
-	"github.com/postern/postern/checksum"
 	"github.com/postern/postern/iam"
 	"github.com/postern/postern/meta"
+	"github.com/postern/postern/proto/checksum"
 )
 
 // httpTime is the format of Last-Modified and the conditional request headers.

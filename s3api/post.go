@@ -14,11 +14,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/postern/postern/checksum"
 	"github.com/postern/postern/meta"
-	"github.com/postern/postern/postpolicy"
-	"github.com/postern/postern/sigv2"
-	"github.com/postern/postern/sigv4"
+	"github.com/postern/postern/proto/checksum"
+	"github.com/postern/postern/proto/postpolicy"
+	"github.com/postern/postern/proto/sigv2"
+	"github.com/postern/postern/proto/sigv4"
 )
 
 // AuthTypePOST is the s3:authType of browser POST uploads.

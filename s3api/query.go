@@ -1,7 +1,7 @@
 package s3api
 
 import (
-	"github.com/postern/postern/sigv4"
+	"github.com/postern/postern/proto/sigv4"
 	"net/url"
 	"strings"
 )

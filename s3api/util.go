@@ -3,7 +3,7 @@ package s3api
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"github.com/postern/postern/sigv4"
+	"github.com/postern/postern/proto/sigv4"
 	"strconv"
 )
 

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/postern/postern/sigv4"
+	"github.com/postern/postern/proto/sigv4"
 )
 
 // parseExpiresIn accepts seconds ("3600") or a duration ("90m", "36h", "7d").

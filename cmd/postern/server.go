@@ -25,15 +25,15 @@ import (
 
 	"github.com/postern/postern/authz"
 	"github.com/postern/postern/blob"
-	"github.com/postern/postern/cpusat"
 	"github.com/postern/postern/diskspace"
-	"github.com/postern/postern/logbuf"
+	"github.com/postern/postern/internal/httpx/writehold"
+	"github.com/postern/postern/internal/logx/logbuf"
+	"github.com/postern/postern/internal/logx/textlog"
+	"github.com/postern/postern/internal/perf/cpusat"
+	"github.com/postern/postern/internal/perf/procs"
 	"github.com/postern/postern/meta"
 	"github.com/postern/postern/meta/sqlite"
-	"github.com/postern/postern/procs"
 	"github.com/postern/postern/s3api"
-	"github.com/postern/postern/textlog"
-	"github.com/postern/postern/writehold"
 )
 
 // Server timeouts against slow clients. Request bodies are not bounded by a

@@ -26,7 +26,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/postern/postern/internal/testserver"
-	"github.com/postern/postern/sigv4"
+	"github.com/postern/postern/proto/sigv4"
 )
 
 // chromiumPath finds the browser: $POSTERN_CHROMIUM or Debian's chromium.

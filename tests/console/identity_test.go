@@ -16,7 +16,7 @@ import (
 
 	"github.com/postern/postern/internal/s3test"
 	"github.com/postern/postern/internal/testserver"
-	"github.com/postern/postern/sigv4"
+	"github.com/postern/postern/proto/sigv4"
 )
 
 func iamClient(srv *testserver.Server) *awsiam.Client {

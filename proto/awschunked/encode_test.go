@@ -9,7 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"github.com/postern/postern/sigv4"
+	"github.com/postern/postern/proto/sigv4"
 	"sort"
 	"strings"
 )

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/postern/postern/sigv4"
+	"github.com/postern/postern/proto/sigv4"
 )
 
 // AuthType tells how a request was signed (sigv4.AuthHeader or

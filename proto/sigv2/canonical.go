@@ -9,7 +9,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/postern/postern/sigv4"
+	"github.com/postern/postern/proto/sigv4"
 )
 
 // signedSubresources are the query parameters that are part of the

@@ -6,7 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/postern/postern/sigv4"
+	"github.com/postern/postern/proto/sigv4"
 	"io"
 	"math/rand/v2"
 	"strings"
@@ -17,7 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
-	"github.com/postern/postern/checksum"
+	"github.com/postern/postern/proto/checksum"
 )
 
 type mode struct {

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/postern/postern/sigv4"
+	"github.com/postern/postern/proto/sigv4"
 )
 
 // The credentials of AWS's SigV2 documentation examples.

@@ -36,7 +36,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/postern/postern/simdhash"
+	"github.com/postern/postern/internal/perf/simdhash"
 )
 
 // MinSize: smaller bodies get plain digests that never use the feeder.

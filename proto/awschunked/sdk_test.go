@@ -17,7 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
-	"github.com/postern/postern/checksum"
+	"github.com/postern/postern/proto/checksum"
 )
 
 type captured struct {

@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/postern/postern/sigv4"
+	"github.com/postern/postern/proto/sigv4"
 )
 
 // Messages AWS S3 uses for SigV2 failures; constants so tests can compare.

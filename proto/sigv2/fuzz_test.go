@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/postern/postern/sigv4"
+	"github.com/postern/postern/proto/sigv4"
 )
 
 // The fuzz targets feed garbage to the parser and to Verify. Besides "never

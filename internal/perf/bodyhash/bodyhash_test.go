@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/postern/postern/simdhash"
+	"github.com/postern/postern/internal/perf/simdhash"
 )
 
 // Whatever the digest, whether or not its writes go through the feeder,

@@ -1,0 +1,204 @@
+// Package deptest enforces the import directions the tree promises: the
+// pure AWS wire-format codecs (proto/) and the domain import no front end and
+// no performance machinery; the machinery under internal/ imports nothing of
+// the domain; only the composition root (cmd/postern) wires them together.
+package deptest
+
+import (
+	"go/build"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/postern/postern/"
+
+// Rooms of the tree, by import-path prefix (module-relative).
+var (
+	codecs     = []string{"proto/"}
+	domain     = []string{"policy", "iam", "authz", "meta", "blob", "diskspace"}
+	frontEnds  = []string{"s3api", "iamapi", "console"}
+	machinery  = []string{"internal/perf/", "internal/httpx/", "internal/logx/"}
+	helpers    = []string{"internal/testserver", "internal/s3test", "internal/deptest"}
+	compRoot   = []string{"cmd/"}
+	everything = [][]string{codecs, domain, frontEnds, machinery, helpers, compRoot}
+)
+
+// allowed lists imports that cross a boundary today, each with its reason.
+// The list may only shrink.
+var allowed = map[[2]string]string{
+	// s3api hashes upload bodies with a pool the composition root could hand
+	// it ready-made, and holds small responses for one write (issue 18, item 2).
+	{"s3api", "internal/perf/bodyhash"}:   "hasher pool, to be injected by cmd/postern",
+	{"s3api", "internal/httpx/writehold"}: "one write per small response",
+}
+
+func in(path string, room []string) bool {
+	for _, p := range room {
+		if path == strings.TrimSuffix(p, "/") || strings.HasPrefix(path, p) || strings.HasPrefix(path, p+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+func repoRoot(t *testing.T) string {
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("go.mod not found")
+		}
+		dir = parent
+	}
+}
+
+// packages returns every non-test package of the module (but the
+// out-of-process suites under tests/) with its module-relative imports, for
+// every GOOS/GOARCH file set that matters here.
+func packages(t *testing.T) map[string][]string {
+	root := repoRoot(t)
+	out := map[string][]string{}
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() {
+			return nil
+		}
+		rel, _ := filepath.Rel(root, path)
+		rel = filepath.ToSlash(rel)
+		name := d.Name()
+		if rel != "." && (name == "testdata" || name == "tests" || strings.HasPrefix(name, ".") || name == "node_modules") {
+			return filepath.SkipDir
+		}
+		seen, isPkg := map[string]bool{}, false
+		for _, goos := range []string{"linux", "darwin", "windows"} {
+			for _, goarch := range []string{"amd64", "arm64"} {
+				ctx := build.Default
+				ctx.GOOS, ctx.GOARCH = goos, goarch
+				p, err := ctx.ImportDir(path, 0)
+				if err != nil {
+					continue // no Go files for this platform
+				}
+				for _, imp := range p.Imports {
+					if strings.HasPrefix(imp, module) {
+						seen[strings.TrimPrefix(imp, module)] = true
+					}
+				}
+				isPkg = true
+			}
+		}
+		if isPkg {
+			out[rel] = []string{}
+			for imp := range seen {
+				out[rel] = append(out[rel], imp)
+			}
+			sort.Strings(out[rel])
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) < 10 {
+		t.Fatalf("found only %d packages under %s", len(out), root)
+	}
+	return out
+}
+
+func TestEveryPackageHasARoom(t *testing.T) {
+	for pkg := range packages(t) {
+		found := false
+		for _, room := range everything {
+			found = found || in(pkg, room)
+		}
+		if !found {
+			t.Errorf("package %s is in no room of the tree: add it to a room in deptest (and to docs/design.md)", pkg)
+		}
+	}
+}
+
+func TestImportDirections(t *testing.T) {
+	pkgs := packages(t)
+	type rule struct {
+		from, to []string
+		why      string
+	}
+	rules := []rule{
+		{codecs, domain, "the wire-format codecs are pure and know no domain"},
+		{codecs, frontEnds, "codecs know no front end"},
+		{codecs, machinery, "codecs know no performance machinery"},
+		{domain, frontEnds, "the domain knows no front end"},
+		{domain, machinery, "the domain receives performance hooks as interfaces from cmd/postern"},
+		{domain, compRoot, "nothing imports the composition root"},
+		{frontEnds, compRoot, "nothing imports the composition root"},
+		{frontEnds, machinery, "front ends receive performance machinery from cmd/postern"},
+		{machinery, domain, "the machinery is domain-free"},
+		{machinery, frontEnds, "the machinery is domain-free"},
+		{machinery, codecs, "the machinery is domain-free"},
+	}
+	for _, fe := range frontEnds {
+		for _, other := range frontEnds {
+			if fe != other {
+				rules = append(rules, rule{[]string{fe}, []string{other}, "front ends are independent of each other"})
+			}
+		}
+	}
+	for pkg, imps := range pkgs {
+		for _, imp := range imps {
+			if in(imp, helpers) && !in(pkg, helpers) {
+				t.Errorf("%s imports %s: test helpers are for tests only", pkg, imp)
+			}
+			for _, r := range rules {
+				if !in(pkg, r.from) || !in(imp, r.to) {
+					continue
+				}
+				if _, ok := allowed[[2]string{pkg, imp}]; ok {
+					continue
+				}
+				t.Errorf("%s imports %s: %s", pkg, imp, r.why)
+			}
+		}
+	}
+	// An allowance that is no longer used must go.
+	for k := range allowed {
+		used := false
+		for _, imp := range pkgs[k[0]] {
+			used = used || imp == k[1]
+		}
+		if !used {
+			t.Errorf("allowed import %s -> %s is no longer used: remove it from the list", k[0], k[1])
+		}
+	}
+}
+
+// TestCodecsUseOnlyTheStandardLibrary: the proto/ packages and the policy
+// language stay stdlib-only, so they are easy to read, test and fuzz.
+func TestCodecsUseOnlyTheStandardLibrary(t *testing.T) {
+	root := repoRoot(t)
+	for pkg := range packages(t) {
+		if !in(pkg, codecs) && pkg != "policy" {
+			continue
+		}
+		p, err := build.Default.ImportDir(filepath.Join(root, pkg), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range p.Imports {
+			first := strings.SplitN(imp, "/", 2)[0]
+			if strings.Contains(first, ".") && !strings.HasPrefix(imp, module) {
+				t.Errorf("%s imports %s: codecs use only the standard library", pkg, imp)
+			}
+		}
+	}
+}
