@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/postern/postern/blob"
@@ -17,27 +16,14 @@ import (
 const MaxCopySize = 5 << 30
 
 // copySource resolves and authorizes x-amz-copy-source, checks the
-// x-amz-copy-source-if-* conditions, and returns the source object.
-func (h *Handler) copySource(req *request) (*meta.Object, error) {
-	raw := req.r.Header.Get("x-amz-copy-source")
-	src, err := url.PathUnescape(raw)
+// x-amz-copy-source-if-* conditions, and returns the source object. A
+// source ?versionId= may only name the null version, which is the object.
+func (h *Handler) copySource(req *request, partCopy bool) (*meta.Object, error) {
+	ref, err := parseCopySource(req.r.Header.Get("x-amz-copy-source"), partCopy)
 	if err != nil {
-		return nil, errInvalidArgument("Invalid copy source encoding")
+		return nil, err
 	}
-	if i := strings.Index(src, "?versionId="); i >= 0 {
-		if v := src[i+len("?versionId="):]; v != "null" && v != "" {
-			return nil, errorf(http.StatusNotFound, "NoSuchVersion", "The specified version does not exist.")
-		}
-		src = src[:i]
-	}
-	src = strings.TrimPrefix(src, "/")
-	bucket, key, ok := strings.Cut(src, "/")
-	if !ok || bucket == "" || key == "" {
-		return nil, errInvalidArgument("Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
-	}
-	if len(key) > MaxKeyLength {
-		return nil, errKeyTooLong()
-	}
+	bucket, key := ref.bucket, ref.key
 	sb, err := h.cfg.Meta.GetBucket(req.r.Context(), bucket)
 	if errors.Is(err, meta.ErrNoSuchBucket) {
 		return nil, errNoSuchBucket()
@@ -49,6 +35,9 @@ func (h *Handler) copySource(req *request) (*meta.Object, error) {
 		return nil, err
 	}
 	o, err := h.cfg.Meta.GetObject(req.r.Context(), bucket, key)
+	if errors.Is(err, meta.ErrNoSuchKey) && ref.hasVersion {
+		return nil, errNoSuchVersion(key, ref.versionID)
+	}
 	if err != nil {
 		return nil, mapMetaErr(err)
 	}
@@ -146,7 +135,7 @@ func (h *Handler) copyBytes(src *meta.Object, rng byteRange, alg string, inline 
 
 func (h *Handler) copyObject(req *request, b *meta.Bucket) error {
 	r := req.r
-	src, err := h.copySource(req)
+	src, err := h.copySource(req, false)
 	if err != nil {
 		return err
 	}

@@ -81,6 +81,9 @@ func (h *Handler) upload(req *request, b *meta.Bucket) (meta.Upload, error) {
 
 func (h *Handler) uploadPart(req *request, b *meta.Bucket) error {
 	r := req.r
+	if vid, ok := req.query().Lookup("versionId"); ok {
+		return errBadVersionID("This operation does not accept a version-id.", "versionId", vid)
+	}
 	n, err := partNumber(req.query())
 	if err != nil {
 		return err
@@ -135,7 +138,7 @@ func (h *Handler) uploadPartCopy(req *request, b *meta.Bucket) error {
 	if err != nil {
 		return err
 	}
-	src, err := h.copySource(req)
+	src, err := h.copySource(req, true)
 	if err != nil {
 		return err
 	}

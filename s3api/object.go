@@ -321,8 +321,19 @@ var errBlobGone = errors.New("s3api: object replaced while being read")
 
 // getObject serves GetObject and HeadObject. If the object is replaced
 // between its lookup and the opening of its file, it looks again, once.
+// ?versionId=null reads the object, which is its key's null version, and
+// with no object is NoSuchVersion; any other version id is refused.
 func (h *Handler) getObject(req *request, b *meta.Bucket) error {
-	err := h.getObjectOnce(req, b)
+	vid, versioned, err := versionIDParam(req.r.URL.RawQuery)
+	if err != nil {
+		return err
+	}
+	err = h.getObjectOnce(req, b)
+	if versioned {
+		if e, ok := err.(*Error); ok && e.Code == "NoSuchKey" {
+			return errNoSuchVersion(req.key, vid)
+		}
+	}
 	if !errors.Is(err, errBlobGone) {
 		return err
 	}
@@ -335,6 +346,9 @@ func (h *Handler) getObject(req *request, b *meta.Bucket) error {
 	}
 	if err := h.getObjectOnce(req, b); !errors.Is(err, errBlobGone) {
 		return err
+	}
+	if versioned {
+		return errNoSuchVersion(req.key, vid)
 	}
 	return errNoSuchKey()
 }
@@ -509,7 +523,12 @@ func (h *Handler) sendRange(req *request, o *meta.Object, rng byteRange, status 
 	return nil
 }
 
+// deleteObject serves DeleteObject. ?versionId=null deletes the object (its
+// key's null version); any other version id is refused and deletes nothing.
 func (h *Handler) deleteObject(req *request, b *meta.Bucket) error {
+	if _, _, err := versionIDParam(req.r.URL.RawQuery); err != nil {
+		return err
+	}
 	freed, err := h.cfg.Meta.DeleteObject(req.r.Context(), b.Name, req.key)
 	if err != nil {
 		return mapMetaErr(err)
@@ -565,12 +584,20 @@ func (h *Handler) deleteObjects(req *request, b *meta.Bucket) error {
 		key := ob.Key
 		switch {
 		case key == "" || len(key) > MaxKeyLength:
-			res.Errors = append(res.Errors, deleteError{Key: key, Code: "InvalidArgument", Message: "Invalid key"})
+			res.Errors = append(res.Errors, deleteError{Key: key, VersionID: ob.VersionID, Code: "InvalidArgument", Message: "Invalid key"})
 			continue
 		}
 		if err := h.authorize(req, "s3:DeleteObject", b, key); err != nil {
 			e, _ := toError(err)
-			res.Errors = append(res.Errors, deleteError{Key: key, Code: e.Code, Message: e.Message})
+			res.Errors = append(res.Errors, deleteError{Key: key, VersionID: ob.VersionID, Code: e.Code, Message: e.Message})
+			continue
+		}
+		// An entry naming a version deletes that version only. The null
+		// version is the object; AWS answers a version id it cannot have
+		// issued (an empty one too) with NoSuchVersion, and so does
+		// Postern, keeping the object.
+		if ob.VersionID != nil && !meta.IsVersionID(*ob.VersionID) {
+			res.Errors = append(res.Errors, deleteError{Key: key, VersionID: ob.VersionID, Code: "NoSuchVersion", Message: "The specified version does not exist."})
 			continue
 		}
 		freed, err := h.cfg.Meta.DeleteObject(req.r.Context(), b.Name, key)
@@ -579,12 +606,12 @@ func (h *Handler) deleteObjects(req *request, b *meta.Bucket) error {
 			if !known {
 				h.log.Error("DeleteObjects: delete", "request_id", req.id, "err", err)
 			}
-			res.Errors = append(res.Errors, deleteError{Key: key, Code: e.Code, Message: e.Message})
+			res.Errors = append(res.Errors, deleteError{Key: key, VersionID: ob.VersionID, Code: e.Code, Message: e.Message})
 			continue
 		}
 		h.freeBlobs(freed)
 		if !d.Quiet {
-			res.Deleted = append(res.Deleted, deletedObject{Key: key})
+			res.Deleted = append(res.Deleted, deletedObject{Key: key, VersionID: ob.VersionID})
 		}
 	}
 	return writeXML(req.w, http.StatusOK, res)

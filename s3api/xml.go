@@ -156,8 +156,10 @@ type deleteRequest struct {
 	XMLName xml.Name `xml:"Delete"`
 	Quiet   bool     `xml:"Quiet"`
 	Objects []struct {
-		Key       string `xml:"Key"`
-		VersionID string `xml:"VersionId"`
+		Key string `xml:"Key"`
+		// VersionID is nil when the entry has no VersionId element, and
+		// points to "" when it has an empty one.
+		VersionID *string `xml:"VersionId"`
 	} `xml:"Object"`
 }
 
@@ -168,14 +170,17 @@ type deleteResult struct {
 	Errors  []deleteError   `xml:"Error"`
 }
 
+// deletedObject and deleteError echo the entry's VersionId when it had one.
 type deletedObject struct {
-	Key string `xml:"Key"`
+	Key       string  `xml:"Key"`
+	VersionID *string `xml:"VersionId,omitempty"`
 }
 
 type deleteError struct {
-	Key     string `xml:"Key"`
-	Code    string `xml:"Code"`
-	Message string `xml:"Message"`
+	Key       string  `xml:"Key"`
+	VersionID *string `xml:"VersionId,omitempty"`
+	Code      string  `xml:"Code"`
+	Message   string  `xml:"Message"`
 }
 
 type copyObjectResult struct {
