@@ -541,6 +541,9 @@ func (h *Handler) deleteObject(req *request, b *meta.Bucket) error {
 // MaxDeleteObjects is the most keys one DeleteObjects request may name.
 const MaxDeleteObjects = 1000
 
+// deleteObjects serves DeleteObjects. Each key is authorized on its own, as
+// s3:DeleteObject on that object: a key the caller may not delete is an
+// AccessDenied entry of the answer, and the other keys are deleted.
 func (h *Handler) deleteObjects(req *request, b *meta.Bucket) error {
 	// S3 requires an integrity check on this request: Content-MD5 or an
 	// x-amz-checksum-* header.

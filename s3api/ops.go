@@ -25,7 +25,10 @@ type operation struct {
 }
 
 // operations maps each S3 operation to its IAM action and handler. Operations
-// missing here answer NotImplemented.
+// missing here answer NotImplemented. An empty action means the handler
+// authorizes each object it acts on: DeleteObjects each key (s3:DeleteObject
+// on the object, as AWS does; there is no bucket-level check), PostObject
+// the key of its form.
 var operations = map[string]operation{
 	"ListBuckets":             {"s3:ListAllMyBuckets", scopeService, (*Handler).listBuckets},
 	"CreateBucket":            {"s3:CreateBucket", scopeNewBucket, (*Handler).createBucket},
@@ -35,7 +38,7 @@ var operations = map[string]operation{
 	"ListObjects":             {"s3:ListBucket", scopeBucket, (*Handler).listObjectsV1},
 	"ListObjectsV2":           {"s3:ListBucket", scopeBucket, (*Handler).listObjectsV2},
 	"ListObjectVersions":      {"s3:ListBucketVersions", scopeBucket, (*Handler).listObjectVersions},
-	"DeleteObjects":           {"s3:DeleteObject", scopeBucket, (*Handler).deleteObjects},
+	"DeleteObjects":           {"", scopeBucket, (*Handler).deleteObjects},
 	"GetBucketVersioning":     {"s3:GetBucketVersioning", scopeBucket, (*Handler).getBucketVersioning},
 	"PutBucketCors":           {"s3:PutBucketCORS", scopeBucket, (*Handler).putBucketCors},
 	"GetBucketCors":           {"s3:GetBucketCORS", scopeBucket, (*Handler).getBucketCors},
@@ -92,7 +95,7 @@ func (op operation) run(h *Handler, req *request) error {
 			key = req.key
 		}
 	}
-	// An operation without an action authorizes each object itself (DeleteObjects).
+	// An operation without an action authorizes each object itself.
 	if op.action != "" {
 		if err := h.authorize(req, op.action, b, key); err != nil {
 			return err
