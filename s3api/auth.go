@@ -88,13 +88,63 @@ func credentialError(err error) error {
 	return err
 }
 
+// objectVersion is the version of an object a request names: ?versionId= on
+// GetObject, HeadObject and DeleteObject, a DeleteObjects entry's
+// <VersionId>, or ?versionId= after a copy source.
+type objectVersion struct {
+	named bool
+	// id is the version id as named; "" when it is empty or could not be
+	// decoded (such a request fails validation after authorization).
+	id string
+}
+
+// versionActions maps an object action to the action AWS authorizes instead
+// when the request names a version of the object ("Required permissions for
+// Amazon S3 API operations"): reading a version is s3:GetObjectVersion, not
+// s3:GetObject, and deleting one is s3:DeleteObjectVersion, not
+// s3:DeleteObject. They are separate actions: each grants or is denied
+// alone.
+var versionActions = map[string]string{
+	"s3:GetObject":    "s3:GetObjectVersion",
+	"s3:DeleteObject": "s3:DeleteObjectVersion",
+}
+
 // authorize is the single place where access is decided for S3 operations.
 func (h *Handler) authorize(req *request, action string, bucket *meta.Bucket, key string) error {
+	return h.authorizeVersion(req, action, bucket, key, objectVersion{})
+}
+
+// authorizeVersion is authorize for a request that may name a version of the
+// object: then the action checked is the version action of action, and the
+// condition key s3:versionid holds the version id.
+func (h *Handler) authorizeVersion(req *request, action string, bucket *meta.Bucket, key string, v objectVersion) error {
+	if v.named {
+		va, ok := versionActions[action]
+		if !ok {
+			// A caller named a version for an action that has no version
+			// form: a bug, and no reason to allow anything.
+			h.log.Error("authorize: version named for an action without a version action", "request_id", req.id, "action", action)
+			return errInternal()
+		}
+		action = va
+	}
+	cc := h.conditionContext(req)
+	// The context is kept for the whole request, which may authorize
+	// several objects (DeleteObjects) or a source and a destination
+	// (CopyObject): s3:versionid is the version of this object only.
+	if v.named && v.id != "" {
+		if cc.Extra == nil {
+			cc.Extra = policy.MapContext{}
+		}
+		cc.Extra["s3:versionid"] = []string{v.id}
+	} else {
+		delete(cc.Extra, "s3:versionid")
+	}
 	// Kept in the request: no allocation of its own.
 	req.authzReq = authz.Request{
 		Principal: req.principal,
 		Action:    action,
-		Context:   h.conditionContext(req),
+		Context:   cc,
 	}
 	ar := &req.authzReq
 	switch {

@@ -31,7 +31,7 @@ func (h *Handler) copySource(req *request, partCopy bool) (*meta.Object, error) 
 	if err != nil {
 		return nil, err
 	}
-	if err := h.authorize(req, "s3:GetObject", &sb, key); err != nil {
+	if err := h.authorizeVersion(req, "s3:GetObject", &sb, key, objectVersion{named: ref.hasVersion, id: ref.versionID}); err != nil {
 		return nil, err
 	}
 	o, err := h.cfg.Meta.GetObject(req.r.Context(), bucket, key)

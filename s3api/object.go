@@ -590,7 +590,11 @@ func (h *Handler) deleteObjects(req *request, b *meta.Bucket) error {
 			res.Errors = append(res.Errors, deleteError{Key: key, VersionID: ob.VersionID, Code: "InvalidArgument", Message: "Invalid key"})
 			continue
 		}
-		if err := h.authorize(req, "s3:DeleteObject", b, key); err != nil {
+		v := objectVersion{named: ob.VersionID != nil}
+		if v.named {
+			v.id = *ob.VersionID
+		}
+		if err := h.authorizeVersion(req, "s3:DeleteObject", b, key, v); err != nil {
 			e, _ := toError(err)
 			res.Errors = append(res.Errors, deleteError{Key: key, VersionID: ob.VersionID, Code: e.Code, Message: e.Message})
 			continue

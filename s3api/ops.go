@@ -67,6 +67,17 @@ var operations = map[string]operation{
 	"ListMultipartUploads":    {"s3:ListBucketMultipartUploads", scopeBucket, (*Handler).listMultipartUploads},
 }
 
+// versionQueryOps are the operations whose ?versionId= names the version of
+// the object they act on. They are authorized with the version action of
+// their action when it is present (see versionActions); DeleteObjects
+// entries and copy sources name their versions in the body and a header, and
+// are authorized where those are read.
+var versionQueryOps = map[string]bool{
+	"GetObject":    true,
+	"HeadObject":   true,
+	"DeleteObject": true,
+}
+
 // run loads the bucket the operation needs, authorizes, and calls the handler.
 func (op operation) run(h *Handler, req *request) error {
 	var b *meta.Bucket
@@ -97,7 +108,14 @@ func (op operation) run(h *Handler, req *request) error {
 	}
 	// An operation without an action authorizes each object itself.
 	if op.action != "" {
-		if err := h.authorize(req, op.action, b, key); err != nil {
+		var v objectVersion
+		if versionQueryOps[req.op] {
+			// Named as the handler reads it; a versionId it will refuse
+			// still names a version (and is refused after authorization).
+			id, named, err := versionIDParam(req.r.URL.RawQuery)
+			v = objectVersion{named: named || err != nil, id: id}
+		}
+		if err := h.authorizeVersion(req, op.action, b, key, v); err != nil {
 			return err
 		}
 	}
