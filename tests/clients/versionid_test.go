@@ -276,33 +276,41 @@ func testVersionIDWire(t *testing.T, e *sdkEnv) {
 
 	// A versionId that url.ParseQuery drops, or two that disagree, is no
 	// versionId at all to a naive reader: sent as is (an SDK's signer would
-	// re-encode the query), by anyone the bucket policy lets delete.
+	// re-encode the query), by anyone the bucket policy lets delete. It
+	// still names a version: with s3:DeleteObject alone it is denied as
+	// s3:DeleteObjectVersion; with both it is refused as invalid.
 	ctx := s3test.Ctx(t)
 	if _, err := c.DeletePublicAccessBlock(ctx, &s3.DeletePublicAccessBlockInput{Bucket: aws.String(b)}); err != nil {
 		t.Fatal(err)
 	}
-	policy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":["s3:DeleteObject","s3:GetObject"],"Resource":"arn:aws:s3:::` + b + `/*"}]}`
-	if _, err := c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(b), Policy: aws.String(policy)}); err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct{ query, value string }{
-		{"versionId=%zz", "%zz"},
-		{"versionId=null;x", "null;x"},
-		{"versionId=null&versionId=abc", "abc"},
-	} {
-		req, err := http.NewRequest("DELETE", e.srv.URL+"/"+b+"/k?"+tc.query, nil)
-		if err != nil {
+	for _, actions := range []string{`"s3:DeleteObject","s3:GetObject"`, `"s3:DeleteObject","s3:DeleteObjectVersion","s3:GetObject"`} {
+		policy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":[` + actions + `],"Resource":"arn:aws:s3:::` + b + `/*"}]}`
+		if _, err := c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(b), Policy: aws.String(policy)}); err != nil {
 			t.Fatal(err)
 		}
-		resp, err := e.srv.HTTPClient().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		eb, _ := s3test.ParseError(body)
-		if resp.StatusCode != 400 || eb.Code != "InvalidArgument" || eb.Fields["ArgumentValue"] != tc.value {
-			t.Errorf("anonymous DELETE ?%s: %d %s", tc.query, resp.StatusCode, body)
+		versionAllowed := strings.Contains(actions, "s3:DeleteObjectVersion")
+		for _, tc := range []struct{ query, value string }{
+			{"versionId=%zz", "%zz"},
+			{"versionId=null;x", "null;x"},
+			{"versionId=null&versionId=abc", "abc"},
+		} {
+			req, err := http.NewRequest("DELETE", e.srv.URL+"/"+b+"/k?"+tc.query, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := e.srv.HTTPClient().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			eb, _ := s3test.ParseError(body)
+			switch {
+			case !versionAllowed && (resp.StatusCode != 403 || eb.Code != "AccessDenied" || !strings.Contains(eb.Message, "s3:DeleteObjectVersion")):
+				t.Errorf("anonymous DELETE ?%s allowed s3:DeleteObject only: %d %s", tc.query, resp.StatusCode, body)
+			case versionAllowed && (resp.StatusCode != 400 || eb.Code != "InvalidArgument" || eb.Fields["ArgumentValue"] != tc.value):
+				t.Errorf("anonymous DELETE ?%s: %d %s", tc.query, resp.StatusCode, body)
+			}
 		}
 	}
 	if !exists(t, c, b, "k", []byte("k")) {
