@@ -47,7 +47,8 @@ func iamOperations() map[string]opFunc {
 		x := title(t)
 		ops["Put"+x+"Policy"], ops["Get"+x+"Policy"] = putInline(t), getInline(t)
 		ops["List"+x+"Policies"], ops["Delete"+x+"Policy"] = listInline(t), deleteInline(t)
-		ops["Attach"+x+"Policy"], ops["Detach"+x+"Policy"] = attach(t), detach(t)
+		ops["Attach"+x+"Policy"] = attachment(t, "Attach", iam.Store.AttachPolicy)
+		ops["Detach"+x+"Policy"] = attachment(t, "Detach", iam.Store.DetachPolicy)
 		ops["ListAttached"+x+"Policies"] = listAttached(t)
 	}
 	return ops

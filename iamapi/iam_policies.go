@@ -1,6 +1,7 @@
 package iamapi
 
 import (
+	"context"
 	"sort"
 	"strconv"
 	"strings"
@@ -305,7 +306,10 @@ func setDefaultPolicyVersion(c *call) (any, error) {
 	return nil, c.h.svc.Store().SetDefaultPolicyVersion(c.r.Context(), arn, version, c.h.svc.Now().UTC())
 }
 
-func attach(t iam.EntityType) opFunc {
+// attachment returns AttachXPolicy or DetachXPolicy (verb "Attach" or
+// "Detach") for entities of type t; change is the store's AttachPolicy or
+// DetachPolicy.
+func attachment(t iam.EntityType, verb string, change func(st iam.Store, ctx context.Context, account string, t iam.EntityType, entity, arn string) error) opFunc {
 	return func(c *call) (any, error) {
 		entity, err := entityParam(c, t)
 		if err != nil {
@@ -315,27 +319,10 @@ func attach(t iam.EntityType) opFunc {
 		if err != nil {
 			return nil, err
 		}
-		if err := c.allow("iam:Attach"+title(t)+"Policy", c.entityARN(t, entity)); err != nil {
+		if err := c.allow("iam:"+verb+title(t)+"Policy", c.entityARN(t, entity)); err != nil {
 			return nil, err
 		}
-		return nil, c.h.svc.Store().AttachPolicy(c.r.Context(), c.account(), t, entity, arn)
-	}
-}
-
-func detach(t iam.EntityType) opFunc {
-	return func(c *call) (any, error) {
-		entity, err := entityParam(c, t)
-		if err != nil {
-			return nil, err
-		}
-		arn, err := c.policyARN()
-		if err != nil {
-			return nil, err
-		}
-		if err := c.allow("iam:Detach"+title(t)+"Policy", c.entityARN(t, entity)); err != nil {
-			return nil, err
-		}
-		return nil, c.h.svc.Store().DetachPolicy(c.r.Context(), c.account(), t, entity, arn)
+		return nil, change(c.h.svc.Store(), c.r.Context(), c.account(), t, entity, arn)
 	}
 }
 
