@@ -7,6 +7,7 @@ import (
 
 	"github.com/postern/postern/meta"
 	"github.com/postern/postern/proto/cors"
+	"github.com/postern/postern/proto/s3err"
 )
 
 func (h *Handler) bucketCORS(b *meta.Bucket) (*cors.Config, error) {
@@ -20,7 +21,7 @@ func (h *Handler) bucketCORS(b *meta.Bucket) (*cors.Config, error) {
 func corsError(err error) error {
 	var ce *cors.Error
 	if errors.As(err, &ce) {
-		return errorf(ce.Status, ce.Code, ce.Message)
+		return s3err.New(ce.Status, ce.Code, ce.Message)
 	}
 	return err
 }
@@ -46,7 +47,7 @@ func (h *Handler) getBucketCors(req *request, b *meta.Bucket) error {
 		return err
 	}
 	if c == nil {
-		e := errorf(http.StatusNotFound, "NoSuchCORSConfiguration", "The CORS configuration does not exist")
+		e := s3err.New(http.StatusNotFound, "NoSuchCORSConfiguration", "The CORS configuration does not exist")
 		e.Extra = append(e.Extra, kv("BucketName", b.Name))
 		return e
 	}
@@ -71,18 +72,18 @@ func (h *Handler) preflight(req *request) error {
 	origin := r.Header.Get("Origin")
 	method := r.Header.Get("Access-Control-Request-Method")
 	if origin == "" {
-		return errorf(http.StatusBadRequest, "BadRequest", "Insufficient information. Origin request header needed.")
+		return s3err.New(http.StatusBadRequest, "BadRequest", "Insufficient information. Origin request header needed.")
 	}
 	if method == "" {
-		return errorf(http.StatusBadRequest, "BadRequest", "Invalid Access-Control-Request-Method: null")
+		return s3err.New(http.StatusBadRequest, "BadRequest", "Invalid Access-Control-Request-Method: null")
 	}
 	if req.bucket == "" {
-		return errorf(http.StatusForbidden, "AccessForbidden", "CORSResponse: Bucket not found")
+		return s3err.New(http.StatusForbidden, "AccessForbidden", "CORSResponse: Bucket not found")
 	}
 	b, err := h.cfg.Meta.GetBucket(r.Context(), req.bucket)
 	if err != nil {
 		if errors.Is(err, meta.ErrNoSuchBucket) {
-			return errorf(http.StatusForbidden, "AccessForbidden", "CORSResponse: Bucket not found")
+			return s3err.New(http.StatusForbidden, "AccessForbidden", "CORSResponse: Bucket not found")
 		}
 		return err
 	}
@@ -91,7 +92,7 @@ func (h *Handler) preflight(req *request) error {
 		return err
 	}
 	if c == nil {
-		return errorf(http.StatusForbidden, "AccessForbidden", "CORSResponse: CORS is not enabled for this bucket.")
+		return s3err.New(http.StatusForbidden, "AccessForbidden", "CORSResponse: CORS is not enabled for this bucket.")
 	}
 	var reqHeaders []string
 	for _, v := range r.Header.Values("Access-Control-Request-Headers") {
@@ -103,7 +104,7 @@ func (h *Handler) preflight(req *request) error {
 	}
 	hdr, ok := c.Preflight(origin, method, reqHeaders)
 	if !ok {
-		return errorf(http.StatusForbidden, "AccessForbidden", cors.DeniedMessage)
+		return s3err.New(http.StatusForbidden, "AccessForbidden", cors.DeniedMessage)
 	}
 	for k, v := range hdr {
 		req.w.Header()[k] = v

@@ -20,6 +20,7 @@ import (
 	"github.com/postern/postern/internal/perf/bodyhash"
 	"github.com/postern/postern/meta"
 	"github.com/postern/postern/policy"
+	"github.com/postern/postern/proto/s3err"
 	"github.com/postern/postern/proto/sigv2"
 	"github.com/postern/postern/proto/sigv4"
 )
@@ -233,7 +234,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			h.log.Error("panic serving request", "request_id", req.id, "op", req.op, "panic", p)
 			if !rw.wroteHeader {
-				writeError(rw, r, req.id, errInternal())
+				writeError(rw, r, req.id, r.URL.Path, s3err.InternalError())
 			}
 		}
 		h.finish(req, start)
@@ -250,10 +251,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.log.Warn("error after response started", "request_id", req.id, "err", err)
 			return
 		}
-		if e.Resource == "" {
-			e.Resource = resourcePath(req)
-		}
-		writeError(rw, r, req.id, e)
+		writeError(rw, r, req.id, resourcePath(req), e)
 	}
 }
 
@@ -319,7 +317,7 @@ func (h *Handler) serve(req *request) error {
 	}
 	op, ok := operations[req.op]
 	if !ok {
-		return errNotImplemented()
+		return s3err.NotImplemented()
 	}
 	return op.run(h, req)
 }
