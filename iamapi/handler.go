@@ -22,6 +22,7 @@ import (
 	"github.com/postern/postern/authz"
 	"github.com/postern/postern/iam"
 	"github.com/postern/postern/policy"
+	"github.com/postern/postern/proto/s3err"
 	"github.com/postern/postern/proto/sigv4"
 )
 
@@ -409,7 +410,7 @@ func (c *call) conditions() policy.MapContext {
 func (c *call) apiError(err error) *apiError {
 	var ae *apiError
 	var ie *iam.Error
-	var se *sigv4.Error
+	var se *s3err.Error
 	var denied *authz.Denied
 	switch {
 	case errors.As(err, &ae):

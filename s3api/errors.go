@@ -9,7 +9,6 @@ import (
 
 	"github.com/postern/postern/diskspace"
 	"github.com/postern/postern/proto/s3err"
-	"github.com/postern/postern/proto/sigv4"
 )
 
 // errorBody is the XML shape of an S3 error.
@@ -34,14 +33,6 @@ type extraElem struct {
 func toError(err error) (*s3err.Error, bool) {
 	var e *s3err.Error
 	if errors.As(err, &e) {
-		return e, true
-	}
-	var se *sigv4.Error // until sigv4 returns *s3err.Error
-	if errors.As(err, &se) {
-		e = &s3err.Error{Code: se.Code, Message: se.Message, Status: se.Status}
-		for _, x := range se.Extra {
-			e.Extra = append(e.Extra, s3err.KV(x))
-		}
 		return e, true
 	}
 	if diskFull(err) {

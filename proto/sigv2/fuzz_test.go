@@ -8,11 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postern/postern/proto/s3err"
 	"github.com/postern/postern/proto/sigv4"
 )
 
 // The fuzz targets feed garbage to the parser and to Verify. Besides "never
-// panic" they check that failures are well-formed *sigv4.Error values and that
+// panic" they check that failures are well-formed *s3err.Error values and that
 // whatever verifies really carries the signature of its string to sign.
 
 func FuzzParseAuthorization(f *testing.F) {
@@ -24,7 +25,7 @@ func FuzzParseAuthorization(f *testing.F) {
 	f.Fuzz(func(t *testing.T, h string) {
 		ak, sig, err := ParseAuthorization(h)
 		if err != nil {
-			var e *sigv4.Error
+			var e *s3err.Error
 			if !errors.As(err, &e) || e.Status != http.StatusBadRequest || e.Code != "InvalidArgument" || len(e.Get("ArgumentValue")) > maxEcho {
 				t.Fatalf("bad error %#v", err)
 			}
@@ -72,7 +73,7 @@ func FuzzVerifyQuery(f *testing.F) {
 		_ = IsSigV2(r)
 		res, err := v.Verify(r, now)
 		if err != nil {
-			var e *sigv4.Error
+			var e *s3err.Error
 			if !errors.As(err, &e) || e.Status == 0 || e.Code == "" {
 				t.Fatalf("bad error %#v", err)
 			}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postern/postern/proto/s3err"
 	"github.com/postern/postern/proto/sigv4"
 )
 
@@ -26,7 +27,7 @@ func lookupFor(t testing.TB) sigv4.Lookup {
 			return "", false, nil
 		}
 		if token != "" && token != testToken {
-			return "", false, &sigv4.Error{Code: "InvalidToken", Status: http.StatusBadRequest, Message: "The provided token is malformed or otherwise invalid."}
+			return "", false, &s3err.Error{Code: "InvalidToken", Status: http.StatusBadRequest, Message: "The provided token is malformed or otherwise invalid."}
 		}
 		return docSecret, true, nil
 	}
@@ -53,9 +54,9 @@ func mustDate(t testing.TB, s string) time.Time {
 	return d
 }
 
-func wantCode(t testing.TB, err error, code string, status int) *sigv4.Error {
+func wantCode(t testing.TB, err error, code string, status int) *s3err.Error {
 	t.Helper()
-	var e *sigv4.Error
+	var e *s3err.Error
 	if !errors.As(err, &e) {
 		t.Fatalf("want %s, got %v", code, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/postern/postern/proto/s3err"
 	"github.com/postern/postern/proto/sigv4"
 )
 
@@ -103,7 +104,7 @@ func IsSigV2(r *http.Request) bool {
 // ParseAuthorization splits an "AWS AccessKeyId:Signature" header. Spaces
 // after "AWS" and around the value are tolerated; the access key and the
 // signature must be non-empty and free of whitespace. Failures are
-// InvalidArgument (400) *sigv4.Error values, as AWS answers.
+// InvalidArgument (400) *s3err.Error values, as AWS answers.
 func ParseAuthorization(h string) (accessKey, signature string, err error) {
 	if len(h) > maxAuthorizationLen || !strings.HasPrefix(h, "AWS ") {
 		return "", "", errInvalidAuthorization(h)
@@ -117,7 +118,7 @@ func ParseAuthorization(h string) (accessKey, signature string, err error) {
 }
 
 // Verify authenticates r at time now, by its Authorization header or its
-// presigned query. It does not read the body. Failures are *sigv4.Error values
+// presigned query. It does not read the body. Failures are *s3err.Error values
 // (or the Lookup's own error).
 func (v *Verifier) Verify(r *http.Request, now time.Time) (*Result, error) {
 	var authz string
@@ -155,7 +156,7 @@ func (v *Verifier) Verify(r *http.Request, now time.Time) (*Result, error) {
 		}
 		if q.seen[i] {
 			return nil, newErr("InvalidArgument", http.StatusBadRequest, msgDuplicateParam,
-				sigv4.KV{Key: "ArgumentName", Value: k})
+				s3err.KV{Key: "ArgumentName", Value: k})
 		}
 		q.seen[i], q.val[i] = true, unescape(p.rawValue)
 	}
@@ -166,8 +167,8 @@ func (v *Verifier) Verify(r *http.Request, now time.Time) (*Result, error) {
 	case hasAuthz:
 		if authz != "AWS" && !strings.HasPrefix(authz, "AWS ") {
 			return nil, newErr("InvalidArgument", http.StatusBadRequest, msgUnsupportedAuth,
-				sigv4.KV{Key: "ArgumentName", Value: "Authorization"},
-				sigv4.KV{Key: "ArgumentValue", Value: echo(authz)})
+				s3err.KV{Key: "ArgumentName", Value: "Authorization"},
+				s3err.KV{Key: "ArgumentValue", Value: echo(authz)})
 		}
 		return v.verifyHeader(r, now, authz, params)
 	case queryAuth && q.v4:
@@ -263,8 +264,8 @@ func (v *Verifier) verifyQuery(r *http.Request, now time.Time, q *queryAuth, par
 	expires := time.Unix(secs, 0).UTC()
 	if now.After(expires) {
 		return nil, newErr("AccessDenied", http.StatusForbidden, msgExpired,
-			sigv4.KV{Key: "Expires", Value: expires.Format(time.RFC3339)},
-			sigv4.KV{Key: "ServerTime", Value: now.UTC().Format(time.RFC3339)})
+			s3err.KV{Key: "Expires", Value: expires.Format(time.RFC3339)},
+			s3err.KV{Key: "ServerTime", Value: now.UTC().Format(time.RFC3339)})
 	}
 	if expires.Sub(now) > v.maxExpiry {
 		return nil, errTooLong(expires, now, v.maxExpiry)
@@ -329,7 +330,7 @@ func (v *Verifier) finish(r *http.Request, res *Result, provided, expires string
 	}
 	if !ok {
 		return nil, newErr("InvalidAccessKeyId", http.StatusForbidden, msgInvalidAccessKey,
-			sigv4.KV{Key: "AWSAccessKeyId", Value: echo(res.AccessKey)})
+			s3err.KV{Key: "AWSAccessKeyId", Value: echo(res.AccessKey)})
 	}
 	sts := stringToSign(r, v.domain, expires, params, true)
 	if !hmac.Equal([]byte(Sign(secret, sts)), []byte(provided)) {
@@ -339,10 +340,10 @@ func (v *Verifier) finish(r *http.Request, res *Result, provided, expires string
 			return res, nil
 		}
 		return nil, newErr("SignatureDoesNotMatch", http.StatusForbidden, msgSignatureMismatch,
-			sigv4.KV{Key: "AWSAccessKeyId", Value: echo(res.AccessKey)},
-			sigv4.KV{Key: "StringToSign", Value: sts},
-			sigv4.KV{Key: "SignatureProvided", Value: echo(provided)},
-			sigv4.KV{Key: "StringToSignBytes", Value: sigv4.HexBytes(sts)})
+			s3err.KV{Key: "AWSAccessKeyId", Value: echo(res.AccessKey)},
+			s3err.KV{Key: "StringToSign", Value: sts},
+			s3err.KV{Key: "SignatureProvided", Value: echo(provided)},
+			s3err.KV{Key: "StringToSignBytes", Value: sigv4.HexBytes(sts)})
 	}
 	return res, nil
 }

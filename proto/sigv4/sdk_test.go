@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/smithy-go/encoding/httpbinding"
+
+	"github.com/postern/postern/proto/s3err"
 )
 
 // These tests sign requests with the real AWS SDK for Go v2 signer, send them
@@ -227,8 +229,8 @@ func TestSDKOtherService(t *testing.T) {
 	}
 }
 
-func extraOf(err error) []KV {
-	if e, ok := err.(*Error); ok {
+func extraOf(err error) []s3err.KV {
+	if e, ok := err.(*s3err.Error); ok {
 		return e.Extra
 	}
 	return nil

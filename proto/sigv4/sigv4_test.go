@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/postern/postern/proto/s3err"
 )
 
 const (
@@ -25,7 +27,7 @@ func testVerifier() *Verifier {
 		case testAK:
 			return testSecret, true, nil
 		case "EXPIRED":
-			return "", false, &Error{Code: "ExpiredToken", Status: 400, Message: "The provided token has expired."}
+			return "", false, &s3err.Error{Code: "ExpiredToken", Status: 400, Message: "The provided token has expired."}
 		}
 		return "", false, nil
 	})
@@ -417,7 +419,7 @@ func TestVerifyErrorDetails(t *testing.T) {
 	// Skew details.
 	_, err := v.Verify(baseS3(t), testNow.Add(time.Hour))
 	e := wantCode(t, err, "RequestTimeTooSkewed")
-	want := []KV{{"RequestTime", "20261125T170000Z"}, {"ServerTime", "2026-11-25T18:00:00Z"}, {"MaxAllowedSkewMilliseconds", "900000"}}
+	want := []s3err.KV{{Key: "RequestTime", Value: "20261125T170000Z"}, {Key: "ServerTime", Value: "2026-11-25T18:00:00Z"}, {Key: "MaxAllowedSkewMilliseconds", Value: "900000"}}
 	if fmt.Sprint(e.Extra) != fmt.Sprint(want) {
 		t.Fatalf("%v", e.Extra)
 	}
@@ -476,7 +478,7 @@ func TestVerifyPresigned(t *testing.T) {
 	// Expired, with AWS's details.
 	_, err := v.Verify(mk("/bucket/key", "3600", nil), testNow.Add(time.Hour+time.Second))
 	e := wantCode(t, err, "AccessDenied")
-	if e.Message != msgExpired || e.Status != 403 || fmt.Sprint(e.Extra) != fmt.Sprint([]KV{{"X-Amz-Expires", "3600"}, {"Expires", "2026-11-25T18:00:00Z"}, {"ServerTime", "2026-11-25T18:00:01Z"}}) {
+	if e.Message != msgExpired || e.Status != 403 || fmt.Sprint(e.Extra) != fmt.Sprint([]s3err.KV{{Key: "X-Amz-Expires", Value: "3600"}, {Key: "Expires", Value: "2026-11-25T18:00:00Z"}, {Key: "ServerTime", Value: "2026-11-25T18:00:01Z"}}) {
 		t.Fatalf("%+v", e)
 	}
 	// Not yet valid beyond the skew; fine within it.

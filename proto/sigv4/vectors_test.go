@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/postern/postern/proto/s3err"
 )
 
 // vectorsDir locates the AWS SigV4 test suite, which lives outside the module
@@ -336,7 +338,7 @@ func checkVector(t *testing.T, v vector, form string) {
 			if err == nil {
 				t.Fatalf("mutated request accepted")
 			}
-			var e *Error
+			var e *s3err.Error
 			if !errors.As(err, &e) {
 				t.Fatalf("error %T %v", err, err)
 			}
@@ -445,11 +447,11 @@ func addParam(q, p string) string {
 	return q + "&" + p
 }
 
-func wantCode(t testing.TB, err error, code string) *Error {
+func wantCode(t testing.TB, err error, code string) *s3err.Error {
 	t.Helper()
-	var e *Error
+	var e *s3err.Error
 	if !errors.As(err, &e) {
-		t.Fatalf("want *Error %s, got %T %v", code, err, err)
+		t.Fatalf("want *s3err.Error %s, got %T %v", code, err, err)
 	}
 	if e.Code != code {
 		t.Fatalf("want %s, got %s: %s %v", code, e.Code, e.Message, e.Extra)
