@@ -247,13 +247,9 @@ func (h *Handler) receiveBody(req *request, newDst func(size int64) (io.Writer, 
 
 // bodyError maps a failure while reading a request body to an S3 error.
 func bodyError(err error) error {
-	var ce *awschunked.Error
-	if errors.As(err, &ce) {
-		e := s3err.New(ce.HTTPStatus(), ce.Code, chunkedMessage(ce))
-		if ce.Chunk > 0 {
-			e.Extra = append(e.Extra, kv("Chunk", strconv.Itoa(ce.Chunk)), kv("BadChunkSize", itoa(ce.BadChunkSize)))
-		}
-		return e
+	var e *s3err.Error
+	if errors.As(err, &e) {
+		return e // the aws-chunked decoder's: the answer already
 	}
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		return s3err.RequestTimeout()
@@ -274,20 +270,6 @@ func bodyError(err error) error {
 	}
 	// Anything else while reading is the client going away or sending garbage.
 	return s3err.IncompleteBody()
-}
-
-// chunkedMessage gives the human message for an aws-chunked decoding error.
-func chunkedMessage(ce *awschunked.Error) string {
-	switch ce.Code {
-	case "SignatureDoesNotMatch":
-		return "The request signature we calculated does not match the signature you provided. Check your key and signing method."
-	case "IncompleteBody":
-		return "The request body terminated unexpectedly"
-	}
-	if ce.Msg != "" {
-		return ce.Msg
-	}
-	return "The aws-chunked request body is malformed."
 }
 
 // directWriter returns the blob writer behind dst if it writes with O_DIRECT,

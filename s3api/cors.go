@@ -2,6 +2,7 @@ package s3api
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -15,15 +16,13 @@ func (h *Handler) bucketCORS(b *meta.Bucket) (*cors.Config, error) {
 	if doc == nil {
 		return nil, nil
 	}
-	return cors.Parse(doc)
-}
-
-func corsError(err error) error {
-	var ce *cors.Error
-	if errors.As(err, &ce) {
-		return s3err.New(ce.Status, ce.Code, ce.Message)
+	c, err := cors.Parse(doc)
+	if err != nil {
+		// A stored document that no longer parses is the server's fault,
+		// not the client's: an internal error (logged), not its S3 code.
+		return nil, fmt.Errorf("stored CORS configuration of bucket %s: %v", b.Name, err)
 	}
-	return err
+	return c, nil
 }
 
 func (h *Handler) putBucketCors(req *request, b *meta.Bucket) error {
@@ -32,7 +31,7 @@ func (h *Handler) putBucketCors(req *request, b *meta.Bucket) error {
 		return err
 	}
 	if _, err := cors.Parse(data); err != nil {
-		return corsError(err)
+		return err
 	}
 	if err := h.cfg.Meta.PutBucketConfig(req.r.Context(), b.Name, meta.ConfigCORS, data); err != nil {
 		return err

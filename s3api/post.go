@@ -29,15 +29,7 @@ func postError(err error) error {
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		return s3err.RequestTimeout() // the form came too slowly (see Guard)
 	}
-	var pe *postpolicy.Error
-	if errors.As(err, &pe) {
-		e := s3err.New(pe.Status, pe.Code, pe.Message)
-		for _, x := range pe.Extra {
-			e.Extra = append(e.Extra, kv(x.Key, x.Value))
-		}
-		return e
-	}
-	return err
+	return err // postpolicy's failures are *s3err.Error already
 }
 
 // authenticatePOST checks the SigV4 signature over the policy of a browser
