@@ -75,7 +75,7 @@ func New(cfg Config) *Handler {
 	h.verifiers = map[string]*sigv4.Verifier{}
 	for _, region := range []string{cfg.Region, "us-east-1"} {
 		if _, ok := h.verifiers[region]; !ok {
-			h.verifiers[region] = sigv4.NewVerifier(region, []string{"iam", "sts"}, MaxSkew, h.lookup)
+			h.verifiers[region] = sigv4.NewVerifier(sigv4.VerifierConfig{Region: region, Services: []string{"iam", "sts"}, MaxSkew: MaxSkew, Lookup: h.lookup})
 		}
 	}
 	return h
@@ -83,15 +83,15 @@ func New(cfg Config) *Handler {
 
 // lookup adapts the identity service to the verifier. Token errors are
 // returned as they are and mapped by fail.
-func (h *Handler) lookup(accessKey, token string) (string, bool, error) {
-	secret, _, err := h.svc.Credentials(context.Background(), accessKey, token)
+func (h *Handler) lookup(ctx context.Context, accessKey, token string) (sigv4.Secret, error) {
+	secret, _, err := h.svc.Credentials(ctx, accessKey, token)
 	if errors.Is(err, iam.ErrUnknownKey) {
-		return "", false, nil
+		return sigv4.Secret{}, sigv4.ErrUnknownAccessKey
 	}
 	if err != nil {
-		return "", false, err
+		return sigv4.Secret{}, err
 	}
-	return secret, true, nil
+	return sigv4.Secret{Key: secret}, nil
 }
 
 // Wants reports whether r is an IAM or STS request: a request to "/" signed

@@ -50,7 +50,7 @@ func FuzzVerifyQuery(f *testing.F) {
 	f.Add("PUT", "/bkt/k", "AWSAccessKeyId=AKIAIOSFODNN7EXAMPLE&Expires=99999999999999999999&Signature=%zz", "s3.example.com", "", "Content-Type", "text/plain")
 	f.Add("GET", "//", "Signature&AWSAccessKeyId&Expires=&&=&%", "", "AWS x:y", "X-Amz-Date", "garbage")
 	f.Add("GET", "/", "acl&uploads=&response-content-type=%&x-amz-meta-a=%E2%82&Expires=1", ".s3.example.com:", "", "X-Amz-Meta-B", "\x00")
-	v := NewVerifier(lookupFor(f), 0, 0, "s3.example.com")
+	v := NewVerifier(VerifierConfig{Lookup: lookupFor(f), Domain: "s3.example.com"})
 	// The first seed must verify, or the fuzzer never explores valid requests.
 	seed := &http.Request{Method: "GET", URL: &url.URL{Path: "/a b", RawQuery: "versionId=v1&x-amz-security-token=" + url.QueryEscape(testToken) +
 		"&AWSAccessKeyId=AKIAIOSFODNN7EXAMPLE&Expires=1795629600&Signature=" + sig}, Host: "bkt.s3.example.com", Header: http.Header{}}

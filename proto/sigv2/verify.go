@@ -2,6 +2,7 @@ package sigv2
 
 import (
 	"crypto/hmac"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -28,39 +29,42 @@ type Result struct {
 	AuthType     sigv4.AuthType
 	SignedAt     time.Time // header auth: x-amz-date, else Date; zero when presigned
 	Expires      time.Time // presigned only
-	Identity     any       // what the IdentityLookup returned
+	Identity     any       // what the Lookup returned
 }
 
 // Verifier verifies SigV2 requests. It holds configuration only and is safe
 // for concurrent use.
 type Verifier struct {
 	lookup    sigv4.Lookup
-	lookupID  sigv4.IdentityLookup
 	maxSkew   time.Duration
 	maxExpiry time.Duration
 	domain    string
 }
 
-// WithIdentityLookup makes v call f, with the request's context, instead of
-// its Lookup (see sigv4.IdentityLookup). It returns v; call it before v is shared.
-func (v *Verifier) WithIdentityLookup(f sigv4.IdentityLookup) *Verifier {
-	v.lookupID = f
-	return v
+// VerifierConfig configures a Verifier.
+type VerifierConfig struct {
+	// Lookup resolves access keys, as for sigv4 (the same function serves
+	// both). Required.
+	Lookup sigv4.Lookup
+	// MaxSkew bounds the Date of header-signed requests (<= 0: 15 minutes).
+	MaxSkew time.Duration
+	// MaxExpiry bounds how far in the future a presigned URL's Expires may
+	// be (<= 0: 7 days).
+	MaxExpiry time.Duration
+	// Domain is the base domain of virtual-host-style requests
+	// (BUCKET.domain), "" when they are not served.
+	Domain string
 }
 
-// NewVerifier returns a Verifier. lookup resolves access keys (as for sigv4);
-// maxSkew bounds the Date of header-signed requests (<= 0: 15 minutes);
-// maxExpiry bounds how far in the future a presigned URL's Expires may be
-// (<= 0: 7 days); domain is the base domain of virtual-host-style requests
-// (BUCKET.domain), "" when they are not served.
-func NewVerifier(lookup sigv4.Lookup, maxSkew, maxExpiry time.Duration, domain string) *Verifier {
-	if maxSkew <= 0 {
-		maxSkew = DefaultMaxSkew
+// NewVerifier returns a Verifier.
+func NewVerifier(c VerifierConfig) *Verifier {
+	if c.MaxSkew <= 0 {
+		c.MaxSkew = DefaultMaxSkew
 	}
-	if maxExpiry <= 0 {
-		maxExpiry = DefaultMaxExpiry
+	if c.MaxExpiry <= 0 {
+		c.MaxExpiry = DefaultMaxExpiry
 	}
-	return &Verifier{lookup: lookup, maxSkew: maxSkew, maxExpiry: maxExpiry, domain: domain}
+	return &Verifier{lookup: c.Lookup, maxSkew: c.MaxSkew, maxExpiry: c.MaxExpiry, domain: c.Domain}
 }
 
 // IsSigV2 reports whether r carries SigV2 authentication: an Authorization
@@ -317,21 +321,16 @@ func parseEpoch(s string) (int64, bool) {
 // finish looks the secret up, recomputes the signature and compares it in
 // constant time.
 func (v *Verifier) finish(r *http.Request, res *Result, provided, expires string, params []queryParam) (*Result, error) {
-	var secret string
-	var ok bool
-	var err error
-	if v.lookupID != nil {
-		secret, res.Identity, ok, err = v.lookupID(r.Context(), res.AccessKey, res.SessionToken)
-	} else {
-		secret, ok, err = v.lookup(res.AccessKey, res.SessionToken)
+	s, err := v.lookup(r.Context(), res.AccessKey, res.SessionToken)
+	if errors.Is(err, sigv4.ErrUnknownAccessKey) {
+		return nil, newErr("InvalidAccessKeyId", http.StatusForbidden, msgInvalidAccessKey,
+			s3err.KV{Key: "AWSAccessKeyId", Value: echo(res.AccessKey)})
 	}
 	if err != nil {
 		return nil, err
 	}
-	if !ok {
-		return nil, newErr("InvalidAccessKeyId", http.StatusForbidden, msgInvalidAccessKey,
-			s3err.KV{Key: "AWSAccessKeyId", Value: echo(res.AccessKey)})
-	}
+	res.Identity = s.Identity
+	secret := s.Key
 	sts := stringToSign(r, v.domain, expires, params, true)
 	if !hmac.Equal([]byte(Sign(secret, sts)), []byte(provided)) {
 		// Fallback: a bucket-only path-style path signed without the '/'.

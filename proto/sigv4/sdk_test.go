@@ -29,15 +29,15 @@ const (
 var sdkTime = time.Date(2026, 11, 25, 17, 0, 0, 0, time.UTC)
 
 func sdkVerifier(t *testing.T, services ...string) *Verifier {
-	return NewVerifier("us-east-1", services, 15*time.Minute, func(ak, token string) (string, bool, error) {
+	return NewVerifier(VerifierConfig{Region: "us-east-1", Services: services, MaxSkew: 15 * time.Minute, Lookup: func(_ context.Context, ak, token string) (Secret, error) {
 		if ak != sdkAccessKey {
-			return "", false, nil
+			return Secret{}, ErrUnknownAccessKey
 		}
 		if token != "" && token != sdkToken {
 			t.Errorf("lookup got token %q", token)
 		}
-		return sdkSecret, true, nil
-	})
+		return Secret{Key: sdkSecret}, nil
+	}})
 }
 
 // overTheWire serialises a client request and parses it back as a server

@@ -2,6 +2,7 @@ package sigv4
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -193,12 +194,12 @@ func sha256Hex(b []byte) string {
 }
 
 func vectorVerifier(ctx vectorContext) *Verifier {
-	return NewVerifier(ctx.Region, []string{ctx.Service}, 15*time.Minute, func(ak, token string) (string, bool, error) {
+	return NewVerifier(VerifierConfig{Region: ctx.Region, Services: []string{ctx.Service}, MaxSkew: 15 * time.Minute, Lookup: func(_ context.Context, ak, token string) (Secret, error) {
 		if ak != ctx.Credentials.AccessKeyID {
-			return "", false, nil
+			return Secret{}, ErrUnknownAccessKey
 		}
-		return ctx.Credentials.SecretAccessKey, true, nil
-	})
+		return Secret{Key: ctx.Credentials.SecretAccessKey}, nil
+	}})
 }
 
 // pathChangedByNormalisation reports whether a normalize:true vector's path

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"errors"
 	"net/http"
 	"strings"
 	"sync"
@@ -13,25 +14,35 @@ import (
 	"github.com/postern/postern/proto/s3err"
 )
 
-// Lookup returns the secret key for an access key id: (secret, true, nil), or
-// ("", false, nil) when the key is unknown (Verify then answers
-// InvalidAccessKeyId). sessionToken is the X-Amz-Security-Token of the request
-// (header or query), "" if absent; validating it is the lookup's job. A non-nil
-// err is returned by Verify as is, so a lookup can answer e.g. ExpiredToken as
-// an *s3err.Error.
-type Lookup func(accessKey, sessionToken string) (secret string, ok bool, err error)
+// Lookup is the credential lookup of a Verifier (and of sigv2's): it returns
+// the secret of an access key id, given the request's context.
+// sessionToken is the X-Amz-Security-Token of the request (header or query),
+// "" if absent; validating it is the lookup's job. An error wrapping
+// ErrUnknownAccessKey makes Verify answer InvalidAccessKeyId; any other error
+// is returned by Verify as is, so a lookup can answer e.g. ExpiredToken as an
+// *s3err.Error.
+type Lookup func(ctx context.Context, accessKey, sessionToken string) (Secret, error)
 
-// IdentityLookup is a Lookup that also receives the request's context and
-// returns, with the secret, whatever identity the caller keeps for the key
-// (a principal, say). Verify hands it back in Result.Identity once the
-// signature checks out, so the caller needs no second lookup.
-type IdentityLookup func(ctx context.Context, accessKey, sessionToken string) (secret string, identity any, ok bool, err error)
+// Secret is what a Lookup finds for an access key.
+type Secret struct {
+	Key string // the secret access key
+	// Identity is whatever the caller keeps for the key (a principal, say).
+	// Verify hands it back in Result.Identity once the signature checks
+	// out, so the caller needs no second lookup.
+	Identity any
+}
 
-// WithIdentityLookup makes v call f, with the request's context, instead of
-// its Lookup. It returns v; call it before v is shared.
-func (v *Verifier) WithIdentityLookup(f IdentityLookup) *Verifier {
-	v.lookupID = f
-	return v
+// ErrUnknownAccessKey is what a Lookup returns (or wraps) for an access key
+// it does not know.
+var ErrUnknownAccessKey = errors.New("unknown access key")
+
+// VerifierConfig configures a Verifier.
+type VerifierConfig struct {
+	Region   string   // the region credentials must be scoped to
+	Services []string // accepted services of the scope, e.g. "s3", "iam", "sts"
+	MaxSkew  time.Duration
+	// Lookup finds the secret of an access key. Required.
+	Lookup Lookup
 }
 
 // AuthType tells how a request was signed.
@@ -63,7 +74,7 @@ type Result struct {
 	// the caller's own copy.
 	SigningKey    [sha256.Size]byte
 	SignedHeaders []string
-	// Identity is what the IdentityLookup returned for the access key.
+	// Identity is what the Lookup returned for the access key.
 	Identity any
 
 	date string // of the credential scope
@@ -94,7 +105,6 @@ type Verifier struct {
 	services []string
 	maxSkew  time.Duration
 	lookup   Lookup
-	lookupID IdentityLookup
 
 	mu   sync.RWMutex
 	keys map[signingKeyID][]byte
@@ -102,17 +112,17 @@ type Verifier struct {
 	bufs sync.Pool // *[]byte scratch buffers for canonical requests
 }
 
-// NewVerifier returns a Verifier accepting credentials scoped to region and one
-// of services (e.g. "s3", "iam", "sts"). maxSkew <= 0 means DefaultMaxSkew.
-func NewVerifier(region string, services []string, maxSkew time.Duration, lookup Lookup) *Verifier {
-	if maxSkew <= 0 {
-		maxSkew = DefaultMaxSkew
+// NewVerifier returns a Verifier accepting credentials scoped to c.Region and
+// one of c.Services. MaxSkew <= 0 means DefaultMaxSkew.
+func NewVerifier(c VerifierConfig) *Verifier {
+	if c.MaxSkew <= 0 {
+		c.MaxSkew = DefaultMaxSkew
 	}
 	return &Verifier{
-		region:   region,
-		services: append([]string(nil), services...),
-		maxSkew:  maxSkew,
-		lookup:   lookup,
+		region:   c.Region,
+		services: append([]string(nil), c.Services...),
+		maxSkew:  c.MaxSkew,
+		lookup:   c.Lookup,
 		keys:     make(map[signingKeyID][]byte),
 		bufs: sync.Pool{New: func() any {
 			b := make([]byte, 0, 1024)
@@ -403,21 +413,15 @@ func (v *Verifier) verifyQuery(r *http.Request, now time.Time, f *presignedField
 
 // finish looks the secret up, recomputes the signature and compares it.
 func (v *Verifier) finish(r *http.Request, res *Result, c *Credential, amzDate, provided, signedRaw string, params []queryParam) (*Result, error) {
-	var secret string
-	var ok bool
-	var err error
-	if v.lookupID != nil {
-		secret, res.Identity, ok, err = v.lookupID(r.Context(), c.AccessKey, res.SessionToken)
-	} else {
-		secret, ok, err = v.lookup(c.AccessKey, res.SessionToken)
+	s, err := v.lookup(r.Context(), c.AccessKey, res.SessionToken)
+	if errors.Is(err, ErrUnknownAccessKey) {
+		return nil, newErr("InvalidAccessKeyId", http.StatusForbidden, msgInvalidAccessKey, s3err.KV{Key: "AWSAccessKeyId", Value: c.AccessKey})
 	}
 	if err != nil {
 		return nil, err
 	}
-	if !ok {
-		return nil, newErr("InvalidAccessKeyId", http.StatusForbidden, msgInvalidAccessKey, s3err.KV{Key: "AWSAccessKeyId", Value: c.AccessKey})
-	}
-	key := v.signingKey(c.AccessKey, secret, c.Date, c.Region, c.Service)
+	res.Identity = s.Identity
+	key := v.signingKey(c.AccessKey, s.Key, c.Date, c.Region, c.Service)
 
 	bp := v.bufs.Get().(*[]byte)
 	buf := appendCanonicalRequest((*bp)[:0], r, params, res.SignedHeaders, signedRaw, res.PayloadHash)
