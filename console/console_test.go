@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/hex"
@@ -48,9 +49,13 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.seen = append(f.seen, r)
 	f.mu.Unlock()
-	v := sigv4.NewVerifier("us-east-1", []string{"s3", "sts", "iam"}, time.Minute, func(ak, tok string) (string, bool, error) {
-		return testSecret, ak == testAK, nil
-	})
+	v := sigv4.NewVerifier(sigv4.VerifierConfig{Region: "us-east-1", Services: []string{"s3", "sts", "iam"}, MaxSkew: time.Minute,
+		Lookup: func(_ context.Context, ak, tok string) (sigv4.Secret, error) {
+			if ak != testAK {
+				return sigv4.Secret{}, sigv4.ErrUnknownAccessKey
+			}
+			return sigv4.Secret{Key: testSecret}, nil
+		}})
 	body, _ := io.ReadAll(r.Body)
 	r.Body = io.NopCloser(strings.NewReader(string(body)))
 	sum := sha256.Sum256(body)

@@ -22,6 +22,7 @@ import (
 	"github.com/postern/postern/authz"
 	"github.com/postern/postern/iam"
 	"github.com/postern/postern/policy"
+	"github.com/postern/postern/proto/s3err"
 	"github.com/postern/postern/proto/sigv4"
 )
 
@@ -74,7 +75,7 @@ func New(cfg Config) *Handler {
 	h.verifiers = map[string]*sigv4.Verifier{}
 	for _, region := range []string{cfg.Region, "us-east-1"} {
 		if _, ok := h.verifiers[region]; !ok {
-			h.verifiers[region] = sigv4.NewVerifier(region, []string{"iam", "sts"}, MaxSkew, h.lookup)
+			h.verifiers[region] = sigv4.NewVerifier(sigv4.VerifierConfig{Region: region, Services: []string{"iam", "sts"}, MaxSkew: MaxSkew, Lookup: h.lookup})
 		}
 	}
 	return h
@@ -82,15 +83,15 @@ func New(cfg Config) *Handler {
 
 // lookup adapts the identity service to the verifier. Token errors are
 // returned as they are and mapped by fail.
-func (h *Handler) lookup(accessKey, token string) (string, bool, error) {
-	secret, _, err := h.svc.Credentials(context.Background(), accessKey, token)
+func (h *Handler) lookup(ctx context.Context, accessKey, token string) (sigv4.Secret, error) {
+	secret, _, err := h.svc.Credentials(ctx, accessKey, token)
 	if errors.Is(err, iam.ErrUnknownKey) {
-		return "", false, nil
+		return sigv4.Secret{}, sigv4.ErrUnknownAccessKey
 	}
 	if err != nil {
-		return "", false, err
+		return sigv4.Secret{}, err
 	}
-	return secret, true, nil
+	return sigv4.Secret{Key: secret}, nil
 }
 
 // Wants reports whether r is an IAM or STS request: a request to "/" signed
@@ -409,7 +410,7 @@ func (c *call) conditions() policy.MapContext {
 func (c *call) apiError(err error) *apiError {
 	var ae *apiError
 	var ie *iam.Error
-	var se *sigv4.Error
+	var se *s3err.Error
 	var denied *authz.Denied
 	switch {
 	case errors.As(err, &ae):

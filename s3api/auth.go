@@ -9,6 +9,7 @@ import (
 	"github.com/postern/postern/iam"
 	"github.com/postern/postern/meta"
 	"github.com/postern/postern/policy"
+	"github.com/postern/postern/proto/s3err"
 	"github.com/postern/postern/proto/sigv2"
 	"github.com/postern/postern/proto/sigv4"
 )
@@ -29,7 +30,7 @@ func (h *Handler) authenticate(req *request) error {
 	}
 	if !sigv4.IsSigV4(r) {
 		if r.Header.Get("Authorization") != "" {
-			return errorf(http.StatusBadRequest, "InvalidArgument", "Unsupported Authorization Type")
+			return s3err.New(http.StatusBadRequest, "InvalidArgument", "Unsupported Authorization Type")
 		}
 		req.principal = iam.Anonymous
 		return nil
@@ -40,7 +41,7 @@ func (h *Handler) authenticate(req *request) error {
 	}
 	p, _ := res.Identity.(*iam.Principal)
 	if p == nil {
-		return errInternal()
+		return s3err.InternalError()
 	}
 	req.auth = res
 	req.principal = p
@@ -54,7 +55,7 @@ func (h *Handler) authenticate(req *request) error {
 // aws CLI v1 presign, s3cmd, boto3 with signature_version='s3').
 func (h *Handler) authenticateV2(req *request) error {
 	if h.cfg.DisableSigV2 {
-		return errorf(http.StatusBadRequest, "InvalidRequest", "Signature Version 2 is disabled on this server (--sigv2=false). "+
+		return s3err.New(http.StatusBadRequest, "InvalidRequest", "Signature Version 2 is disabled on this server (--sigv2=false). "+
 			"Make the client sign with Signature Version 4: for the aws CLI, `aws configure set default.s3.signature_version s3v4`; "+
 			"for boto3, Config(signature_version='s3v4'); for s3cmd, drop --signature-v2.")
 	}
@@ -64,7 +65,7 @@ func (h *Handler) authenticateV2(req *request) error {
 	}
 	p, _ := res.Identity.(*iam.Principal)
 	if p == nil {
-		return errInternal()
+		return s3err.InternalError()
 	}
 	req.sigV2 = true
 	req.auth = &sigv4.Result{
@@ -79,11 +80,11 @@ func (h *Handler) authenticateV2(req *request) error {
 func credentialError(err error) error {
 	switch {
 	case errors.Is(err, iam.ErrUnknownKey):
-		return errorf(http.StatusForbidden, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.")
+		return s3err.New(http.StatusForbidden, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.")
 	case errors.Is(err, iam.ErrExpiredToken):
-		return errorf(http.StatusForbidden, "ExpiredToken", "The provided token has expired.")
+		return s3err.New(http.StatusForbidden, "ExpiredToken", "The provided token has expired.")
 	case errors.Is(err, iam.ErrInvalidToken):
-		return errorf(http.StatusBadRequest, "InvalidToken", "The provided token is malformed or otherwise invalid.")
+		return s3err.New(http.StatusBadRequest, "InvalidToken", "The provided token is malformed or otherwise invalid.")
 	}
 	return err
 }
@@ -182,7 +183,7 @@ func (h *Handler) authorizeVersion(req *request, action string, bucket *meta.Buc
 		if bucket != nil && req.principal.IsRoot() && req.principal.AccountID == bucket.Owner && ownerAlwaysAllowed[action] {
 			return nil
 		}
-		e := errAccessDenied()
+		e := s3err.AccessDenied()
 		e.Message = d.Message
 		return e
 	}

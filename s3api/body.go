@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/postern/postern/blob"
+	"github.com/postern/postern/proto/s3err"
 	"io"
 	"net/http"
 	"os"
@@ -55,15 +56,15 @@ func parseChecksumRequest(hdr http.Header) (checksumRequest, error) {
 		}
 	}
 	if n > 1 {
-		return cr, errInvalidRequest("Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.")
+		return cr, s3err.InvalidRequest("Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.")
 	}
 	if t := hdr.Get("x-amz-trailer"); t != "" {
 		alg, ok := checksum.Parse(strings.TrimSpace(t))
 		if !ok {
-			return cr, errInvalidRequest("The value specified in the x-amz-trailer header is not supported")
+			return cr, s3err.InvalidRequest("The value specified in the x-amz-trailer header is not supported")
 		}
 		if n > 0 && alg != cr.alg {
-			return cr, errInvalidRequest("Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.")
+			return cr, s3err.InvalidRequest("Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.")
 		}
 		cr.alg, cr.inTrailer = alg, true
 	}
@@ -71,13 +72,13 @@ func parseChecksumRequest(hdr http.Header) (checksumRequest, error) {
 		if a := hdr.Get("x-amz-sdk-checksum-algorithm"); a != "" {
 			alg, ok := checksum.Parse(a)
 			if !ok {
-				return cr, errInvalidRequest("Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]")
+				return cr, s3err.InvalidRequest("Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]")
 			}
 			cr.alg = alg
 		}
 	}
 	if cr.value != "" && !checksum.Valid(cr.alg, cr.value) {
-		return cr, errInvalidRequest(fmt.Sprintf("Value for %s header is invalid.", checksum.HeaderName(cr.alg)))
+		return cr, s3err.InvalidRequest(fmt.Sprintf("Value for %s header is invalid.", checksum.HeaderName(cr.alg)))
 	}
 	return cr, nil
 }
@@ -95,28 +96,28 @@ func (h *Handler) receiveBody(req *request, newDst func(size int64) (io.Writer, 
 	}
 	streaming := strings.HasPrefix(payload, "STREAMING-")
 	if te := r.Header.Get("Content-Encoding"); !streaming && strings.Contains(te, "aws-chunked") {
-		return nil, errInvalidArgument("aws-chunked Content-Encoding requires a STREAMING-* x-amz-content-sha256 value")
+		return nil, s3err.InvalidArgument("aws-chunked Content-Encoding requires a STREAMING-* x-amz-content-sha256 value")
 	}
 
 	var size int64
 	if streaming {
 		v := r.Header.Get("x-amz-decoded-content-length")
 		if v == "" {
-			return nil, errMissingContentLength()
+			return nil, s3err.MissingContentLength()
 		}
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 0 {
-			return nil, errInvalidArgument("x-amz-decoded-content-length is not a valid length")
+			return nil, s3err.InvalidArgument("x-amz-decoded-content-length is not a valid length")
 		}
 		size = n
 	} else {
 		if r.ContentLength < 0 {
-			return nil, errMissingContentLength()
+			return nil, s3err.MissingContentLength()
 		}
 		size = r.ContentLength
 	}
 	if size > MaxPutSize {
-		e := errEntityTooLarge()
+		e := s3err.EntityTooLarge()
 		e.Extra = append(e.Extra, kv("ProposedSize", itoa(size)), kv("MaxSizeAllowed", itoa(MaxPutSize)))
 		return nil, e
 	}
@@ -126,7 +127,7 @@ func (h *Handler) receiveBody(req *request, newDst func(size int64) (io.Writer, 
 		return nil, err
 	}
 	if cr.inTrailer && !(payload == streamingSignedTrailer || payload == streamingUnsignedTrail) {
-		return nil, errInvalidRequest("x-amz-trailer requires a STREAMING-*-TRAILER x-amz-content-sha256 value")
+		return nil, s3err.InvalidRequest("x-amz-trailer requires a STREAMING-*-TRAILER x-amz-content-sha256 value")
 	}
 	algs := []string{}
 	if cr.alg != "" {
@@ -143,7 +144,7 @@ func (h *Handler) receiveBody(req *request, newDst func(size int64) (io.Writer, 
 	defer release()
 	set, err := checksum.NewSetMD5(md5h, signedHash != "", algs...)
 	if err != nil {
-		return nil, errInvalidRequest(err.Error())
+		return nil, s3err.InvalidRequest(err.Error())
 	}
 
 	// How slowly the body may arrive is bounded by Guard (RequestTimeout).
@@ -185,13 +186,13 @@ func (h *Handler) receiveBody(req *request, newDst func(size int64) (io.Writer, 
 		return nil, bodyError(err)
 	}
 	if n < size {
-		return nil, errIncompleteBody()
+		return nil, s3err.IncompleteBody()
 	}
 	if n > size {
 		if streaming {
-			return nil, errInvalidRequest("The decoded body is longer than x-amz-decoded-content-length.")
+			return nil, s3err.InvalidRequest("The decoded body is longer than x-amz-decoded-content-length.")
 		}
-		return nil, errIncompleteBody()
+		return nil, s3err.IncompleteBody()
 	}
 	if streaming {
 		// Drain the final chunk and trailers so their signatures are checked.
@@ -202,16 +203,16 @@ func (h *Handler) receiveBody(req *request, newDst func(size int64) (io.Writer, 
 
 	if signedHash != "" {
 		if err := set.VerifyContentSHA256(signedHash); err != nil {
-			return nil, errSHA256Mismatch()
+			return nil, s3err.XAmzContentSHA256Mismatch()
 		}
 	}
 	if md := r.Header.Get("Content-MD5"); md != "" {
 		if err := set.VerifyContentMD5(md); err != nil {
 			var me *checksum.MismatchError
 			if errors.As(err, &me) {
-				return nil, errBadDigest()
+				return nil, s3err.BadDigest()
 			}
-			return nil, errInvalidDigest()
+			return nil, s3err.InvalidDigest()
 		}
 	}
 	expected := map[string]string{}
@@ -221,7 +222,7 @@ func (h *Handler) receiveBody(req *request, newDst func(size int64) (io.Writer, 
 	if cr.inTrailer {
 		v := chunked.Trailers()[strings.ToLower(checksum.HeaderName(cr.alg))]
 		if v == "" {
-			return nil, errInvalidRequest("The x-amz-trailer header named a trailing checksum that the body did not carry.")
+			return nil, s3err.InvalidRequest("The x-amz-trailer header named a trailing checksum that the body did not carry.")
 		}
 		expected[cr.alg] = v
 	}
@@ -229,9 +230,9 @@ func (h *Handler) receiveBody(req *request, newDst func(size int64) (io.Writer, 
 		if err := set.Verify(expected); err != nil {
 			var me *checksum.MismatchError
 			if errors.As(err, &me) {
-				return nil, errorf(http.StatusBadRequest, "BadDigest", fmt.Sprintf("The %s you specified did not match the calculated checksum.", me.Algorithm))
+				return nil, s3err.New(http.StatusBadRequest, "BadDigest", fmt.Sprintf("The %s you specified did not match the calculated checksum.", me.Algorithm))
 			}
-			return nil, errInvalidRequest(err.Error())
+			return nil, s3err.InvalidRequest(err.Error())
 		}
 	}
 	sums := map[string]string{}
@@ -246,47 +247,29 @@ func (h *Handler) receiveBody(req *request, newDst func(size int64) (io.Writer, 
 
 // bodyError maps a failure while reading a request body to an S3 error.
 func bodyError(err error) error {
-	var ce *awschunked.Error
-	if errors.As(err, &ce) {
-		e := errorf(ce.HTTPStatus(), ce.Code, chunkedMessage(ce))
-		if ce.Chunk > 0 {
-			e.Extra = append(e.Extra, kv("Chunk", strconv.Itoa(ce.Chunk)), kv("BadChunkSize", itoa(ce.BadChunkSize)))
-		}
-		return e
+	var e *s3err.Error
+	if errors.As(err, &e) {
+		return e // the aws-chunked decoder's: the answer already
 	}
 	if errors.Is(err, os.ErrDeadlineExceeded) {
-		return errRequestTimeout()
+		return s3err.RequestTimeout()
 	}
 	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-		return errIncompleteBody()
+		return s3err.IncompleteBody()
 	}
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		return errEntityTooLarge()
+		return s3err.EntityTooLarge()
 	}
 	if diskFull(err) {
-		return errInsufficientStorage()
+		return s3err.InsufficientStorage()
 	}
 	var pe *os.PathError
 	if errors.As(err, &pe) {
 		return err // a local write failure: an internal error, logged
 	}
 	// Anything else while reading is the client going away or sending garbage.
-	return errIncompleteBody()
-}
-
-// chunkedMessage gives the human message for an aws-chunked decoding error.
-func chunkedMessage(ce *awschunked.Error) string {
-	switch ce.Code {
-	case "SignatureDoesNotMatch":
-		return "The request signature we calculated does not match the signature you provided. Check your key and signing method."
-	case "IncompleteBody":
-		return "The request body terminated unexpectedly"
-	}
-	if ce.Msg != "" {
-		return ce.Msg
-	}
-	return "The aws-chunked request body is malformed."
+	return s3err.IncompleteBody()
 }
 
 // directWriter returns the blob writer behind dst if it writes with O_DIRECT,

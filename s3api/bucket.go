@@ -8,13 +8,14 @@ import (
 	"strings"
 
 	"github.com/postern/postern/meta"
+	"github.com/postern/postern/proto/s3err"
 )
 
 // checkBucketName applies S3's general purpose bucket naming rules
 // (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html).
 func checkBucketName(name string) error {
 	if !validBucketName(name) {
-		e := errInvalidBucketName()
+		e := s3err.InvalidBucketName()
 		e.Extra = append(e.Extra, kv("BucketName", name))
 		return e
 	}
@@ -83,14 +84,14 @@ func (h *Handler) createBucket(req *request, _ *meta.Bucket) error {
 			return err
 		}
 		if lc := cfg.LocationConstraint; lc != "" && lc != h.cfg.Region {
-			e := errInvalidLocationConstr("The specified location-constraint is not valid")
+			e := s3err.InvalidLocationConstraint("The specified location-constraint is not valid")
 			e.Extra = append(e.Extra, kv("LocationConstraint", lc))
 			return e
 		}
 	}
 	if acl := req.r.Header.Get("x-amz-acl"); acl != "" && acl != "private" {
 		// Postern keeps buckets private; public access is granted with bucket policies.
-		return errorf(http.StatusBadRequest, "InvalidBucketAclWithObjectOwnership", "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting")
+		return s3err.New(http.StatusBadRequest, "InvalidBucketAclWithObjectOwnership", "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting")
 	}
 	pab, _ := xml.Marshal(defaultPublicAccessBlock)
 	err := h.cfg.Meta.CreateBucket(req.r.Context(), meta.Bucket{
@@ -103,9 +104,9 @@ func (h *Handler) createBucket(req *request, _ *meta.Bucket) error {
 	if errors.Is(err, meta.ErrBucketExists) {
 		b, gerr := h.cfg.Meta.GetBucket(req.r.Context(), req.bucket)
 		if gerr == nil && b.Owner == req.principal.AccountID {
-			return errBucketAlreadyOwned()
+			return s3err.BucketAlreadyOwnedByYou()
 		}
-		return errBucketAlreadyExists()
+		return s3err.BucketAlreadyExists()
 	}
 	if err != nil {
 		return err
@@ -118,7 +119,7 @@ func (h *Handler) createBucket(req *request, _ *meta.Bucket) error {
 func (h *Handler) deleteBucket(req *request, b *meta.Bucket) error {
 	freed, err := h.cfg.Meta.DeleteBucket(req.r.Context(), b.Name)
 	if errors.Is(err, meta.ErrBucketNotEmpty) {
-		e := errBucketNotEmpty()
+		e := s3err.BucketNotEmpty()
 		e.Extra = append(e.Extra, kv("BucketName", b.Name))
 		return e
 	}

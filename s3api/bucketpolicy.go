@@ -10,6 +10,7 @@ import (
 
 	"github.com/postern/postern/meta"
 	"github.com/postern/postern/policy"
+	"github.com/postern/postern/proto/s3err"
 )
 
 // policyCache keeps parsed bucket policies by document text, so a request
@@ -100,26 +101,26 @@ func (h *Handler) putBucketPolicy(req *request, b *meta.Bucket) error {
 		return err
 	}
 	if len(data) == 0 {
-		return errMalformedPolicy("Policies must be valid JSON and the first byte must be '{'")
+		return s3err.MalformedPolicy("Policies must be valid JSON and the first byte must be '{'")
 	}
 	if err := policy.CheckSize(data, policy.MaxBucketPolicySize); err != nil {
-		return errMalformedPolicy("Policy exceeds the maximum allowed document size (20 KB).")
+		return s3err.MalformedPolicy("Policy exceeds the maximum allowed document size (20 KB).")
 	}
 	p, err := policy.Parse(data, policy.Resource)
 	if err != nil {
 		var pe *policy.Error
 		if errors.As(err, &pe) {
-			return errMalformedPolicy(pe.Message)
+			return s3err.MalformedPolicy(pe.Message)
 		}
-		return errMalformedPolicy(err.Error())
+		return s3err.MalformedPolicy(err.Error())
 	}
 	for _, r := range p.Resources() {
 		if !resourceInBucket(r, b.Name) {
-			return errMalformedPolicy("Policy has invalid resource: " + r + " (a bucket policy may only name its own bucket, " + b.Name + ")")
+			return s3err.MalformedPolicy("Policy has invalid resource: " + r + " (a bucket policy may only name its own bucket, " + b.Name + ")")
 		}
 	}
 	if p.IsPublic() && h.publicAccessBlock(b).BlockPublicPolicy {
-		e := errAccessDenied()
+		e := s3err.AccessDenied()
 		e.Message = "User: " + req.principal.ARN + " is not authorized to perform: s3:PutBucketPolicy on resource: \"arn:aws:s3:::" + b.Name + "\" because public policies are blocked by the BlockPublicPolicy block public access setting."
 		return e
 	}
@@ -133,7 +134,7 @@ func (h *Handler) putBucketPolicy(req *request, b *meta.Bucket) error {
 func (h *Handler) getBucketPolicy(req *request, b *meta.Bucket) error {
 	doc := b.Configs[meta.ConfigPolicy]
 	if doc == nil {
-		e := errNoSuchBucketPolicy()
+		e := s3err.NoSuchBucketPolicy()
 		e.Extra = append(e.Extra, kv("BucketName", b.Name))
 		return e
 	}
@@ -163,7 +164,7 @@ func (h *Handler) getBucketPolicyStatus(req *request, b *meta.Bucket) error {
 		return err
 	}
 	if p == nil {
-		e := errNoSuchBucketPolicy()
+		e := s3err.NoSuchBucketPolicy()
 		e.Extra = append(e.Extra, kv("BucketName", b.Name))
 		return e
 	}
@@ -186,7 +187,7 @@ func (h *Handler) putPublicAccessBlock(req *request, b *meta.Bucket) error {
 
 func (h *Handler) getPublicAccessBlock(req *request, b *meta.Bucket) error {
 	if b.Configs[meta.ConfigPublicAccessBlock] == nil {
-		e := errorf(http.StatusNotFound, "NoSuchPublicAccessBlockConfiguration", "The public access block configuration was not found")
+		e := s3err.New(http.StatusNotFound, "NoSuchPublicAccessBlockConfiguration", "The public access block configuration was not found")
 		e.Extra = append(e.Extra, kv("BucketName", b.Name))
 		return e
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/postern/postern/blob"
 	"github.com/postern/postern/meta"
 	"github.com/postern/postern/proto/checksum"
+	"github.com/postern/postern/proto/s3err"
 )
 
 // MaxCopySize is the largest object CopyObject copies in one request (5 GiB).
@@ -26,7 +27,7 @@ func (h *Handler) copySource(req *request, partCopy bool) (*meta.Object, error) 
 	bucket, key := ref.bucket, ref.key
 	sb, err := h.cfg.Meta.GetBucket(req.r.Context(), bucket)
 	if errors.Is(err, meta.ErrNoSuchBucket) {
-		return nil, errNoSuchBucket()
+		return nil, s3err.NoSuchBucket()
 	}
 	if err != nil {
 		return nil, err
@@ -96,7 +97,7 @@ func (s *segmentReader) Read(p []byte) (int, error) {
 		f, err := s.h.cfg.Blobs.Open(seg.BlobID)
 		if err != nil {
 			if errors.Is(err, blob.ErrNotFound) {
-				return 0, errNoSuchKey()
+				return 0, s3err.NoSuchKey()
 			}
 			return 0, err
 		}
@@ -140,17 +141,17 @@ func (h *Handler) copyObject(req *request, b *meta.Bucket) error {
 		return err
 	}
 	if src.Size > MaxCopySize {
-		return errInvalidRequest("The specified copy source is larger than the maximum allowable size for a copy source: 5368709120")
+		return s3err.InvalidRequest("The specified copy source is larger than the maximum allowable size for a copy source: 5368709120")
 	}
 	directive := r.Header.Get("x-amz-metadata-directive")
 	if directive == "" {
 		directive = "COPY"
 	}
 	if directive != "COPY" && directive != "REPLACE" {
-		return errInvalidArgument("Unknown metadata directive.")
+		return s3err.InvalidArgument("Unknown metadata directive.")
 	}
 	if src.Bucket == b.Name && src.Key == req.key && directive == "COPY" && r.Header.Get("x-amz-storage-class") == "" {
-		return errInvalidRequest("This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
+		return s3err.InvalidRequest("This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
 	}
 	var o meta.Object
 	if directive == "REPLACE" {
@@ -168,7 +169,7 @@ func (h *Handler) copyObject(req *request, b *meta.Bucket) error {
 	if a := r.Header.Get("x-amz-checksum-algorithm"); a != "" {
 		var ok bool
 		if alg, ok = checksum.Parse(a); !ok {
-			return errInvalidRequest("Checksum algorithm provided is unsupported.")
+			return s3err.InvalidRequest("Checksum algorithm provided is unsupported.")
 		}
 	} else {
 		for a := range src.Checksums {

@@ -2,11 +2,13 @@ package s3api
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
 	"github.com/postern/postern/meta"
 	"github.com/postern/postern/proto/cors"
+	"github.com/postern/postern/proto/s3err"
 )
 
 func (h *Handler) bucketCORS(b *meta.Bucket) (*cors.Config, error) {
@@ -14,15 +16,13 @@ func (h *Handler) bucketCORS(b *meta.Bucket) (*cors.Config, error) {
 	if doc == nil {
 		return nil, nil
 	}
-	return cors.Parse(doc)
-}
-
-func corsError(err error) error {
-	var ce *cors.Error
-	if errors.As(err, &ce) {
-		return errorf(ce.Status, ce.Code, ce.Message)
+	c, err := cors.Parse(doc)
+	if err != nil {
+		// A stored document that no longer parses is the server's fault,
+		// not the client's: an internal error (logged), not its S3 code.
+		return nil, fmt.Errorf("stored CORS configuration of bucket %s: %v", b.Name, err)
 	}
-	return err
+	return c, nil
 }
 
 func (h *Handler) putBucketCors(req *request, b *meta.Bucket) error {
@@ -31,7 +31,7 @@ func (h *Handler) putBucketCors(req *request, b *meta.Bucket) error {
 		return err
 	}
 	if _, err := cors.Parse(data); err != nil {
-		return corsError(err)
+		return err
 	}
 	if err := h.cfg.Meta.PutBucketConfig(req.r.Context(), b.Name, meta.ConfigCORS, data); err != nil {
 		return err
@@ -46,7 +46,7 @@ func (h *Handler) getBucketCors(req *request, b *meta.Bucket) error {
 		return err
 	}
 	if c == nil {
-		e := errorf(http.StatusNotFound, "NoSuchCORSConfiguration", "The CORS configuration does not exist")
+		e := s3err.New(http.StatusNotFound, "NoSuchCORSConfiguration", "The CORS configuration does not exist")
 		e.Extra = append(e.Extra, kv("BucketName", b.Name))
 		return e
 	}
@@ -71,18 +71,18 @@ func (h *Handler) preflight(req *request) error {
 	origin := r.Header.Get("Origin")
 	method := r.Header.Get("Access-Control-Request-Method")
 	if origin == "" {
-		return errorf(http.StatusBadRequest, "BadRequest", "Insufficient information. Origin request header needed.")
+		return s3err.New(http.StatusBadRequest, "BadRequest", "Insufficient information. Origin request header needed.")
 	}
 	if method == "" {
-		return errorf(http.StatusBadRequest, "BadRequest", "Invalid Access-Control-Request-Method: null")
+		return s3err.New(http.StatusBadRequest, "BadRequest", "Invalid Access-Control-Request-Method: null")
 	}
 	if req.bucket == "" {
-		return errorf(http.StatusForbidden, "AccessForbidden", "CORSResponse: Bucket not found")
+		return s3err.New(http.StatusForbidden, "AccessForbidden", "CORSResponse: Bucket not found")
 	}
 	b, err := h.cfg.Meta.GetBucket(r.Context(), req.bucket)
 	if err != nil {
 		if errors.Is(err, meta.ErrNoSuchBucket) {
-			return errorf(http.StatusForbidden, "AccessForbidden", "CORSResponse: Bucket not found")
+			return s3err.New(http.StatusForbidden, "AccessForbidden", "CORSResponse: Bucket not found")
 		}
 		return err
 	}
@@ -91,7 +91,7 @@ func (h *Handler) preflight(req *request) error {
 		return err
 	}
 	if c == nil {
-		return errorf(http.StatusForbidden, "AccessForbidden", "CORSResponse: CORS is not enabled for this bucket.")
+		return s3err.New(http.StatusForbidden, "AccessForbidden", "CORSResponse: CORS is not enabled for this bucket.")
 	}
 	var reqHeaders []string
 	for _, v := range r.Header.Values("Access-Control-Request-Headers") {
@@ -103,7 +103,7 @@ func (h *Handler) preflight(req *request) error {
 	}
 	hdr, ok := c.Preflight(origin, method, reqHeaders)
 	if !ok {
-		return errorf(http.StatusForbidden, "AccessForbidden", cors.DeniedMessage)
+		return s3err.New(http.StatusForbidden, "AccessForbidden", cors.DeniedMessage)
 	}
 	for k, v := range hdr {
 		req.w.Header()[k] = v

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/postern/postern/proto/s3err"
 )
 
 // Limits on what a client may send before its request is refused, applied
@@ -60,11 +62,11 @@ func Guard(next http.Handler, lim Limits) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if n := headerSectionSize(r); n > lim.MaxHeaderSection {
-			var e *Error
+			var e *s3err.Error
 			if (r.Method == http.MethodPut || r.Method == http.MethodPost) && userMetadataSize(r.Header) > MaxUserMetadata {
-				e = errMetadataTooLarge()
+				e = s3err.MetadataTooLarge()
 			} else {
-				e = errorf(http.StatusBadRequest, "RequestHeaderSectionTooLarge", "Your request header section exceeds the maximum allowed size.")
+				e = s3err.New(http.StatusBadRequest, "RequestHeaderSectionTooLarge", "Your request header section exceeds the maximum allowed size.")
 				e.Extra = append(e.Extra, kv("MaxSizeAllowed", itoa(int64(lim.MaxHeaderSection))))
 			}
 			// The body is not read: close the connection after answering.
@@ -74,7 +76,7 @@ func Guard(next http.Handler, lim Limits) http.Handler {
 			hd["X-Amz-Request-Id"] = []string{id}
 			hd["X-Amz-Id-2"] = []string{id}
 			hd["Server"] = serverHeader
-			writeError(w, r, id, e)
+			writeError(w, r, id, r.URL.Path, e)
 			return
 		}
 		if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {

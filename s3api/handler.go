@@ -20,6 +20,7 @@ import (
 	"github.com/postern/postern/internal/perf/bodyhash"
 	"github.com/postern/postern/meta"
 	"github.com/postern/postern/policy"
+	"github.com/postern/postern/proto/s3err"
 	"github.com/postern/postern/proto/sigv2"
 	"github.com/postern/postern/proto/sigv4"
 )
@@ -105,8 +106,8 @@ func New(cfg Config) *Handler {
 	h.hashes = bodyhash.New()
 	h.hashes.Saturated = cfg.CPUSaturated
 	h.copyBufs.New = func() any { b := make([]byte, 1<<20); return &b }
-	h.verifier = sigv4.NewVerifier(cfg.Region, []string{"s3"}, MaxSkew, h.lookupSecret).WithIdentityLookup(h.lookupCredentials)
-	h.verifierV2 = sigv2.NewVerifier(h.lookupSecret, MaxSkew, sigv2.DefaultMaxExpiry, cfg.Domain).WithIdentityLookup(h.lookupCredentials)
+	h.verifier = sigv4.NewVerifier(sigv4.VerifierConfig{Region: cfg.Region, Services: []string{"s3"}, MaxSkew: MaxSkew, Lookup: h.lookupCredentials})
+	h.verifierV2 = sigv2.NewVerifier(sigv2.VerifierConfig{Lookup: h.lookupCredentials, MaxSkew: MaxSkew, MaxExpiry: sigv2.DefaultMaxExpiry, Domain: cfg.Domain})
 	return h
 }
 
@@ -118,35 +119,18 @@ func (h *Handler) admitUpload(n int64) error {
 	return h.cfg.Space.Admit(n)
 }
 
-// lookupSecret adapts the iam.Directory to the verifier. The principal found is
-// not returned here; authenticate looks it up again from the cache-friendly
-// directory after the signature checks out.
-func (h *Handler) lookupSecret(accessKey, token string) (string, bool, error) {
-	secret, _, err := h.cfg.Directory.Credentials(context.Background(), accessKey, token)
-	if errors.Is(err, iam.ErrUnknownKey) {
-		return "", false, nil
-	}
-	if err != nil {
-		return "", false, credentialError(err)
-	}
-	if err != nil {
-		return "", false, err
-	}
-	return secret, true, nil
-}
-
 // lookupCredentials is the verifiers' lookup: it finds the secret, and the
 // principal, which the verifier hands back once the signature checks out, so
 // each request looks its credentials up once.
-func (h *Handler) lookupCredentials(ctx context.Context, accessKey, token string) (string, any, bool, error) {
+func (h *Handler) lookupCredentials(ctx context.Context, accessKey, token string) (sigv4.Secret, error) {
 	secret, p, err := h.cfg.Directory.Credentials(ctx, accessKey, token)
 	if errors.Is(err, iam.ErrUnknownKey) {
-		return "", nil, false, nil
+		return sigv4.Secret{}, sigv4.ErrUnknownAccessKey
 	}
 	if err != nil {
-		return "", nil, false, credentialError(err)
+		return sigv4.Secret{}, credentialError(err)
 	}
-	return secret, p, true, nil
+	return sigv4.Secret{Key: secret, Identity: p}, nil
 }
 
 // request carries one request's state through the handler.
@@ -233,7 +217,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			h.log.Error("panic serving request", "request_id", req.id, "op", req.op, "panic", p)
 			if !rw.wroteHeader {
-				writeError(rw, r, req.id, errInternal())
+				writeError(rw, r, req.id, r.URL.Path, s3err.InternalError())
 			}
 		}
 		h.finish(req, start)
@@ -250,10 +234,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.log.Warn("error after response started", "request_id", req.id, "err", err)
 			return
 		}
-		if e.Resource == "" {
-			e.Resource = resourcePath(req)
-		}
-		writeError(rw, r, req.id, e)
+		writeError(rw, r, req.id, resourcePath(req), e)
 	}
 }
 
@@ -319,7 +300,7 @@ func (h *Handler) serve(req *request) error {
 	}
 	op, ok := operations[req.op]
 	if !ok {
-		return errNotImplemented()
+		return s3err.NotImplemented()
 	}
 	return op.run(h, req)
 }

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/postern/postern/meta"
+	"github.com/postern/postern/proto/s3err"
 )
 
 // MaxListKeys is the most keys S3 returns in one listing page.
@@ -22,12 +23,12 @@ func parseMaxKeys(q query, name string, def int) (int, error) {
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil {
-		e := errInvalidArgument("Provided " + name + " not an integer or within integer range")
+		e := s3err.InvalidArgument("Provided " + name + " not an integer or within integer range")
 		e.Extra = append(e.Extra, kv("ArgumentName", name), kv("ArgumentValue", v))
 		return 0, e
 	}
 	if n < 0 {
-		e := errInvalidArgument("Argument " + name + " must be an integer between 0 and 2147483647")
+		e := s3err.InvalidArgument("Argument " + name + " must be an integer between 0 and 2147483647")
 		e.Extra = append(e.Extra, kv("ArgumentName", name), kv("ArgumentValue", v))
 		return 0, e
 	}
@@ -37,7 +38,7 @@ func parseMaxKeys(q query, name string, def int) (int, error) {
 func encodingType(q query) (string, error) {
 	et := q.Get("encoding-type")
 	if et != "" && !strings.EqualFold(et, "url") {
-		e := errInvalidArgument("Invalid Encoding Method specified in Request")
+		e := s3err.InvalidArgument("Invalid Encoding Method specified in Request")
 		e.Extra = append(e.Extra, kv("ArgumentName", "encoding-type"), kv("ArgumentValue", et))
 		return "", e
 	}
@@ -169,7 +170,7 @@ func (h *Handler) listObjectsV2(req *request, b *meta.Bucket) error {
 	if hasToken {
 		t, ok := decodeToken(token)
 		if !ok || token == "" {
-			e := errInvalidArgument("The continuation token provided is incorrect")
+			e := s3err.InvalidArgument("The continuation token provided is incorrect")
 			e.Extra = append(e.Extra, kv("ArgumentName", "continuation-token"))
 			return e
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/postern/postern/blob"
 	"github.com/postern/postern/meta"
 	"github.com/postern/postern/proto/checksum"
+	"github.com/postern/postern/proto/s3err"
 )
 
 func newUploadID() string {
@@ -36,7 +37,7 @@ func (h *Handler) createMultipartUpload(req *request, b *meta.Bucket) error {
 	if a := r.Header.Get("x-amz-checksum-algorithm"); a != "" {
 		alg, ok := checksum.Parse(a)
 		if !ok {
-			return errInvalidRequest("Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]")
+			return s3err.InvalidRequest("Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]")
 		}
 		u.ChecksumAlgorithm = alg
 		u.ChecksumType = "COMPOSITE"
@@ -46,10 +47,10 @@ func (h *Handler) createMultipartUpload(req *request, b *meta.Bucket) error {
 	}
 	if t := r.Header.Get("x-amz-checksum-type"); t != "" {
 		if u.ChecksumAlgorithm == "" || (t != "COMPOSITE" && t != "FULL_OBJECT") {
-			return errInvalidRequest("The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.")
+			return s3err.InvalidRequest("The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.")
 		}
 		if t == "FULL_OBJECT" && !checksum.SupportsFullObject(u.ChecksumAlgorithm) || t == "COMPOSITE" && !checksum.SupportsComposite(u.ChecksumAlgorithm) {
-			return errInvalidRequest(fmt.Sprintf("The %s checksum type cannot be used with the %s checksum algorithm.", t, strings.ToLower(u.ChecksumAlgorithm)))
+			return s3err.InvalidRequest(fmt.Sprintf("The %s checksum type cannot be used with the %s checksum algorithm.", t, strings.ToLower(u.ChecksumAlgorithm)))
 		}
 		u.ChecksumType = t
 	}
@@ -66,7 +67,7 @@ func (h *Handler) createMultipartUpload(req *request, b *meta.Bucket) error {
 func partNumber(q query) (int, error) {
 	n, err := strconv.Atoi(q.Get("partNumber"))
 	if err != nil || n < 1 || n > MaxPartNumber {
-		return 0, errInvalidArgument("Part number must be an integer between 1 and 10000, inclusive")
+		return 0, s3err.InvalidArgument("Part number must be an integer between 1 and 10000, inclusive")
 	}
 	return n, nil
 }
@@ -146,12 +147,12 @@ func (h *Handler) uploadPartCopy(req *request, b *meta.Bucket) error {
 	if v := r.Header.Get("x-amz-copy-source-range"); v != "" {
 		br, ok, err := parseRange(v, src.Size)
 		if err != nil || !ok || strings.HasPrefix(v, "bytes=-") || !strings.Contains(v[len("bytes="):], "-") || strings.HasSuffix(v, "-") {
-			return errInvalidArgument("The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy")
+			return s3err.InvalidArgument("The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy")
 		}
 		rng = br
 	}
 	if rng.end-rng.start+1 > MaxPutSize {
-		return errInvalidRequest("The specified copy range is larger than the maximum allowable size for a part: 5368709120")
+		return s3err.InvalidRequest("The specified copy range is larger than the maximum allowable size for a part: 5368709120")
 	}
 	size := rng.end - rng.start + 1
 	if src.Size == 0 {
@@ -192,10 +193,10 @@ func (h *Handler) completeMultipartUpload(req *request, b *meta.Bucket) error {
 		return err
 	}
 	if len(c.Parts) == 0 {
-		return errorf(http.StatusBadRequest, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema")
+		return s3err.New(http.StatusBadRequest, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema")
 	}
 	if len(c.Parts) > MaxPartNumber {
-		return errMalformedXML()
+		return s3err.MalformedXML()
 	}
 	stored := map[int]meta.Part{}
 	marker := 0
@@ -220,15 +221,15 @@ func (h *Handler) completeMultipartUpload(req *request, b *meta.Bucket) error {
 	prev := 0
 	for i, cp := range c.Parts {
 		if cp.PartNumber <= prev {
-			return errInvalidPartOrder()
+			return s3err.InvalidPartOrder()
 		}
 		prev = cp.PartNumber
 		p, ok := stored[cp.PartNumber]
 		if !ok || strings.Trim(cp.ETag, `" `) != p.Segment.PartETag {
-			return errInvalidPart()
+			return s3err.InvalidPart()
 		}
 		if i < len(c.Parts)-1 && p.Segment.Size < MinPartSize {
-			e := errEntityTooSmall()
+			e := s3err.EntityTooSmall()
 			e.Extra = append(e.Extra, kv("ProposedSize", itoa(p.Segment.Size)), kv("MinSizeAllowed", itoa(MinPartSize)), kv("PartNumber", itoa(int64(cp.PartNumber))), kv("ETag", p.Segment.PartETag))
 			return e
 		}
@@ -236,11 +237,11 @@ func (h *Handler) completeMultipartUpload(req *request, b *meta.Bucket) error {
 			given := map[string]string{"CRC32": cp.ChecksumCRC32, "CRC32C": cp.ChecksumCRC32C, "CRC64NVME": cp.ChecksumCRC64NVME, "SHA1": cp.ChecksumSHA1, "SHA256": cp.ChecksumSHA256}[alg]
 			have := p.Segment.Checksums[alg]
 			if given != "" && given != have {
-				return errInvalidPart()
+				return s3err.InvalidPart()
 			}
 			raw, err := checksum.Decode(alg, have)
 			if err != nil {
-				return errInvalidPart()
+				return s3err.InvalidPart()
 			}
 			crcParts = append(crcParts, checksum.Part{Checksum: raw, Size: p.Segment.Size})
 			compParts = append(compParts, raw)
@@ -258,7 +259,7 @@ func (h *Handler) completeMultipartUpload(req *request, b *meta.Bucket) error {
 		if u.ChecksumType == "FULL_OBJECT" {
 			sum, err := checksum.FullObject(alg, crcParts)
 			if err != nil {
-				return errInvalidRequest(err.Error())
+				return s3err.InvalidRequest(err.Error())
 			}
 			o.Checksums = map[string]string{alg: checksum.Encode(sum)}
 		} else {
@@ -301,7 +302,7 @@ func (h *Handler) listParts(req *request, b *meta.Bucket) error {
 	marker := 0
 	if v := q.Get("part-number-marker"); v != "" {
 		if marker, err = strconv.Atoi(v); err != nil || marker < 0 {
-			return errInvalidArgument("Provided part-number-marker not an integer or within integer range")
+			return s3err.InvalidArgument("Provided part-number-marker not an integer or within integer range")
 		}
 	}
 	parts, more, err := h.cfg.Meta.ListParts(req.r.Context(), b.Name, req.key, u.ID, marker, maxParts)
@@ -340,7 +341,7 @@ func (h *Handler) listMultipartUploads(req *request, b *meta.Bucket) error {
 	page, err := h.cfg.Meta.ListUploads(req.r.Context(), b.Name, opt)
 	if err != nil {
 		if errors.Is(err, meta.ErrNoSuchBucket) {
-			return errNoSuchBucket()
+			return s3err.NoSuchBucket()
 		}
 		return err
 	}

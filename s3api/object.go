@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"github.com/postern/postern/internal/httpx/writehold"
+	"github.com/postern/postern/proto/s3err"
 	"io"
 	"net/http"
 	"strconv"
@@ -44,7 +45,7 @@ func objectMetadata(hdr http.Header) (meta.Object, error) {
 		switch sc {
 		case "STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER", "DEEP_ARCHIVE", "GLACIER_IR", "OUTPOSTS", "SNOW", "EXPRESS_ONEZONE":
 		default:
-			return o, errInvalidStorageClass()
+			return o, s3err.InvalidStorageClass()
 		}
 	}
 	total := 0
@@ -62,7 +63,7 @@ func objectMetadata(hdr http.Header) (meta.Object, error) {
 		total += len(k) + len(v)
 	}
 	if total > MaxUserMetadata {
-		return o, errMetadataTooLarge()
+		return o, s3err.MetadataTooLarge()
 	}
 	return o, nil
 }
@@ -159,18 +160,18 @@ func writeConditions(hdr http.Header) (func(*meta.Object) error, error) {
 		return nil, nil
 	}
 	if inm != "" && inm != "*" {
-		return nil, errorf(http.StatusNotImplemented, "NotImplemented", "If-None-Match on writes supports only '*'")
+		return nil, s3err.New(http.StatusNotImplemented, "NotImplemented", "If-None-Match on writes supports only '*'")
 	}
 	return func(cur *meta.Object) error {
 		if inm == "*" && cur != nil {
-			return errPreconditionFailed()
+			return s3err.PreconditionFailed()
 		}
 		if im != "" {
 			if cur == nil {
-				return errNoSuchKey()
+				return s3err.NoSuchKey()
 			}
 			if !etagMatches(im, cur.ETag) {
-				return errPreconditionFailed()
+				return s3err.PreconditionFailed()
 			}
 		}
 		return nil
@@ -178,18 +179,18 @@ func writeConditions(hdr http.Header) (func(*meta.Object) error, error) {
 }
 
 func mapMetaErr(err error) error {
-	var e *Error
+	var e *s3err.Error
 	switch {
 	case errors.As(err, &e):
 		return e
 	case errors.Is(err, meta.ErrNoSuchBucket):
-		return errNoSuchBucket()
+		return s3err.NoSuchBucket()
 	case errors.Is(err, meta.ErrNoSuchKey):
-		return errNoSuchKey()
+		return s3err.NoSuchKey()
 	case errors.Is(err, meta.ErrNoSuchUpload):
-		return errNoSuchUpload()
+		return s3err.NoSuchUpload()
 	case errors.Is(err, meta.ErrPreconditionFail):
-		return errPreconditionFailed()
+		return s3err.PreconditionFailed()
 	}
 	return err
 }
@@ -208,7 +209,7 @@ func etagMatches(list, etag string) bool {
 
 // checkReadConditions evaluates If-Match, If-Unmodified-Since, If-None-Match
 // and If-Modified-Since in the order RFC 9110 and S3 use. It returns 304 or
-// 412 as an *Error, or nil to serve the object.
+// 412 as an *s3err.Error, or nil to serve the object.
 func checkReadConditions(hdr http.Header, etag string, lastMod time.Time, prefix string) error {
 	lastMod = lastMod.Truncate(time.Second)
 	im := hdr.Get(prefix + "If-Match")
@@ -217,18 +218,18 @@ func checkReadConditions(hdr http.Header, etag string, lastMod time.Time, prefix
 	ims := hdr.Get(prefix + "If-Modified-Since")
 	if im != "" {
 		if !etagMatches(im, etag) {
-			return errPreconditionFailed()
+			return s3err.PreconditionFailed()
 		}
 	} else if ius != "" {
 		if t, err := http.ParseTime(ius); err == nil && lastMod.After(t) {
-			return errPreconditionFailed()
+			return s3err.PreconditionFailed()
 		}
 	}
 	notModified := func() error {
 		if prefix != "" {
-			return errPreconditionFailed() // copy-source conditions fail with 412
+			return s3err.PreconditionFailed() // copy-source conditions fail with 412
 		}
-		return &Error{Status: http.StatusNotModified}
+		return &s3err.Error{Status: http.StatusNotModified}
 	}
 	if inm != "" {
 		if etagMatches(inm, etag) {
@@ -258,7 +259,7 @@ func parseRange(v string, size int64) (br byteRange, ok bool, err error) {
 		return br, false, nil
 	}
 	unsatisfiable := func() error {
-		e := errInvalidRange()
+		e := s3err.InvalidRange()
 		e.Extra = append(e.Extra, kv("RangeRequested", v), kv("ActualObjectSize", itoa(size)))
 		return e
 	}
@@ -330,7 +331,7 @@ func (h *Handler) getObject(req *request, b *meta.Bucket) error {
 	}
 	err = h.getObjectOnce(req, b)
 	if versioned {
-		if e, ok := err.(*Error); ok && e.Code == "NoSuchKey" {
+		if e, ok := err.(*s3err.Error); ok && e.Code == "NoSuchKey" {
 			return errNoSuchVersion(req.key, vid)
 		}
 	}
@@ -350,7 +351,7 @@ func (h *Handler) getObject(req *request, b *meta.Bucket) error {
 	if versioned {
 		return errNoSuchVersion(req.key, vid)
 	}
-	return errNoSuchKey()
+	return s3err.NoSuchKey()
 }
 
 func (h *Handler) getObjectOnce(req *request, b *meta.Bucket) error {
@@ -359,14 +360,14 @@ func (h *Handler) getObjectOnce(req *request, b *meta.Bucket) error {
 	o, err := h.cfg.Meta.GetObject(r.Context(), b.Name, req.key)
 	if err != nil {
 		e := mapMetaErr(err)
-		if ee, ok := e.(*Error); ok && ee.Code == "NoSuchKey" {
+		if ee, ok := e.(*s3err.Error); ok && ee.Code == "NoSuchKey" {
 			ee.Extra = append(ee.Extra, kv("Key", req.key))
 		}
 		return e
 	}
 	hd := req.w.Header()
 	if err := checkReadConditions(r.Header, o.ETag, o.LastModified, ""); err != nil {
-		if e, ok := err.(*Error); ok && e.Status == http.StatusNotModified {
+		if e, ok := err.(*s3err.Error); ok && e.Status == http.StatusNotModified {
 			hd.Set("ETag", `"`+o.ETag+`"`)
 			hd.Set("Last-Modified", o.LastModified.UTC().Format(httpTime))
 			req.w.WriteHeader(http.StatusNotModified)
@@ -380,15 +381,15 @@ func (h *Handler) getObjectOnce(req *request, b *meta.Bucket) error {
 	partial := false
 	if pn := q.Get("partNumber"); pn != "" {
 		if r.Header.Get("Range") != "" {
-			return errInvalidRequest("Cannot specify both Range header and partNumber query parameter")
+			return s3err.InvalidRequest("Cannot specify both Range header and partNumber query parameter")
 		}
 		n, err := strconv.Atoi(pn)
 		if err != nil || n < 1 || n > MaxPartNumber {
-			return errInvalidArgument("Part number must be an integer between 1 and 10000, inclusive")
+			return s3err.InvalidArgument("Part number must be an integer between 1 and 10000, inclusive")
 		}
 		count := max(o.PartsCount, 1)
 		if n > count {
-			e := errorf(http.StatusRequestedRangeNotSatisfiable, "InvalidPartNumber", "The requested partnumber is not satisfiable")
+			e := s3err.New(http.StatusRequestedRangeNotSatisfiable, "InvalidPartNumber", "The requested partnumber is not satisfiable")
 			e.Extra = append(e.Extra, kv("PartNumberRequested", pn), kv("ActualPartCount", itoa(int64(count))))
 			return e
 		}
@@ -413,7 +414,7 @@ func (h *Handler) getObjectOnce(req *request, b *meta.Bucket) error {
 
 	for _, ov := range responseOverrides {
 		if q.Has(ov[0]) && req.principal.Kind == iam.KindAnonymous {
-			return errInvalidRequest("Request specific response headers cannot be used for anonymous GET requests.")
+			return s3err.InvalidRequest("Request specific response headers cannot be used for anonymous GET requests.")
 		}
 	}
 	writeObjectHeaders(hd, &o)
@@ -553,7 +554,7 @@ func (h *Handler) deleteObjects(req *request, b *meta.Bucket) error {
 		return err
 	}
 	if hdr.Get("Content-MD5") == "" && cr.value == "" {
-		return errInvalidRequest("Missing required header for this request: Content-MD5")
+		return s3err.InvalidRequest("Missing required header for this request: Content-MD5")
 	}
 	data, err := readBody(req, 2<<20)
 	if err != nil {
@@ -567,20 +568,20 @@ func (h *Handler) deleteObjects(req *request, b *meta.Bucket) error {
 	set.Write(data)
 	if md := hdr.Get("Content-MD5"); md != "" {
 		if err := set.VerifyContentMD5(md); err != nil {
-			return errBadDigest()
+			return s3err.BadDigest()
 		}
 	}
 	if cr.value != "" {
 		if err := set.Verify(map[string]string{cr.alg: cr.value}); err != nil {
-			return errorf(http.StatusBadRequest, "BadDigest", "The "+cr.alg+" you specified did not match the calculated checksum.")
+			return s3err.New(http.StatusBadRequest, "BadDigest", "The "+cr.alg+" you specified did not match the calculated checksum.")
 		}
 	}
 	var d deleteRequest
 	if err := xml.Unmarshal(data, &d); err != nil || len(data) == 0 {
-		return errMalformedXML()
+		return s3err.MalformedXML()
 	}
 	if len(d.Objects) == 0 || len(d.Objects) > MaxDeleteObjects {
-		return errMalformedXML()
+		return s3err.MalformedXML()
 	}
 	res := deleteResult{Xmlns: s3Namespace}
 	for _, ob := range d.Objects {

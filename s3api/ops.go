@@ -5,6 +5,7 @@ import (
 
 	"github.com/postern/postern/iam"
 	"github.com/postern/postern/meta"
+	"github.com/postern/postern/proto/s3err"
 )
 
 // scope says what an operation acts on, which decides what must exist first
@@ -91,9 +92,9 @@ func (op operation) run(h *Handler, req *request) error {
 		bk, err := h.cfg.Meta.GetBucket(req.r.Context(), req.bucket)
 		if errors.Is(err, meta.ErrNoSuchBucket) {
 			if req.principal.Kind == iam.KindAnonymous {
-				return errAccessDenied()
+				return s3err.AccessDenied()
 			}
-			e := errNoSuchBucket()
+			e := s3err.NoSuchBucket()
 			e.Extra = append(e.Extra, kv("BucketName", req.bucket))
 			return e
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/postern/postern/meta"
 	"github.com/postern/postern/proto/checksum"
 	"github.com/postern/postern/proto/postpolicy"
+	"github.com/postern/postern/proto/s3err"
 	"github.com/postern/postern/proto/sigv2"
 	"github.com/postern/postern/proto/sigv4"
 )
@@ -26,17 +27,9 @@ const AuthTypePOST sigv4.AuthType = "POST"
 
 func postError(err error) error {
 	if errors.Is(err, os.ErrDeadlineExceeded) {
-		return errRequestTimeout() // the form came too slowly (see Guard)
+		return s3err.RequestTimeout() // the form came too slowly (see Guard)
 	}
-	var pe *postpolicy.Error
-	if errors.As(err, &pe) {
-		e := errorf(pe.Status, pe.Code, pe.Message)
-		for _, x := range pe.Extra {
-			e.Extra = append(e.Extra, kv(x.Key, x.Value))
-		}
-		return e
-	}
-	return err
+	return err // postpolicy's failures are *s3err.Error already
 }
 
 // authenticatePOST checks the SigV4 signature over the policy of a browser
@@ -53,21 +46,21 @@ func (h *Handler) authenticatePOST(req *request, f *postpolicy.Form) (*postpolic
 		return h.authenticatePOSTv2(req, f)
 	}
 	if alg := field("x-amz-algorithm"); alg != sigv4.Algorithm {
-		return nil, errInvalidArgument("POST form field x-amz-algorithm must be AWS4-HMAC-SHA256.")
+		return nil, s3err.InvalidArgument("POST form field x-amz-algorithm must be AWS4-HMAC-SHA256.")
 	}
 	if sig == "" || policyB64 == "" || field("x-amz-credential") == "" || field("x-amz-date") == "" {
-		return nil, errInvalidArgument("Bucket POST must contain the fields policy, x-amz-algorithm, x-amz-credential, x-amz-date and x-amz-signature.")
+		return nil, s3err.InvalidArgument("Bucket POST must contain the fields policy, x-amz-algorithm, x-amz-credential, x-amz-date and x-amz-signature.")
 	}
 	parts := strings.Split(field("x-amz-credential"), "/")
 	if len(parts) != 5 || parts[4] != "aws4_request" || parts[3] != "s3" {
-		return nil, errInvalidArgument("POST form field x-amz-credential is malformed: want AKID/YYYYMMDD/REGION/s3/aws4_request.")
+		return nil, s3err.InvalidArgument("POST form field x-amz-credential is malformed: want AKID/YYYYMMDD/REGION/s3/aws4_request.")
 	}
 	if parts[2] != h.cfg.Region {
-		return nil, errorf(http.StatusBadRequest, "AuthorizationQueryParametersError", "Error parsing the X-Amz-Credential parameter; the region '"+parts[2]+"' is wrong; expecting '"+h.cfg.Region+"'")
+		return nil, s3err.New(http.StatusBadRequest, "AuthorizationQueryParametersError", "Error parsing the X-Amz-Credential parameter; the region '"+parts[2]+"' is wrong; expecting '"+h.cfg.Region+"'")
 	}
 	signedAt, err := time.Parse("20060102T150405Z", field("x-amz-date"))
 	if err != nil || !strings.HasPrefix(field("x-amz-date"), parts[1]) {
-		return nil, errInvalidArgument("POST form field x-amz-date is malformed or does not match the credential's date.")
+		return nil, s3err.InvalidArgument("POST form field x-amz-date is malformed or does not match the credential's date.")
 	}
 	token := field("x-amz-security-token")
 	secret, p, err := h.cfg.Directory.Credentials(req.r.Context(), parts[0], token)
@@ -80,7 +73,7 @@ func (h *Handler) authenticatePOST(req *request, f *postpolicy.Form) (*postpolic
 	want := mac.Sum(nil)
 	got, err := hex.DecodeString(sig)
 	if err != nil || !hmac.Equal(want, got) {
-		e := errorf(http.StatusForbidden, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your key and signing method.")
+		e := s3err.New(http.StatusForbidden, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your key and signing method.")
 		e.Extra = append(e.Extra, kv("AWSAccessKeyId", parts[0]), kv("StringToSign", policyB64), kv("SignatureProvided", sig))
 		return nil, e
 	}
@@ -101,11 +94,11 @@ func (h *Handler) authenticatePOST(req *request, f *postpolicy.Form) (*postpolic
 func (h *Handler) authenticatePOSTv2(req *request, f *postpolicy.Form) (*postpolicy.Policy, error) {
 	field := func(n string) string { v, _ := f.Value(n); return v }
 	if h.cfg.DisableSigV2 {
-		return nil, errorf(http.StatusBadRequest, "InvalidRequest", "Signature Version 2 is disabled on this server (--sigv2=false); sign the POST policy with AWS4-HMAC-SHA256.")
+		return nil, s3err.New(http.StatusBadRequest, "InvalidRequest", "Signature Version 2 is disabled on this server (--sigv2=false); sign the POST policy with AWS4-HMAC-SHA256.")
 	}
 	ak, policyB64, sig := field("awsaccesskeyid"), field("policy"), field("signature")
 	if policyB64 == "" {
-		return nil, errInvalidArgument("Bucket POST must contain a field named 'policy' when it is signed.")
+		return nil, s3err.InvalidArgument("Bucket POST must contain a field named 'policy' when it is signed.")
 	}
 	token := field("x-amz-security-token")
 	secret, p, err := h.cfg.Directory.Credentials(req.r.Context(), ak, token)
@@ -113,7 +106,7 @@ func (h *Handler) authenticatePOSTv2(req *request, f *postpolicy.Form) (*postpol
 		return nil, credentialError(err)
 	}
 	if !sigv2.VerifyPOST(secret, policyB64, sig) {
-		e := errorf(http.StatusForbidden, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your key and signing method.")
+		e := s3err.New(http.StatusForbidden, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your key and signing method.")
 		e.Extra = append(e.Extra, kv("AWSAccessKeyId", ak), kv("StringToSign", policyB64), kv("SignatureProvided", sig))
 		return nil, e
 	}
@@ -132,7 +125,7 @@ func (h *Handler) postObject(req *request, b *meta.Bucket) error {
 	r := req.r
 	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
-		return errorf(http.StatusPreconditionFailed, "PreconditionFailed", "Bucket POST must be of the enclosure-type multipart/form-data")
+		return s3err.New(http.StatusPreconditionFailed, "PreconditionFailed", "Bucket POST must be of the enclosure-type multipart/form-data")
 	}
 	form, err := postpolicy.ReadForm(r.Body, params["boundary"])
 	if err != nil {
@@ -144,10 +137,10 @@ func (h *Handler) postObject(req *request, b *meta.Bucket) error {
 	}
 	key := form.Key()
 	if _, ok := form.Value("key"); !ok {
-		return errInvalidArgument("Bucket POST must contain a field named 'key'.  If it is specified, please check the order of the fields.")
+		return s3err.InvalidArgument("Bucket POST must contain a field named 'key'.  If it is specified, please check the order of the fields.")
 	}
 	if key == "" || len(key) > MaxKeyLength {
-		return errKeyTooLong()
+		return s3err.KeyTooLongError()
 	}
 	if pol != nil {
 		if err := pol.Check(form, b.Name, h.now()); err != nil {
@@ -176,7 +169,7 @@ func (h *Handler) postObject(req *request, b *meta.Bucket) error {
 		}
 	}
 	if total > MaxUserMetadata {
-		return errMetadataTooLarge()
+		return s3err.MetadataTooLarge()
 	}
 
 	maxSize := int64(MaxPutSize)
@@ -202,7 +195,7 @@ func (h *Handler) postObject(req *request, b *meta.Bucket) error {
 		}
 	}
 	if n > MaxPutSize {
-		return errEntityTooLarge()
+		return s3err.EntityTooLarge()
 	}
 	if o.Inline, o.Segments, err = sk.Finish(n); err != nil {
 		return err

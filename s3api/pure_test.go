@@ -5,6 +5,8 @@ import (
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/postern/postern/proto/s3err"
 )
 
 func TestValidBucketName(t *testing.T) {
@@ -86,7 +88,7 @@ func TestCheckReadConditions(t *testing.T) {
 		}
 		err := checkReadConditions(h, "abc", lm, "")
 		got := 0
-		if e, ok := err.(*Error); ok {
+		if e, ok := err.(*s3err.Error); ok {
 			got = e.Status
 		}
 		if got != tt.status {
@@ -95,7 +97,7 @@ func TestCheckReadConditions(t *testing.T) {
 	}
 	// Copy-source conditions fail with 412 where a GET would say 304.
 	h := http.Header{"X-Amz-Copy-Source-If-None-Match": {`"abc"`}}
-	if e, ok := checkReadConditions(h, "abc", lm, "x-amz-copy-source-").(*Error); !ok || e.Status != 412 {
+	if e, ok := checkReadConditions(h, "abc", lm, "x-amz-copy-source-").(*s3err.Error); !ok || e.Status != 412 {
 		t.Errorf("copy-source If-None-Match: got %v, want 412", e)
 	}
 }

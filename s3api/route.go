@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/postern/postern/proto/s3err"
 )
 
 // MaxKeyLength is S3's limit on object key length, in bytes of UTF-8.
@@ -18,7 +20,7 @@ func (h *Handler) route(req *request) error {
 		path = "/"
 	}
 	if !strings.HasPrefix(path, "/") {
-		return errInvalidRequest("The request path must start with '/'.")
+		return s3err.InvalidRequest("The request path must start with '/'.")
 	}
 	if b := h.hostBucket(r.Host); b != "" {
 		req.bucket = b
@@ -32,10 +34,10 @@ func (h *Handler) route(req *request) error {
 		}
 	}
 	if len(req.key) > MaxKeyLength {
-		return errKeyTooLong()
+		return s3err.KeyTooLongError()
 	}
 	if !utf8.ValidString(req.key) {
-		return errorf(http.StatusBadRequest, "InvalidURI", "Couldn't parse the specified URI.")
+		return s3err.New(http.StatusBadRequest, "InvalidURI", "Couldn't parse the specified URI.")
 	}
 	req.op = operationName(r, req.query(), req.bucket, req.key)
 	return nil

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/postern/postern/meta"
+	"github.com/postern/postern/proto/s3err"
 )
 
 // A request may name one version of an object: ?versionId= on GetObject,
@@ -64,16 +65,16 @@ func checkVersionID(vid, argName string) error {
 	return nil
 }
 
-func errBadVersionID(msg, argName, vid string) *Error {
-	e := errInvalidArgument(msg)
+func errBadVersionID(msg, argName, vid string) *s3err.Error {
+	e := s3err.InvalidArgument(msg)
 	e.Extra = append(e.Extra, kv("ArgumentName", argName), kv("ArgumentValue", vid))
 	return e
 }
 
 // errNoSuchVersion is the answer to a request for a version the key does not
 // have (for today: the null version of a key with no object).
-func errNoSuchVersion(key, vid string) *Error {
-	e := errorf(http.StatusNotFound, "NoSuchVersion", "The specified version does not exist.")
+func errNoSuchVersion(key, vid string) *s3err.Error {
+	e := s3err.New(http.StatusNotFound, "NoSuchVersion", "The specified version does not exist.")
 	e.Extra = append(e.Extra, kv("Key", key), kv("VersionId", vid))
 	return e
 }
@@ -109,20 +110,20 @@ func parseCopySource(raw string, partCopy bool) (copySourceRef, error) {
 			if partCopy {
 				return ref, errBadVersionID("Invalid version id specified", "x-amz-copy-source", v)
 			}
-			return ref, errInvalidRequest("Invalid Request")
+			return ref, s3err.InvalidRequest("Invalid Request")
 		}
 	}
 	src, err := url.PathUnescape(path)
 	if err != nil {
-		return ref, errInvalidArgument("Invalid copy source encoding")
+		return ref, s3err.InvalidArgument("Invalid copy source encoding")
 	}
 	src = strings.TrimPrefix(src, "/")
 	bucket, key, ok := strings.Cut(src, "/")
 	if !ok || bucket == "" || key == "" {
-		return ref, errInvalidArgument("Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
+		return ref, s3err.InvalidArgument("Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
 	}
 	if len(key) > MaxKeyLength {
-		return ref, errKeyTooLong()
+		return ref, s3err.KeyTooLongError()
 	}
 	ref.bucket, ref.key = bucket, key
 	return ref, nil

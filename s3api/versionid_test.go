@@ -7,11 +7,12 @@ import (
 	"testing"
 
 	"github.com/postern/postern/meta"
+	"github.com/postern/postern/proto/s3err"
 )
 
 func wantBadVersion(t *testing.T, what string, err error, code, msg, argName, argValue string) {
 	t.Helper()
-	var e *Error
+	var e *s3err.Error
 	if !errors.As(err, &e) || e.Status != 400 || e.Code != code || e.Message != msg {
 		t.Errorf("%s: got %v, want 400 %s %q", what, err, code, msg)
 		return
@@ -146,7 +147,7 @@ func FuzzVersionIDParam(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw string) {
 		vid, ok, err := versionIDParam(raw)
 		if err != nil {
-			var e *Error
+			var e *s3err.Error
 			if !errors.As(err, &e) || e.Status != 400 || e.Code != "InvalidArgument" || ok {
 				t.Fatalf("%q: %v, %v", raw, ok, err)
 			}
@@ -170,7 +171,7 @@ func FuzzParseCopySource(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw string, part bool) {
 		ref, err := parseCopySource(raw, part)
 		if err != nil {
-			var e *Error
+			var e *s3err.Error
 			if !errors.As(err, &e) || e.Status != 400 {
 				t.Fatalf("%q: %v", raw, err)
 			}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/postern/postern/meta"
+	"github.com/postern/postern/proto/s3err"
 )
 
 // listVersionsResult is S3's ListVersionsResult.
@@ -62,7 +63,7 @@ func parseListVersions(q query) (listVersionsParams, error) {
 	p.prefix, p.delim, p.keyMarker = q.Get("prefix"), q.Get("delimiter"), q.Get("key-marker")
 	if vid, ok := q.Lookup("version-id-marker"); ok {
 		badMarker := func(msg string) error {
-			e := errInvalidArgument(msg)
+			e := s3err.InvalidArgument(msg)
 			e.Extra = append(e.Extra, kv("ArgumentName", "version-id-marker"), kv("ArgumentValue", vid))
 			return e
 		}

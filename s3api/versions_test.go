@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/postern/postern/meta"
+	"github.com/postern/postern/proto/s3err"
 )
 
 // Faults are reported in S3's order: max-keys, then the version-id marker,
@@ -26,7 +27,7 @@ func TestParseListVersions(t *testing.T) {
 		{"versions&key-marker=k&version-id-marker=null&encoding-type=b", "Invalid Encoding Method specified in Request"},
 	} {
 		_, err := parseListVersions(parseQuery(nil, tc.raw))
-		var e *Error
+		var e *s3err.Error
 		if !errors.As(err, &e) || e.Status != 400 || e.Code != "InvalidArgument" || e.Message != tc.msg {
 			t.Errorf("%s: got %v, want 400 InvalidArgument %q", tc.raw, err, tc.msg)
 		}
@@ -92,7 +93,7 @@ func FuzzParseListVersions(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw string) {
 		p, err := parseListVersions(parseQuery(nil, raw))
 		if err != nil {
-			var e *Error
+			var e *s3err.Error
 			if !errors.As(err, &e) || e.Status != 400 || e.Code != "InvalidArgument" {
 				t.Fatalf("%q: %v", raw, err)
 			}

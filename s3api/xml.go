@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"os"
 	"time"
+
+	"github.com/postern/postern/proto/s3err"
 )
 
 const s3Namespace = "http://s3.amazonaws.com/doc/2006-03-01/"
@@ -37,7 +39,7 @@ func readBody(req *request, max int64) ([]byte, error) {
 		return nil, readError(err)
 	}
 	if int64(len(data)) > max {
-		return nil, errorf(http.StatusBadRequest, "MaxMessageLengthExceeded", "Your request was too big.")
+		return nil, s3err.New(http.StatusBadRequest, "MaxMessageLengthExceeded", "Your request was too big.")
 	}
 	return data, nil
 }
@@ -46,9 +48,9 @@ func readBody(req *request, max int64) ([]byte, error) {
 // too slowly (see Guard) is RequestTimeout, any other failure IncompleteBody.
 func readError(err error) error {
 	if errors.Is(err, os.ErrDeadlineExceeded) {
-		return errRequestTimeout()
+		return s3err.RequestTimeout()
 	}
-	return errIncompleteBody()
+	return s3err.IncompleteBody()
 }
 
 // readXML decodes a request body of at most max bytes into v. Empty or
@@ -61,17 +63,17 @@ func readXML(req *request, max int64, v any) error {
 	}
 	req.bytesIn += int64(len(data))
 	if int64(len(data)) > max {
-		return errMalformedXML()
+		return s3err.MalformedXML()
 	}
 	if len(data) == 0 {
-		return errMalformedXML()
+		return s3err.MalformedXML()
 	}
 	if err := xml.Unmarshal(data, v); err != nil {
 		var se *xml.SyntaxError
 		if errors.As(err, &se) || err == io.EOF || err == io.ErrUnexpectedEOF {
-			return errMalformedXML()
+			return s3err.MalformedXML()
 		}
-		return errMalformedXML()
+		return s3err.MalformedXML()
 	}
 	return nil
 }

@@ -13,7 +13,10 @@
 package awschunked
 
 import (
+	"errors"
 	"strings"
+
+	"github.com/postern/postern/proto/s3err"
 )
 
 // Values of the x-amz-content-sha256 header announcing an aws-chunked body.
@@ -48,64 +51,43 @@ type Signer struct {
 	Seed    string // hex signature from the Authorization header
 }
 
-// Error is a decoding failure, with the S3 error code the HTTP layer
-// should answer with. Compare with errors.Is against the sentinels, which
-// match any *Error with the same Code.
-type Error struct {
-	Code string // S3 error code
-	Msg  string
-	// Status overrides the HTTP status of the code (see HTTPStatus).
-	Status int
-	// For a non-final chunk under the minimum size (ErrChunkTooSmall):
-	// the number of the chunk that followed it (from 1) and its size, as
-	// S3 reports them in <Chunk> and <BadChunkSize>.
-	Chunk        int
-	BadChunkSize int64
-}
-
-func (e *Error) Error() string {
-	if e.Msg == "" {
-		return "awschunked: " + e.Code
-	}
-	return "awschunked: " + e.Code + ": " + e.Msg
-}
-
-// Is reports whether target is an *Error with the same Code.
-func (e *Error) Is(target error) bool {
-	t, ok := target.(*Error)
-	return ok && t.Code == e.Code
-}
-
-// HTTPStatus returns the HTTP status S3 uses for the code.
-func (e *Error) HTTPStatus() int {
-	if e.Status != 0 {
-		return e.Status
-	}
-	if e.Code == ErrSignatureDoesNotMatch.Code {
-		return 403
-	}
-	return 400
-}
-
-// Sentinel errors; the errors returned by Reader carry a message too but
-// match these with errors.Is.
+// Decoding failures are *s3err.Error values carrying the code, status and
+// message S3 answers with; the detail of what was wrong (for logs) is their
+// Err. Compare with errors.Is against the sentinels, which match any error
+// with the same Code.
 var (
 	// A chunk or trailer signature is wrong or missing.
-	ErrSignatureDoesNotMatch = &Error{Code: "SignatureDoesNotMatch"}
+	ErrSignatureDoesNotMatch = &s3err.Error{Code: "SignatureDoesNotMatch", Status: 403,
+		Message: "The request signature we calculated does not match the signature you provided. Check your key and signing method."}
 	// The body ended early, or held fewer or more bytes than declared.
-	ErrIncompleteBody = &Error{Code: "IncompleteBody"}
-	// A chunk-size line is malformed or too long.
-	ErrInvalidChunkSize = &Error{Code: "InvalidChunkSizeError"}
+	ErrIncompleteBody = &s3err.Error{Code: "IncompleteBody", Status: 400,
+		Message: "The request body terminated unexpectedly"}
+	// A chunk-size line is malformed or too long. The message is the detail.
+	ErrInvalidChunkSize = &s3err.Error{Code: "InvalidChunkSizeError", Status: 400}
 	// A chunk other than the last is smaller than MinChunkSize (checked
 	// only after RequireMinChunkSize). It has the code of
-	// ErrInvalidChunkSize, as in S3, so errors.Is matches both.
-	ErrChunkTooSmall = &Error{Code: "InvalidChunkSizeError", Msg: "Only the last chunk is allowed to have a size less than 8192 bytes", Status: 403}
+	// ErrInvalidChunkSize, as in S3, so errors.Is matches both. The error
+	// returned carries the number of the chunk that followed the small one
+	// (from 1) and the small one's size, as S3 reports them in <Chunk> and
+	// <BadChunkSize>.
+	ErrChunkTooSmall = &s3err.Error{Code: "InvalidChunkSizeError", Status: 403,
+		Message: "Only the last chunk is allowed to have a size less than 8192 bytes"}
 	// Other malformed framing: missing CRLF after chunk data, bad
-	// trailers, data after the end.
-	ErrMalformed = &Error{Code: "InvalidRequest"}
+	// trailers, data after the end. The message is the detail.
+	ErrMalformed = &s3err.Error{Code: "InvalidRequest", Status: 400}
 )
 
-func newErr(base *Error, msg string) *Error { return &Error{Code: base.Code, Msg: msg} }
+// newErr returns a fresh error of base's kind. detail becomes the message
+// when base has none, else the cause.
+func newErr(base *s3err.Error, detail string) *s3err.Error {
+	e := &s3err.Error{Code: base.Code, Status: base.Status, Message: base.Message}
+	if e.Message == "" {
+		e.Message = detail
+	} else {
+		e.Err = errors.New("awschunked: " + detail)
+	}
+	return e
+}
 
 // MinChunkSize is S3's smallest chunk but for the last one carrying data:
 // "The chunk size must be at least 8 KB ... This chunk size applies to all

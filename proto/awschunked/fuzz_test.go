@@ -6,6 +6,8 @@ import (
 	"io"
 	"testing"
 	"testing/iotest"
+
+	"github.com/postern/postern/proto/s3err"
 )
 
 // FuzzReader decodes arbitrary bodies in every mode (the Reader must never
@@ -45,7 +47,7 @@ func FuzzReader(f *testing.F) {
 				t.Fatal("too many trailers")
 			}
 		} else {
-			var e *Error
+			var e *s3err.Error
 			if !errors.As(err, &e) {
 				t.Fatalf("untyped error %v", err)
 			}

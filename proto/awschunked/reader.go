@@ -9,7 +9,10 @@ import (
 	"hash"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
+
+	"github.com/postern/postern/proto/s3err"
 )
 
 const (
@@ -37,7 +40,7 @@ const (
 // Reader decodes an aws-chunked body. It implements io.Reader; Read
 // returns the decoded payload and io.EOF only after the final chunk, the
 // trailer (if any) and all signatures have been read and verified.
-// Errors are *Error values (see the Err* sentinels), except errors of the
+// Errors are *s3err.Error values (see the Err* sentinels), except errors of the
 // underlying reader other than io.EOF and io.ErrUnexpectedEOF, which are
 // returned as they are.
 type Reader struct {
@@ -171,7 +174,7 @@ func (r *Reader) readErr(err error, msg string) error {
 
 // readLine returns the next CRLF-terminated line without its CRLF. The
 // slice is valid until the next read.
-func (r *Reader) readLine(kind *Error, what string) ([]byte, error) {
+func (r *Reader) readLine(kind *s3err.Error, what string) ([]byte, error) {
 	line, err := r.br.ReadSlice('\n')
 	if err == bufio.ErrBufferFull || len(line) > MaxLineLength {
 		return nil, newErr(kind, what+" too long")
@@ -214,9 +217,9 @@ func (r *Reader) readChunkHeader() error {
 	}
 	// Chunk extensions of unsigned bodies carry nothing we need.
 	if size > 0 && r.chunks > 0 && r.prevSize < r.minChunk {
-		e := *ErrChunkTooSmall
-		e.Chunk, e.BadChunkSize = r.chunks+1, r.prevSize
-		return &e
+		return s3err.New(ErrChunkTooSmall.Status, ErrChunkTooSmall.Code, ErrChunkTooSmall.Message,
+			s3err.KV{Key: "Chunk", Value: strconv.Itoa(r.chunks + 1)},
+			s3err.KV{Key: "BadChunkSize", Value: strconv.FormatInt(r.prevSize, 10)})
 	}
 	r.chunks++
 	r.prevSize = int64(size)

@@ -6,9 +6,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/postern/postern/proto/s3err"
 	"github.com/postern/postern/proto/sigv4"
 	"io"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -276,7 +278,7 @@ func TestMalformed(t *testing.T) {
 		body    string
 		signed  bool
 		trailer bool
-		want    *Error
+		want    *s3err.Error
 	}{
 		{"empty", "", false, false, ErrIncompleteBody},
 		{"bad hex", "zz\r\n", false, false, ErrInvalidChunkSize},
@@ -322,9 +324,13 @@ func TestMalformed(t *testing.T) {
 		if !errors.Is(err, c.want) {
 			t.Errorf("%s: err = %v, want %v", c.name, err, c.want)
 		}
-		var e *Error
-		if errors.As(err, &e) && e.HTTPStatus() != map[bool]int{true: 403, false: 400}[c.want == ErrSignatureDoesNotMatch] {
-			t.Errorf("%s: status %d", c.name, e.HTTPStatus())
+		var e *s3err.Error
+		if errors.As(err, &e) && e.Status != map[bool]int{true: 403, false: 400}[c.want == ErrSignatureDoesNotMatch] {
+			t.Errorf("%s: status %d", c.name, e.Status)
+		}
+		// The message is S3's where S3 has a fixed one, else the detail.
+		if e != nil && (e.Message == "" || c.want.Message != "" && (e.Message != c.want.Message || e.Err == nil)) {
+			t.Errorf("%s: message %q, cause %v", c.name, e.Message, e.Err)
 		}
 	}
 	// Chunk extensions are ignored on unsigned bodies.
@@ -417,7 +423,7 @@ func TestTamper(t *testing.T) {
 				bad[i] ^= x
 				got, trs, err := decodeAll(t, bad, m.signer(), m.trailer)
 				if err != nil {
-					var e *Error
+					var e *s3err.Error
 					if !errors.As(err, &e) {
 						t.Fatalf("%s byte %d: untyped error %v", m.name, i, err)
 					}
@@ -519,9 +525,9 @@ func TestMinChunkSize(t *testing.T) {
 				}
 				continue
 			}
-			var e *Error
-			if !errors.As(err, &e) || !errors.Is(err, ErrChunkTooSmall) || e.HTTPStatus() != 403 || e.Chunk != c.badChunk || e.BadChunkSize != c.badSize ||
-				e.Msg != "Only the last chunk is allowed to have a size less than 8192 bytes" {
+			var e *s3err.Error
+			if !errors.As(err, &e) || !errors.Is(err, ErrChunkTooSmall) || e.Status != 403 || e.Get("Chunk") != strconv.Itoa(c.badChunk) || e.Get("BadChunkSize") != strconv.FormatInt(c.badSize, 10) ||
+				e.Message != "Only the last chunk is allowed to have a size less than 8192 bytes" {
 				t.Errorf("%s: %#v, want chunk %d of size %d refused", name, err, c.badChunk, c.badSize)
 			}
 			if len(got) > c.chunk {

@@ -5,10 +5,12 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/postern/postern/proto/s3err"
 )
 
 // FuzzParse checks that Parse never panics, that it returns either a
-// configuration or an *Error, that what it accepts satisfies the limits, and
+// configuration or an *s3err.Error, that what it accepts satisfies the limits, and
 // that an accepted configuration survives Marshal and Parse unchanged and
 // can be evaluated. The seed corpus is in testdata/fuzz/FuzzParse.
 func FuzzParse(f *testing.F) {
@@ -17,7 +19,7 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg, err := Parse(data)
 		if err != nil {
-			var e *Error
+			var e *s3err.Error
 			if !errors.As(err, &e) || cfg != nil || e.Status != 400 || e.Code == "" {
 				t.Fatalf("Parse error %T %v with config %v", err, err, cfg)
 			}

@@ -6,18 +6,9 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/postern/postern/proto/s3err"
 )
-
-// Error is a PutBucketCors rejection as S3 reports it: Code and Message go
-// into the XML error body and Status is the HTTP status.
-type Error struct {
-	Code    string
-	Message string
-	Status  int
-}
-
-// Error implements error as "Code: Message".
-func (e *Error) Error() string { return e.Code + ": " + e.Message }
 
 // The S3 error codes Parse returns.
 const (
@@ -28,12 +19,12 @@ const (
 
 const malformedMessage = "The XML you provided was not well-formed or did not validate against our published schema"
 
-func errMalformed() *Error {
-	return &Error{Code: CodeMalformedXML, Message: malformedMessage, Status: 400}
+func errMalformed() *s3err.Error {
+	return &s3err.Error{Code: CodeMalformedXML, Message: malformedMessage, Status: 400}
 }
 
-func errInvalid(msg string) *Error {
-	return &Error{Code: CodeInvalidRequest, Message: msg, Status: 400}
+func errInvalid(msg string) *s3err.Error {
+	return &s3err.Error{Code: CodeInvalidRequest, Message: msg, Status: 400}
 }
 
 // allowedMethods are the only AllowedMethod values S3 accepts (CORSRule:
@@ -68,7 +59,7 @@ type xmlRule struct {
 }
 
 // Parse decodes and validates a CORSConfiguration document as sent to
-// PutBucketCors. All failures are *Error:
+// PutBucketCors. All failures are *s3err.Error:
 //
 //   - MaxMessageLengthExceeded (400) for a document over MaxDocumentSize
 //     bytes (the 64 KB limit is documented; the code S3 uses for it is not,
@@ -92,7 +83,7 @@ type xmlRule struct {
 // S3 accepts it. ExposeHeader values are not checked (S3 accepts any).
 func Parse(data []byte) (*Config, error) {
 	if len(data) > MaxDocumentSize {
-		return nil, &Error{Code: CodeMaxMessageLengthExceeded, Message: "Your request was too big.", Status: 400}
+		return nil, &s3err.Error{Code: CodeMaxMessageLengthExceeded, Message: "Your request was too big.", Status: 400}
 	}
 	return parse(data)
 }

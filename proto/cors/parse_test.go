@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/postern/postern/proto/s3err"
 )
 
 func intp(n int) *int { return &n }
@@ -218,9 +220,9 @@ func TestParseErrors(t *testing.T) {
 			if cfg != nil {
 				t.Errorf("Parse returned a config with an error")
 			}
-			var e *Error
+			var e *s3err.Error
 			if !errors.As(err, &e) {
-				t.Fatalf("error %T %v is not *Error", err, err)
+				t.Fatalf("error %T %v is not *s3err.Error", err, err)
 			}
 			if e.Code != tt.code || e.Status != 400 {
 				t.Errorf("error = %s (%d), want %s (400)", e.Code, e.Status, tt.code)

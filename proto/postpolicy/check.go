@@ -25,7 +25,7 @@ func Exempt(name string) bool {
 }
 
 // Check validates the form against the policy at time now for a request to
-// bucket (the bucket named by the URL). It returns nil or an *Error:
+// bucket (the bucket named by the URL). It returns nil or an *s3err.Error:
 //
 //   - 403 AccessDenied "Invalid according to Policy: Policy expired." when
 //     now is after p.Expiration;

@@ -15,9 +15,11 @@
 //	key := form.Key()
 //	// stream form.File, counting bytes; then pol.CheckLength(n)
 //
-// Every failure is an *Error carrying the S3 error code, message and HTTP
+// Every failure is an *s3err.Error carrying the S3 error code, message and HTTP
 // status to answer with.
 package postpolicy
+
+import "github.com/postern/postern/proto/s3err"
 
 // Limits applied by ReadForm and ParsePolicy.
 const (
@@ -33,33 +35,6 @@ const (
 	MaxPolicySize = 20480
 )
 
-// KV is one extra XML element of an S3 error body (for example
-// MaxSizeAllowed), kept as an ordered pair.
-type KV struct{ Key, Value string }
-
-// Error is a failure as S3 reports it: Code and Message become <Code> and
-// <Message>, Status is the HTTP status, and each Extra pair is an additional
-// element of the error body, in order.
-type Error struct {
-	Code    string
-	Message string
-	Status  int
-	Extra   []KV
-}
-
-// Error implements error as "Code: Message".
-func (e *Error) Error() string { return e.Code + ": " + e.Message }
-
-// Get returns the value of the extra element named key, or "" when absent.
-func (e *Error) Get(key string) string {
-	for _, kv := range e.Extra {
-		if kv.Key == key {
-			return kv.Value
-		}
-	}
-	return ""
-}
-
 // S3 error codes this package returns.
 const (
 	CodeAccessDenied          = "AccessDenied"
@@ -74,28 +49,28 @@ const (
 	CodeEntityTooSmall               = "EntityTooSmall"
 )
 
-func invalidPolicy(msg string) *Error {
-	return &Error{Code: CodeInvalidPolicyDocument, Status: 400, Message: "Invalid Policy: " + msg}
+func invalidPolicy(msg string) *s3err.Error {
+	return &s3err.Error{Code: CodeInvalidPolicyDocument, Status: 400, Message: "Invalid Policy: " + msg}
 }
 
-func denied(msg string) *Error {
-	return &Error{Code: CodeAccessDenied, Status: 403, Message: "Invalid according to Policy: " + msg}
+func denied(msg string) *s3err.Error {
+	return &s3err.Error{Code: CodeAccessDenied, Status: 403, Message: "Invalid according to Policy: " + msg}
 }
 
-func errMalformed() *Error {
-	return &Error{Code: CodeMalformedPOSTRequest, Status: 400,
+func errMalformed() *s3err.Error {
+	return &s3err.Error{Code: CodeMalformedPOSTRequest, Status: 400,
 		Message: "The body of your POST request is not well-formed multipart/form-data."}
 }
 
-func errPreDataTooLarge() *Error {
+func errPreDataTooLarge() *s3err.Error {
 	// "preceeding ... was" is S3's wording, kept byte for byte.
-	return &Error{Code: CodeMaxPostPreDataLengthExceeded, Status: 400,
+	return &s3err.Error{Code: CodeMaxPostPreDataLengthExceeded, Status: 400,
 		Message: "Your POST request fields preceeding the upload file was too large.",
-		Extra:   []KV{{"MaxPostPreDataLengthBytes", "20480"}}}
+		Extra:   []s3err.KV{{Key: "MaxPostPreDataLengthBytes", Value: "20480"}}}
 }
 
-func errNoFile() *Error {
-	return &Error{Code: CodeInvalidArgument, Status: 400,
+func errNoFile() *s3err.Error {
+	return &s3err.Error{Code: CodeInvalidArgument, Status: 400,
 		Message: "POST requires exactly one file upload per request.",
-		Extra:   []KV{{"ArgumentName", "file"}, {"ArgumentValue", "0"}}}
+		Extra:   []s3err.KV{{Key: "ArgumentName", Value: "file"}, {Key: "ArgumentValue", Value: "0"}}}
 }

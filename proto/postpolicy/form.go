@@ -54,7 +54,7 @@ func (f *Form) Key() string {
 // unread, exposed as Form.File. Parts after the file are never read: S3
 // ignores them.
 //
-// Errors (all *Error):
+// Errors (all *s3err.Error):
 //   - MalformedPOSTRequest (400): a bad boundary or a body that is not
 //     well-formed multipart/form-data before the file;
 //   - MaxPostPreDataLengthExceeded (400): the parts before the file exceed

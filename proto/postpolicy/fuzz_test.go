@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/postern/postern/proto/s3err"
 )
 
 // FuzzParsePolicy checks that any policy text either parses or fails with
@@ -16,7 +18,7 @@ func FuzzParsePolicy(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		p, err := ParsePolicy(s)
 		if err != nil {
-			var e *Error
+			var e *s3err.Error
 			if !errors.As(err, &e) || e.Code != CodeInvalidPolicyDocument || e.Status != 400 {
 				t.Fatalf("unexpected error %#v", err)
 			}
@@ -35,13 +37,13 @@ func FuzzParsePolicy(f *testing.F) {
 }
 
 // FuzzReadForm checks that any body either yields a form whose limits hold
-// or fails with a 400 *Error. Seeds are in testdata/fuzz/FuzzReadForm.
+// or fails with a 400 *s3err.Error. Seeds are in testdata/fuzz/FuzzReadForm.
 func FuzzReadForm(f *testing.F) {
 	f.Add([]byte(field("key", "k")+filePart("file", "a.txt", "text/plain", "x")+closing), bnd)
 	f.Fuzz(func(t *testing.T, body []byte, boundary string) {
 		form, err := ReadForm(strings.NewReader(string(body)), boundary)
 		if err != nil {
-			var e *Error
+			var e *s3err.Error
 			if !errors.As(err, &e) || e.Status != 400 {
 				t.Fatalf("unexpected error %#v", err)
 			}

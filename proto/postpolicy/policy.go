@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/postern/postern/proto/s3err"
 )
 
 // Condition operators, as stored in Condition.Op.
@@ -54,7 +56,7 @@ type Condition struct {
 func (c Condition) String() string { return c.text }
 
 // ParsePolicy decodes the base64 policy form field and parses the JSON
-// document. It returns an *Error with code InvalidPolicyDocument (400) and an
+// document. It returns an *s3err.Error with code InvalidPolicyDocument (400) and an
 // S3-style message ("Invalid Policy: ...") when the document is malformed.
 //
 // The document must be a JSON object with exactly the members "expiration"
@@ -301,7 +303,7 @@ func (p *Policy) LengthRange() (min, max int64, ok bool) {
 }
 
 // CheckLength checks a file size against LengthRange. It returns nil when
-// the size is allowed, else an *Error with EntityTooLarge or EntityTooSmall
+// the size is allowed, else an *s3err.Error with EntityTooLarge or EntityTooSmall
 // (400) and the ProposedSize and MaxSizeAllowed/MinSizeAllowed elements S3
 // sends. A caller streaming the file can call it with the running count as
 // soon as that count passes max, and again with the total at the end.
@@ -311,16 +313,16 @@ func (p *Policy) CheckLength(size int64) error {
 		return nil
 	}
 	if size > max {
-		return &Error{Code: CodeEntityTooLarge, Status: 400,
+		return &s3err.Error{Code: CodeEntityTooLarge, Status: 400,
 			Message: "Your proposed upload exceeds the maximum allowed size",
-			Extra: []KV{{"ProposedSize", strconv.FormatInt(size, 10)},
-				{"MaxSizeAllowed", strconv.FormatInt(max, 10)}}}
+			Extra: []s3err.KV{{Key: "ProposedSize", Value: strconv.FormatInt(size, 10)},
+				{Key: "MaxSizeAllowed", Value: strconv.FormatInt(max, 10)}}}
 	}
 	if size < min {
-		return &Error{Code: CodeEntityTooSmall, Status: 400,
+		return &s3err.Error{Code: CodeEntityTooSmall, Status: 400,
 			Message: "Your proposed upload is smaller than the minimum allowed size",
-			Extra: []KV{{"ProposedSize", strconv.FormatInt(size, 10)},
-				{"MinSizeAllowed", strconv.FormatInt(min, 10)}}}
+			Extra: []s3err.KV{{Key: "ProposedSize", Value: strconv.FormatInt(size, 10)},
+				{Key: "MinSizeAllowed", Value: strconv.FormatInt(min, 10)}}}
 	}
 	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/postern/postern/proto/s3err"
 )
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
@@ -14,11 +16,11 @@ const exp = `"expiration": "2026-11-25T12:00:00.000Z"`
 
 func doc(conds string) string { return `{` + exp + `, "conditions": [` + conds + `]}` }
 
-func asError(t *testing.T, err error) *Error {
+func asError(t *testing.T, err error) *s3err.Error {
 	t.Helper()
-	var e *Error
+	var e *s3err.Error
 	if !errors.As(err, &e) {
-		t.Fatalf("error %v (%T) is not *Error", err, err)
+		t.Fatalf("error %v (%T) is not *s3err.Error", err, err)
 	}
 	return e
 }
@@ -194,13 +196,13 @@ func TestCheckLength(t *testing.T) {
 	tests := []struct {
 		size  int64
 		code  string
-		extra []KV
+		extra []s3err.KV
 	}{
 		{5, "", nil},
 		{10, "", nil},
-		{4, CodeEntityTooSmall, []KV{{"ProposedSize", "4"}, {"MinSizeAllowed", "5"}}},
-		{0, CodeEntityTooSmall, []KV{{"ProposedSize", "0"}, {"MinSizeAllowed", "5"}}},
-		{11, CodeEntityTooLarge, []KV{{"ProposedSize", "11"}, {"MaxSizeAllowed", "10"}}},
+		{4, CodeEntityTooSmall, []s3err.KV{{Key: "ProposedSize", Value: "4"}, {Key: "MinSizeAllowed", Value: "5"}}},
+		{0, CodeEntityTooSmall, []s3err.KV{{Key: "ProposedSize", Value: "0"}, {Key: "MinSizeAllowed", Value: "5"}}},
+		{11, CodeEntityTooLarge, []s3err.KV{{Key: "ProposedSize", Value: "11"}, {Key: "MaxSizeAllowed", Value: "10"}}},
 	}
 	for _, tc := range tests {
 		err := p.CheckLength(tc.size)

@@ -214,7 +214,7 @@ func withBody(p map[string]any) map[string]any {
 func TestBotocore(t *testing.T) {
 	cases := crossCases()
 	results := runBotocore(t, cases)
-	v := NewVerifier(lookupFor(t), 0, 0, crossDomain)
+	v := NewVerifier(VerifierConfig{Lookup: lookupFor(t), Domain: crossDomain})
 	for i, res := range results {
 		c := cases[i]
 		t.Run(c.Name, func(t *testing.T) {
@@ -261,7 +261,7 @@ func TestBotocoreLongPresign(t *testing.T) {
 		t.Fatal(res.Error)
 	}
 	r := rawRequest(t, wireRequest(t, res.Method, res.URL, nil))
-	_, err := NewVerifier(lookupFor(t), 0, 0, crossDomain).Verify(r, crossNow)
+	_, err := NewVerifier(VerifierConfig{Lookup: lookupFor(t), Domain: crossDomain}).Verify(r, crossNow)
 	e := wantCode(t, err, "AccessDenied", 403)
 	if !strings.Contains(e.Message, "expires in 8 days") {
 		t.Fatalf("%q", e.Message)
@@ -300,7 +300,7 @@ func TestS3cmdSignurl(t *testing.T) {
 	}
 	dir := t.TempDir()
 	expires := crossNow.Add(time.Hour)
-	v := NewVerifier(lookupFor(t), 0, 0, crossDomain)
+	v := NewVerifier(VerifierConfig{Lookup: lookupFor(t), Domain: crossDomain})
 	for _, hostBucket := range []string{"%(bucket)s." + crossDomain + ":9000", crossDomain + ":9000"} {
 		cfg := filepath.Join(dir, "s3cfg")
 		conf := "[default]\naccess_key = " + docAccessKey + "\nsecret_key = " + docSecret +

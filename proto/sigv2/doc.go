@@ -1,8 +1,9 @@
 // Package sigv2 verifies AWS Signature Version 2 requests the way Amazon S3
 // does, for legacy clients (aws CLI v1 `aws s3 presign`, s3cmd, boto with
 // signature_version "s3"). It is pure: no I/O, no package-level state, standard
-// library only (plus the sigv4 package, whose Error, KV, Lookup and AuthType
-// types it reuses so the HTTP layer renders both versions the same way).
+// library only (plus proto/s3err, the error type both versions return so the
+// HTTP layer renders them the same way, and the sigv4 package, whose Lookup
+// and AuthType types it reuses).
 //
 // A Verifier authenticates an *http.Request signed either with an
 // "Authorization: AWS AccessKeyId:Signature" header or as a presigned URL

@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/postern/postern/proto/sigv4"
+	"github.com/postern/postern/proto/s3err"
 )
 
 // Messages AWS S3 uses for SigV2 failures; constants so tests can compare.
@@ -34,8 +34,8 @@ const (
 	maxEcho             = 256  // longest client value echoed in an error
 )
 
-func newErr(code string, status int, msg string, extra ...sigv4.KV) *sigv4.Error {
-	return &sigv4.Error{Code: code, Status: status, Message: msg, Extra: extra}
+func newErr(code string, status int, msg string, extra ...s3err.KV) *s3err.Error {
+	return &s3err.Error{Code: code, Status: status, Message: msg, Extra: extra}
 }
 
 // echo bounds a client-supplied value before it is put in an error body.
@@ -46,22 +46,22 @@ func echo(s string) string {
 	return s
 }
 
-func errInvalidAuthorization(h string) *sigv4.Error {
+func errInvalidAuthorization(h string) *s3err.Error {
 	return newErr("InvalidArgument", http.StatusBadRequest, msgBadAuthHeader,
-		sigv4.KV{Key: "ArgumentName", Value: "Authorization"},
-		sigv4.KV{Key: "ArgumentValue", Value: echo(h)})
+		s3err.KV{Key: "ArgumentName", Value: "Authorization"},
+		s3err.KV{Key: "ArgumentValue", Value: echo(h)})
 }
 
-func errSkew(requestTime string, now time.Time, maxSkew time.Duration) *sigv4.Error {
+func errSkew(requestTime string, now time.Time, maxSkew time.Duration) *s3err.Error {
 	return newErr("RequestTimeTooSkewed", http.StatusForbidden, msgSkew,
-		sigv4.KV{Key: "RequestTime", Value: echo(requestTime)},
-		sigv4.KV{Key: "ServerTime", Value: now.UTC().Format(time.RFC3339)},
-		sigv4.KV{Key: "MaxAllowedSkewMilliseconds", Value: strconv.FormatInt(maxSkew.Milliseconds(), 10)})
+		s3err.KV{Key: "RequestTime", Value: echo(requestTime)},
+		s3err.KV{Key: "ServerTime", Value: now.UTC().Format(time.RFC3339)},
+		s3err.KV{Key: "MaxAllowedSkewMilliseconds", Value: strconv.FormatInt(maxSkew.Milliseconds(), 10)})
 }
 
 // errTooLong is Postern's own rule: a SigV2 presigned URL may not be valid
 // for longer than a SigV4 one may (maxExpiry, 7 days by default).
-func errTooLong(expires, now time.Time, maxExpiry time.Duration) *sigv4.Error {
+func errTooLong(expires, now time.Time, maxExpiry time.Duration) *s3err.Error {
 	const day = 24 * time.Hour
 	days := func(d time.Duration) string {
 		n := int64(d / day)
@@ -78,7 +78,7 @@ func errTooLong(expires, now time.Time, maxExpiry time.Duration) *sigv4.Error {
 		". Sign with Signature Version 4 and X-Amz-Expires (at most " +
 		strconv.FormatInt(int64(maxExpiry/time.Second), 10) + " seconds)."
 	return newErr("AccessDenied", http.StatusForbidden, msg,
-		sigv4.KV{Key: "Expires", Value: expires.UTC().Format(time.RFC3339)},
-		sigv4.KV{Key: "ServerTime", Value: now.UTC().Format(time.RFC3339)},
-		sigv4.KV{Key: "MaxExpiresSeconds", Value: strconv.FormatInt(int64(maxExpiry/time.Second), 10)})
+		s3err.KV{Key: "Expires", Value: expires.UTC().Format(time.RFC3339)},
+		s3err.KV{Key: "ServerTime", Value: now.UTC().Format(time.RFC3339)},
+		s3err.KV{Key: "MaxExpiresSeconds", Value: strconv.FormatInt(int64(maxExpiry/time.Second), 10)})
 }

@@ -8,11 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postern/postern/proto/s3err"
 	"github.com/postern/postern/proto/sigv4"
 )
 
 // The fuzz targets feed garbage to the parser and to Verify. Besides "never
-// panic" they check that failures are well-formed *sigv4.Error values and that
+// panic" they check that failures are well-formed *s3err.Error values and that
 // whatever verifies really carries the signature of its string to sign.
 
 func FuzzParseAuthorization(f *testing.F) {
@@ -24,7 +25,7 @@ func FuzzParseAuthorization(f *testing.F) {
 	f.Fuzz(func(t *testing.T, h string) {
 		ak, sig, err := ParseAuthorization(h)
 		if err != nil {
-			var e *sigv4.Error
+			var e *s3err.Error
 			if !errors.As(err, &e) || e.Status != http.StatusBadRequest || e.Code != "InvalidArgument" || len(e.Get("ArgumentValue")) > maxEcho {
 				t.Fatalf("bad error %#v", err)
 			}
@@ -49,7 +50,7 @@ func FuzzVerifyQuery(f *testing.F) {
 	f.Add("PUT", "/bkt/k", "AWSAccessKeyId=AKIAIOSFODNN7EXAMPLE&Expires=99999999999999999999&Signature=%zz", "s3.example.com", "", "Content-Type", "text/plain")
 	f.Add("GET", "//", "Signature&AWSAccessKeyId&Expires=&&=&%", "", "AWS x:y", "X-Amz-Date", "garbage")
 	f.Add("GET", "/", "acl&uploads=&response-content-type=%&x-amz-meta-a=%E2%82&Expires=1", ".s3.example.com:", "", "X-Amz-Meta-B", "\x00")
-	v := NewVerifier(lookupFor(f), 0, 0, "s3.example.com")
+	v := NewVerifier(VerifierConfig{Lookup: lookupFor(f), Domain: "s3.example.com"})
 	// The first seed must verify, or the fuzzer never explores valid requests.
 	seed := &http.Request{Method: "GET", URL: &url.URL{Path: "/a b", RawQuery: "versionId=v1&x-amz-security-token=" + url.QueryEscape(testToken) +
 		"&AWSAccessKeyId=AKIAIOSFODNN7EXAMPLE&Expires=1795629600&Signature=" + sig}, Host: "bkt.s3.example.com", Header: http.Header{}}
@@ -72,7 +73,7 @@ func FuzzVerifyQuery(f *testing.F) {
 		_ = IsSigV2(r)
 		res, err := v.Verify(r, now)
 		if err != nil {
-			var e *sigv4.Error
+			var e *s3err.Error
 			if !errors.As(err, &e) || e.Status == 0 || e.Code == "" {
 				t.Fatalf("bad error %#v", err)
 			}

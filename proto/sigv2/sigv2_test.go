@@ -2,6 +2,7 @@ package sigv2
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postern/postern/proto/s3err"
 	"github.com/postern/postern/proto/sigv4"
 )
 
@@ -21,14 +23,14 @@ const (
 )
 
 func lookupFor(t testing.TB) sigv4.Lookup {
-	return func(ak, token string) (string, bool, error) {
+	return func(_ context.Context, ak, token string) (sigv4.Secret, error) {
 		if ak != docAccessKey {
-			return "", false, nil
+			return sigv4.Secret{}, sigv4.ErrUnknownAccessKey
 		}
 		if token != "" && token != testToken {
-			return "", false, &sigv4.Error{Code: "InvalidToken", Status: http.StatusBadRequest, Message: "The provided token is malformed or otherwise invalid."}
+			return sigv4.Secret{}, &s3err.Error{Code: "InvalidToken", Status: http.StatusBadRequest, Message: "The provided token is malformed or otherwise invalid."}
 		}
-		return docSecret, true, nil
+		return sigv4.Secret{Key: docSecret}, nil
 	}
 }
 
@@ -53,9 +55,9 @@ func mustDate(t testing.TB, s string) time.Time {
 	return d
 }
 
-func wantCode(t testing.TB, err error, code string, status int) *sigv4.Error {
+func wantCode(t testing.TB, err error, code string, status int) *s3err.Error {
 	t.Helper()
-	var e *sigv4.Error
+	var e *s3err.Error
 	if !errors.As(err, &e) {
 		t.Fatalf("want %s, got %v", code, err)
 	}
@@ -179,7 +181,7 @@ Authorization: AWS AKIAIOSFODNN7EXAMPLE:DNEZGsoieTZ92F3bUfSPQcbGmlM=
 				date = r.Header.Get("Date")
 			}
 			now := mustDate(t, date).Add(3 * time.Minute)
-			res, err := NewVerifier(lookupFor(t), 0, 0, c.domain).Verify(r, now)
+			res, err := NewVerifier(VerifierConfig{Lookup: lookupFor(t), Domain: c.domain}).Verify(r, now)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -202,7 +204,7 @@ Host: johnsmith.s3.amazonaws.com
 		t.Fatalf("query signature %s", got)
 	}
 	exp := time.Unix(1175139620, 0)
-	res, err := NewVerifier(lookupFor(t), 0, 0, "s3.amazonaws.com").Verify(r, exp.Add(-time.Hour))
+	res, err := NewVerifier(VerifierConfig{Lookup: lookupFor(t), Domain: "s3.amazonaws.com"}).Verify(r, exp.Add(-time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +216,7 @@ Host: johnsmith.s3.amazonaws.com
 var testNow = time.Date(2026, 11, 25, 17, 0, 0, 0, time.UTC)
 
 func testVerifier(t testing.TB) *Verifier {
-	return NewVerifier(lookupFor(t), 15*time.Minute, 7*24*time.Hour, "s3.example.com")
+	return NewVerifier(VerifierConfig{Lookup: lookupFor(t), MaxSkew: 15 * time.Minute, MaxExpiry: 7 * 24 * time.Hour, Domain: "s3.example.com"})
 }
 
 // signedHeaderReq returns a header-signed request for target on host.
@@ -295,7 +297,7 @@ func TestExpiry(t *testing.T) {
 		t.Fatalf("message %q", e.Message)
 	}
 	// A shorter limit is honoured.
-	short := NewVerifier(lookupFor(t), 0, time.Hour, "s3.example.com")
+	short := NewVerifier(VerifierConfig{Lookup: lookupFor(t), MaxExpiry: time.Hour, Domain: "s3.example.com"})
 	wantCode(t, mustErr(short.Verify(presignedReq(t, "GET", "bkt.s3.example.com", "/key", testNow.Add(2*time.Hour).Unix(), "", nil), testNow)), "AccessDenied", 403)
 
 	// Malformed or missing parameters.

@@ -2,11 +2,13 @@ package sigv2
 
 import (
 	"crypto/hmac"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/postern/postern/proto/s3err"
 	"github.com/postern/postern/proto/sigv4"
 )
 
@@ -27,39 +29,42 @@ type Result struct {
 	AuthType     sigv4.AuthType
 	SignedAt     time.Time // header auth: x-amz-date, else Date; zero when presigned
 	Expires      time.Time // presigned only
-	Identity     any       // what the IdentityLookup returned
+	Identity     any       // what the Lookup returned
 }
 
 // Verifier verifies SigV2 requests. It holds configuration only and is safe
 // for concurrent use.
 type Verifier struct {
 	lookup    sigv4.Lookup
-	lookupID  sigv4.IdentityLookup
 	maxSkew   time.Duration
 	maxExpiry time.Duration
 	domain    string
 }
 
-// WithIdentityLookup makes v call f, with the request's context, instead of
-// its Lookup (see sigv4.IdentityLookup). It returns v; call it before v is shared.
-func (v *Verifier) WithIdentityLookup(f sigv4.IdentityLookup) *Verifier {
-	v.lookupID = f
-	return v
+// VerifierConfig configures a Verifier.
+type VerifierConfig struct {
+	// Lookup resolves access keys, as for sigv4 (the same function serves
+	// both). Required.
+	Lookup sigv4.Lookup
+	// MaxSkew bounds the Date of header-signed requests (<= 0: 15 minutes).
+	MaxSkew time.Duration
+	// MaxExpiry bounds how far in the future a presigned URL's Expires may
+	// be (<= 0: 7 days).
+	MaxExpiry time.Duration
+	// Domain is the base domain of virtual-host-style requests
+	// (BUCKET.domain), "" when they are not served.
+	Domain string
 }
 
-// NewVerifier returns a Verifier. lookup resolves access keys (as for sigv4);
-// maxSkew bounds the Date of header-signed requests (<= 0: 15 minutes);
-// maxExpiry bounds how far in the future a presigned URL's Expires may be
-// (<= 0: 7 days); domain is the base domain of virtual-host-style requests
-// (BUCKET.domain), "" when they are not served.
-func NewVerifier(lookup sigv4.Lookup, maxSkew, maxExpiry time.Duration, domain string) *Verifier {
-	if maxSkew <= 0 {
-		maxSkew = DefaultMaxSkew
+// NewVerifier returns a Verifier.
+func NewVerifier(c VerifierConfig) *Verifier {
+	if c.MaxSkew <= 0 {
+		c.MaxSkew = DefaultMaxSkew
 	}
-	if maxExpiry <= 0 {
-		maxExpiry = DefaultMaxExpiry
+	if c.MaxExpiry <= 0 {
+		c.MaxExpiry = DefaultMaxExpiry
 	}
-	return &Verifier{lookup: lookup, maxSkew: maxSkew, maxExpiry: maxExpiry, domain: domain}
+	return &Verifier{lookup: c.Lookup, maxSkew: c.MaxSkew, maxExpiry: c.MaxExpiry, domain: c.Domain}
 }
 
 // IsSigV2 reports whether r carries SigV2 authentication: an Authorization
@@ -103,7 +108,7 @@ func IsSigV2(r *http.Request) bool {
 // ParseAuthorization splits an "AWS AccessKeyId:Signature" header. Spaces
 // after "AWS" and around the value are tolerated; the access key and the
 // signature must be non-empty and free of whitespace. Failures are
-// InvalidArgument (400) *sigv4.Error values, as AWS answers.
+// InvalidArgument (400) *s3err.Error values, as AWS answers.
 func ParseAuthorization(h string) (accessKey, signature string, err error) {
 	if len(h) > maxAuthorizationLen || !strings.HasPrefix(h, "AWS ") {
 		return "", "", errInvalidAuthorization(h)
@@ -117,7 +122,7 @@ func ParseAuthorization(h string) (accessKey, signature string, err error) {
 }
 
 // Verify authenticates r at time now, by its Authorization header or its
-// presigned query. It does not read the body. Failures are *sigv4.Error values
+// presigned query. It does not read the body. Failures are *s3err.Error values
 // (or the Lookup's own error).
 func (v *Verifier) Verify(r *http.Request, now time.Time) (*Result, error) {
 	var authz string
@@ -155,7 +160,7 @@ func (v *Verifier) Verify(r *http.Request, now time.Time) (*Result, error) {
 		}
 		if q.seen[i] {
 			return nil, newErr("InvalidArgument", http.StatusBadRequest, msgDuplicateParam,
-				sigv4.KV{Key: "ArgumentName", Value: k})
+				s3err.KV{Key: "ArgumentName", Value: k})
 		}
 		q.seen[i], q.val[i] = true, unescape(p.rawValue)
 	}
@@ -166,8 +171,8 @@ func (v *Verifier) Verify(r *http.Request, now time.Time) (*Result, error) {
 	case hasAuthz:
 		if authz != "AWS" && !strings.HasPrefix(authz, "AWS ") {
 			return nil, newErr("InvalidArgument", http.StatusBadRequest, msgUnsupportedAuth,
-				sigv4.KV{Key: "ArgumentName", Value: "Authorization"},
-				sigv4.KV{Key: "ArgumentValue", Value: echo(authz)})
+				s3err.KV{Key: "ArgumentName", Value: "Authorization"},
+				s3err.KV{Key: "ArgumentValue", Value: echo(authz)})
 		}
 		return v.verifyHeader(r, now, authz, params)
 	case queryAuth && q.v4:
@@ -263,8 +268,8 @@ func (v *Verifier) verifyQuery(r *http.Request, now time.Time, q *queryAuth, par
 	expires := time.Unix(secs, 0).UTC()
 	if now.After(expires) {
 		return nil, newErr("AccessDenied", http.StatusForbidden, msgExpired,
-			sigv4.KV{Key: "Expires", Value: expires.Format(time.RFC3339)},
-			sigv4.KV{Key: "ServerTime", Value: now.UTC().Format(time.RFC3339)})
+			s3err.KV{Key: "Expires", Value: expires.Format(time.RFC3339)},
+			s3err.KV{Key: "ServerTime", Value: now.UTC().Format(time.RFC3339)})
 	}
 	if expires.Sub(now) > v.maxExpiry {
 		return nil, errTooLong(expires, now, v.maxExpiry)
@@ -316,21 +321,16 @@ func parseEpoch(s string) (int64, bool) {
 // finish looks the secret up, recomputes the signature and compares it in
 // constant time.
 func (v *Verifier) finish(r *http.Request, res *Result, provided, expires string, params []queryParam) (*Result, error) {
-	var secret string
-	var ok bool
-	var err error
-	if v.lookupID != nil {
-		secret, res.Identity, ok, err = v.lookupID(r.Context(), res.AccessKey, res.SessionToken)
-	} else {
-		secret, ok, err = v.lookup(res.AccessKey, res.SessionToken)
+	s, err := v.lookup(r.Context(), res.AccessKey, res.SessionToken)
+	if errors.Is(err, sigv4.ErrUnknownAccessKey) {
+		return nil, newErr("InvalidAccessKeyId", http.StatusForbidden, msgInvalidAccessKey,
+			s3err.KV{Key: "AWSAccessKeyId", Value: echo(res.AccessKey)})
 	}
 	if err != nil {
 		return nil, err
 	}
-	if !ok {
-		return nil, newErr("InvalidAccessKeyId", http.StatusForbidden, msgInvalidAccessKey,
-			sigv4.KV{Key: "AWSAccessKeyId", Value: echo(res.AccessKey)})
-	}
+	res.Identity = s.Identity
+	secret := s.Key
 	sts := stringToSign(r, v.domain, expires, params, true)
 	if !hmac.Equal([]byte(Sign(secret, sts)), []byte(provided)) {
 		// Fallback: a bucket-only path-style path signed without the '/'.
@@ -339,10 +339,10 @@ func (v *Verifier) finish(r *http.Request, res *Result, provided, expires string
 			return res, nil
 		}
 		return nil, newErr("SignatureDoesNotMatch", http.StatusForbidden, msgSignatureMismatch,
-			sigv4.KV{Key: "AWSAccessKeyId", Value: echo(res.AccessKey)},
-			sigv4.KV{Key: "StringToSign", Value: sts},
-			sigv4.KV{Key: "SignatureProvided", Value: echo(provided)},
-			sigv4.KV{Key: "StringToSignBytes", Value: sigv4.HexBytes(sts)})
+			s3err.KV{Key: "AWSAccessKeyId", Value: echo(res.AccessKey)},
+			s3err.KV{Key: "StringToSign", Value: sts},
+			s3err.KV{Key: "SignatureProvided", Value: echo(provided)},
+			s3err.KV{Key: "StringToSignBytes", Value: sigv4.HexBytes(sts)})
 	}
 	return res, nil
 }

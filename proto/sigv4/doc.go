@@ -1,10 +1,11 @@
 // Package sigv4 verifies AWS Signature Version 4 requests the way Amazon S3
-// does. It is pure: no I/O, no package-level state, standard library only.
+// does. It is pure: no I/O, no package-level state, standard library only
+// (plus the leaf proto/s3err, its error type).
 //
 // A Verifier authenticates an *http.Request signed either with an
 // "Authorization: AWS4-HMAC-SHA256 ..." header or as a presigned URL
 // (X-Amz-Algorithm=AWS4-HMAC-SHA256 in the query), without reading the body.
-// Failures are *Error values carrying the S3 error code, HTTP status, message
+// Failures are *s3err.Error values carrying the S3 error code, HTTP status, message
 // and extra XML elements AWS returns, so the HTTP layer can render them as is.
 //
 // S3 rules, which differ from the generic SigV4 ones:

@@ -5,40 +5,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/postern/postern/proto/s3err"
 )
 
-// Error is an authentication failure as S3 reports it. The HTTP layer turns it
-// into an S3 XML error body: Code and Message become <Code>/<Message>, Status is
-// the response status, and each Extra pair becomes an additional element, in
-// order (AWS clients and tooling read e.g. StringToSign from SignatureDoesNotMatch
-// bodies to debug their signers, so we provide the same elements).
-type Error struct {
-	Code    string
-	Message string
-	Status  int
-	Extra   []KV
-}
-
-// KV is one extra XML element of an error body, kept as a pair (not a map) so
-// the order AWS uses is preserved.
-type KV struct{ Key, Value string }
-
-// Error implements error as "Code: Message" so logs stay greppable by code.
-func (e *Error) Error() string { return e.Code + ": " + e.Message }
-
-// Get returns the value of the extra element named key, or "" when absent.
-// It exists mostly for tests and logging.
-func (e *Error) Get(key string) string {
-	for _, kv := range e.Extra {
-		if kv.Key == key {
-			return kv.Value
-		}
-	}
-	return ""
-}
-
-func newErr(code string, status int, msg string, extra ...KV) *Error {
-	return &Error{Code: code, Status: status, Message: msg, Extra: extra}
+func newErr(code string, status int, msg string, extra ...s3err.KV) *s3err.Error {
+	return s3err.New(status, code, msg, extra...)
 }
 
 // Messages AWS S3 uses; kept as constants so tests and callers can compare.
@@ -71,18 +43,18 @@ const (
 
 // malformed builds the error for a bad Authorization header (presigned=false) or
 // bad query parameters (presigned=true); AWS words the two differently.
-func malformed(presigned bool, detail string, extra ...KV) *Error {
+func malformed(presigned bool, detail string, extra ...s3err.KV) *s3err.Error {
 	if presigned {
 		return newErr("AuthorizationQueryParametersError", http.StatusBadRequest, msgCredentialParse+detail, extra...)
 	}
 	return newErr("AuthorizationHeaderMalformed", http.StatusBadRequest, msgHeaderMalformed+detail, extra...)
 }
 
-func errSkew(requestTime string, now time.Time, maxSkew time.Duration) *Error {
+func errSkew(requestTime string, now time.Time, maxSkew time.Duration) *s3err.Error {
 	return newErr("RequestTimeTooSkewed", http.StatusForbidden, msgSkew,
-		KV{"RequestTime", requestTime},
-		KV{"ServerTime", now.UTC().Format(time.RFC3339)},
-		KV{"MaxAllowedSkewMilliseconds", strconv.FormatInt(maxSkew.Milliseconds(), 10)})
+		s3err.KV{Key: "RequestTime", Value: requestTime},
+		s3err.KV{Key: "ServerTime", Value: now.UTC().Format(time.RFC3339)},
+		s3err.KV{Key: "MaxAllowedSkewMilliseconds", Value: strconv.FormatInt(maxSkew.Milliseconds(), 10)})
 }
 
 // HexBytes renders s as space separated lower-case hex bytes, the format AWS

@@ -7,10 +7,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/postern/postern/proto/s3err"
 )
 
 // The fuzz targets feed garbage to the parsers and to Verify. Besides "never
-// panic", they check that every failure is an *Error with a status, and that
+// panic", they check that every failure is an *s3err.Error with a status, and that
 // nothing unsigned ever verifies.
 
 func FuzzParseAuthorization(f *testing.F) {
@@ -22,7 +24,7 @@ func FuzzParseAuthorization(f *testing.F) {
 	f.Fuzz(func(t *testing.T, h string) {
 		a, err := ParseAuthorization(h)
 		if err != nil {
-			var e *Error
+			var e *s3err.Error
 			if !errors.As(err, &e) || e.Status == 0 || e.Code == "" {
 				t.Fatalf("bad error %#v", err)
 			}
@@ -44,7 +46,7 @@ func FuzzParsePresigned(f *testing.F) {
 		q, _ := url.ParseQuery(raw) // partial results on error are fine
 		p, err := ParsePresigned(q)
 		if err != nil {
-			var e *Error
+			var e *s3err.Error
 			if !errors.As(err, &e) || e.Status != http.StatusBadRequest {
 				t.Fatalf("bad error %#v", err)
 			}
@@ -88,7 +90,7 @@ func FuzzVerify(f *testing.F) {
 		}
 		res, err := v.Verify(r, testNow)
 		if err != nil {
-			var e *Error
+			var e *s3err.Error
 			if !errors.As(err, &e) || e.Status == 0 || e.Code == "" {
 				t.Fatalf("bad error %#v", err)
 			}

@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/postern/postern/proto/s3err"
 )
 
 // Algorithm is the only signing algorithm this package verifies.
@@ -96,7 +98,7 @@ type Authorization struct {
 //	AWS4-HMAC-SHA256 Credential=AKID/20150830/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature=<hex>
 //
 // Components may be separated by ',' with optional spaces, in any order. The
-// errors are *Error values as S3 reports them (InvalidArgument for another
+// errors are *s3err.Error values as S3 reports them (InvalidArgument for another
 // algorithm, AuthorizationHeaderMalformed for a bad shape). It never panics.
 func ParseAuthorization(header string) (Authorization, error) {
 	if len(header) > MaxAuthorizationLen {
@@ -105,7 +107,7 @@ func ParseAuthorization(header string) (Authorization, error) {
 	alg, rest, _ := strings.Cut(header, " ")
 	if alg != Algorithm {
 		return Authorization{}, newErr("InvalidArgument", http.StatusBadRequest, msgUnsupportedAuth,
-			KV{"ArgumentName", "Authorization"}, KV{"ArgumentValue", header})
+			s3err.KV{Key: "ArgumentName", Value: "Authorization"}, s3err.KV{Key: "ArgumentValue", Value: header})
 	}
 	var a Authorization
 	var cred, sh, sig string
@@ -222,7 +224,7 @@ func ParsePresigned(query url.Values) (Presigned, error) {
 	return f.parse()
 }
 
-func queryErr(msg string, extra ...KV) *Error {
+func queryErr(msg string, extra ...s3err.KV) *s3err.Error {
 	return newErr("AuthorizationQueryParametersError", http.StatusBadRequest, msg, extra...)
 }
 

@@ -1,6 +1,7 @@
 package sigv4
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -10,13 +11,13 @@ import (
 
 func TestPresignVerifies(t *testing.T) {
 	creds := Credentials{AccessKey: "AKIDEXAMPLE", SecretKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"}
-	lookup := func(ak, tok string) (string, bool, error) {
+	lookup := func(_ context.Context, ak, tok string) (Secret, error) {
 		if ak == creds.AccessKey && tok == creds.SessionToken {
-			return creds.SecretKey, true, nil
+			return Secret{Key: creds.SecretKey}, nil
 		}
-		return "", false, nil
+		return Secret{}, ErrUnknownAccessKey
 	}
-	v := NewVerifier("us-east-1", []string{"s3"}, 15*time.Minute, lookup)
+	v := NewVerifier(VerifierConfig{Region: "us-east-1", Services: []string{"s3"}, MaxSkew: 15 * time.Minute, Lookup: lookup})
 	at := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
 		name, method, rawURL string

@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/smithy-go/encoding/httpbinding"
+
+	"github.com/postern/postern/proto/s3err"
 )
 
 // These tests sign requests with the real AWS SDK for Go v2 signer, send them
@@ -27,15 +29,15 @@ const (
 var sdkTime = time.Date(2026, 11, 25, 17, 0, 0, 0, time.UTC)
 
 func sdkVerifier(t *testing.T, services ...string) *Verifier {
-	return NewVerifier("us-east-1", services, 15*time.Minute, func(ak, token string) (string, bool, error) {
+	return NewVerifier(VerifierConfig{Region: "us-east-1", Services: services, MaxSkew: 15 * time.Minute, Lookup: func(_ context.Context, ak, token string) (Secret, error) {
 		if ak != sdkAccessKey {
-			return "", false, nil
+			return Secret{}, ErrUnknownAccessKey
 		}
 		if token != "" && token != sdkToken {
 			t.Errorf("lookup got token %q", token)
 		}
-		return sdkSecret, true, nil
-	})
+		return Secret{Key: sdkSecret}, nil
+	}})
 }
 
 // overTheWire serialises a client request and parses it back as a server
@@ -227,8 +229,8 @@ func TestSDKOtherService(t *testing.T) {
 	}
 }
 
-func extraOf(err error) []KV {
-	if e, ok := err.(*Error); ok {
+func extraOf(err error) []s3err.KV {
+	if e, ok := err.(*s3err.Error); ok {
 		return e.Extra
 	}
 	return nil

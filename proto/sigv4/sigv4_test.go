@@ -1,6 +1,7 @@
 package sigv4
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -10,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/postern/postern/proto/s3err"
 )
 
 const (
@@ -20,15 +23,15 @@ const (
 var testNow = time.Date(2026, 11, 25, 17, 0, 0, 0, time.UTC)
 
 func testVerifier() *Verifier {
-	return NewVerifier("us-east-1", []string{"s3", "sts"}, 15*time.Minute, func(ak, token string) (string, bool, error) {
+	return NewVerifier(VerifierConfig{Region: "us-east-1", Services: []string{"s3", "sts"}, MaxSkew: 15 * time.Minute, Lookup: func(_ context.Context, ak, token string) (Secret, error) {
 		switch ak {
 		case testAK:
-			return testSecret, true, nil
+			return Secret{Key: testSecret}, nil
 		case "EXPIRED":
-			return "", false, &Error{Code: "ExpiredToken", Status: 400, Message: "The provided token has expired."}
+			return Secret{}, &s3err.Error{Code: "ExpiredToken", Status: 400, Message: "The provided token has expired."}
 		}
-		return "", false, nil
-	})
+		return Secret{}, ErrUnknownAccessKey
+	}})
 }
 
 // newReq builds a server-side style request (Host in r.Host, URL parsed from a
@@ -326,6 +329,34 @@ func TestVerifyHeaderOK(t *testing.T) {
 	}
 }
 
+// The lookup receives the request's context and its identity comes back in
+// the result once the signature checks out.
+func TestLookupContextAndIdentity(t *testing.T) {
+	type ctxKey struct{}
+	var gotCtx any
+	v := NewVerifier(VerifierConfig{Region: "us-east-1", Services: []string{"s3"}, Lookup: func(ctx context.Context, ak, token string) (Secret, error) {
+		gotCtx = ctx.Value(ctxKey{})
+		return Secret{Key: testSecret, Identity: "principal of " + ak}, nil
+	}})
+	r := baseS3(t)
+	r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, "the request's"))
+	res, err := v.Verify(r, testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gotCtx != "the request's" || res.Identity != "principal of "+testAK {
+		t.Fatalf("lookup context %v, identity %v", gotCtx, res.Identity)
+	}
+	// A wrapped ErrUnknownAccessKey is InvalidAccessKeyId, with the key.
+	v = NewVerifier(VerifierConfig{Region: "us-east-1", Services: []string{"s3"}, Lookup: func(context.Context, string, string) (Secret, error) {
+		return Secret{}, fmt.Errorf("directory: %w", ErrUnknownAccessKey)
+	}})
+	_, err = v.Verify(baseS3(t), testNow)
+	if e := wantCode(t, err, "InvalidAccessKeyId"); e.Status != 403 || e.Get("AWSAccessKeyId") != testAK {
+		t.Fatalf("%+v", e)
+	}
+}
+
 func TestVerifyHeaderErrors(t *testing.T) {
 	v := testVerifier()
 	type tc struct {
@@ -417,7 +448,7 @@ func TestVerifyErrorDetails(t *testing.T) {
 	// Skew details.
 	_, err := v.Verify(baseS3(t), testNow.Add(time.Hour))
 	e := wantCode(t, err, "RequestTimeTooSkewed")
-	want := []KV{{"RequestTime", "20261125T170000Z"}, {"ServerTime", "2026-11-25T18:00:00Z"}, {"MaxAllowedSkewMilliseconds", "900000"}}
+	want := []s3err.KV{{Key: "RequestTime", Value: "20261125T170000Z"}, {Key: "ServerTime", Value: "2026-11-25T18:00:00Z"}, {Key: "MaxAllowedSkewMilliseconds", Value: "900000"}}
 	if fmt.Sprint(e.Extra) != fmt.Sprint(want) {
 		t.Fatalf("%v", e.Extra)
 	}
@@ -449,7 +480,7 @@ func TestVerifyErrorDetails(t *testing.T) {
 	_, err = v.Verify(r, testNow)
 	wantCode(t, err, "ExpiredToken")
 	plain := errors.New("db down")
-	v2 := NewVerifier("us-east-1", []string{"s3"}, 0, func(string, string) (string, bool, error) { return "", false, plain })
+	v2 := NewVerifier(VerifierConfig{Region: "us-east-1", Services: []string{"s3"}, Lookup: func(context.Context, string, string) (Secret, error) { return Secret{}, plain }})
 	if _, err := v2.Verify(baseS3(t), testNow); err != plain {
 		t.Fatalf("%v", err)
 	}
@@ -476,7 +507,7 @@ func TestVerifyPresigned(t *testing.T) {
 	// Expired, with AWS's details.
 	_, err := v.Verify(mk("/bucket/key", "3600", nil), testNow.Add(time.Hour+time.Second))
 	e := wantCode(t, err, "AccessDenied")
-	if e.Message != msgExpired || e.Status != 403 || fmt.Sprint(e.Extra) != fmt.Sprint([]KV{{"X-Amz-Expires", "3600"}, {"Expires", "2026-11-25T18:00:00Z"}, {"ServerTime", "2026-11-25T18:00:01Z"}}) {
+	if e.Message != msgExpired || e.Status != 403 || fmt.Sprint(e.Extra) != fmt.Sprint([]s3err.KV{{Key: "X-Amz-Expires", Value: "3600"}, {Key: "Expires", Value: "2026-11-25T18:00:00Z"}, {Key: "ServerTime", Value: "2026-11-25T18:00:01Z"}}) {
 		t.Fatalf("%+v", e)
 	}
 	// Not yet valid beyond the skew; fine within it.

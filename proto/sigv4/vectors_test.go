@@ -2,6 +2,7 @@ package sigv4
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -14,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/postern/postern/proto/s3err"
 )
 
 // vectorsDir locates the AWS SigV4 test suite, which lives outside the module
@@ -191,12 +194,12 @@ func sha256Hex(b []byte) string {
 }
 
 func vectorVerifier(ctx vectorContext) *Verifier {
-	return NewVerifier(ctx.Region, []string{ctx.Service}, 15*time.Minute, func(ak, token string) (string, bool, error) {
+	return NewVerifier(VerifierConfig{Region: ctx.Region, Services: []string{ctx.Service}, MaxSkew: 15 * time.Minute, Lookup: func(_ context.Context, ak, token string) (Secret, error) {
 		if ak != ctx.Credentials.AccessKeyID {
-			return "", false, nil
+			return Secret{}, ErrUnknownAccessKey
 		}
-		return ctx.Credentials.SecretAccessKey, true, nil
-	})
+		return Secret{Key: ctx.Credentials.SecretAccessKey}, nil
+	}})
 }
 
 // pathChangedByNormalisation reports whether a normalize:true vector's path
@@ -336,7 +339,7 @@ func checkVector(t *testing.T, v vector, form string) {
 			if err == nil {
 				t.Fatalf("mutated request accepted")
 			}
-			var e *Error
+			var e *s3err.Error
 			if !errors.As(err, &e) {
 				t.Fatalf("error %T %v", err, err)
 			}
@@ -445,11 +448,11 @@ func addParam(q, p string) string {
 	return q + "&" + p
 }
 
-func wantCode(t testing.TB, err error, code string) *Error {
+func wantCode(t testing.TB, err error, code string) *s3err.Error {
 	t.Helper()
-	var e *Error
+	var e *s3err.Error
 	if !errors.As(err, &e) {
-		t.Fatalf("want *Error %s, got %T %v", code, err, err)
+		t.Fatalf("want *s3err.Error %s, got %T %v", code, err, err)
 	}
 	if e.Code != code {
 		t.Fatalf("want %s, got %s: %s %v", code, e.Code, e.Message, e.Extra)

@@ -5,31 +5,44 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"errors"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/postern/postern/proto/s3err"
 )
 
-// Lookup returns the secret key for an access key id: (secret, true, nil), or
-// ("", false, nil) when the key is unknown (Verify then answers
-// InvalidAccessKeyId). sessionToken is the X-Amz-Security-Token of the request
-// (header or query), "" if absent; validating it is the lookup's job. A non-nil
-// err is returned by Verify as is, so a lookup can answer e.g. ExpiredToken as
-// an *Error.
-type Lookup func(accessKey, sessionToken string) (secret string, ok bool, err error)
+// Lookup is the credential lookup of a Verifier (and of sigv2's): it returns
+// the secret of an access key id, given the request's context.
+// sessionToken is the X-Amz-Security-Token of the request (header or query),
+// "" if absent; validating it is the lookup's job. An error wrapping
+// ErrUnknownAccessKey makes Verify answer InvalidAccessKeyId; any other error
+// is returned by Verify as is, so a lookup can answer e.g. ExpiredToken as an
+// *s3err.Error.
+type Lookup func(ctx context.Context, accessKey, sessionToken string) (Secret, error)
 
-// IdentityLookup is a Lookup that also receives the request's context and
-// returns, with the secret, whatever identity the caller keeps for the key
-// (a principal, say). Verify hands it back in Result.Identity once the
-// signature checks out, so the caller needs no second lookup.
-type IdentityLookup func(ctx context.Context, accessKey, sessionToken string) (secret string, identity any, ok bool, err error)
+// Secret is what a Lookup finds for an access key.
+type Secret struct {
+	Key string // the secret access key
+	// Identity is whatever the caller keeps for the key (a principal, say).
+	// Verify hands it back in Result.Identity once the signature checks
+	// out, so the caller needs no second lookup.
+	Identity any
+}
 
-// WithIdentityLookup makes v call f, with the request's context, instead of
-// its Lookup. It returns v; call it before v is shared.
-func (v *Verifier) WithIdentityLookup(f IdentityLookup) *Verifier {
-	v.lookupID = f
-	return v
+// ErrUnknownAccessKey is what a Lookup returns (or wraps) for an access key
+// it does not know.
+var ErrUnknownAccessKey = errors.New("unknown access key")
+
+// VerifierConfig configures a Verifier.
+type VerifierConfig struct {
+	Region   string   // the region credentials must be scoped to
+	Services []string // accepted services of the scope, e.g. "s3", "iam", "sts"
+	MaxSkew  time.Duration
+	// Lookup finds the secret of an access key. Required.
+	Lookup Lookup
 }
 
 // AuthType tells how a request was signed.
@@ -61,7 +74,7 @@ type Result struct {
 	// the caller's own copy.
 	SigningKey    [sha256.Size]byte
 	SignedHeaders []string
-	// Identity is what the IdentityLookup returned for the access key.
+	// Identity is what the Lookup returned for the access key.
 	Identity any
 
 	date string // of the credential scope
@@ -92,7 +105,6 @@ type Verifier struct {
 	services []string
 	maxSkew  time.Duration
 	lookup   Lookup
-	lookupID IdentityLookup
 
 	mu   sync.RWMutex
 	keys map[signingKeyID][]byte
@@ -100,17 +112,17 @@ type Verifier struct {
 	bufs sync.Pool // *[]byte scratch buffers for canonical requests
 }
 
-// NewVerifier returns a Verifier accepting credentials scoped to region and one
-// of services (e.g. "s3", "iam", "sts"). maxSkew <= 0 means DefaultMaxSkew.
-func NewVerifier(region string, services []string, maxSkew time.Duration, lookup Lookup) *Verifier {
-	if maxSkew <= 0 {
-		maxSkew = DefaultMaxSkew
+// NewVerifier returns a Verifier accepting credentials scoped to c.Region and
+// one of c.Services. MaxSkew <= 0 means DefaultMaxSkew.
+func NewVerifier(c VerifierConfig) *Verifier {
+	if c.MaxSkew <= 0 {
+		c.MaxSkew = DefaultMaxSkew
 	}
 	return &Verifier{
-		region:   region,
-		services: append([]string(nil), services...),
-		maxSkew:  maxSkew,
-		lookup:   lookup,
+		region:   c.Region,
+		services: append([]string(nil), c.Services...),
+		maxSkew:  c.MaxSkew,
+		lookup:   c.Lookup,
 		keys:     make(map[signingKeyID][]byte),
 		bufs: sync.Pool{New: func() any {
 			b := make([]byte, 0, 1024)
@@ -132,7 +144,7 @@ func IsSigV4(r *http.Request) bool {
 // Verify authenticates r at time now, by its Authorization header or its
 // presigned query. It does not read the body. For service s3 the payload hash is
 // taken from the request; for other services see VerifyWithPayloadHash.
-// Failures are *Error values (or the Lookup's own error).
+// Failures are *s3err.Error values (or the Lookup's own error).
 func (v *Verifier) Verify(r *http.Request, now time.Time) (*Result, error) {
 	return v.VerifyWithPayloadHash(r, now, "")
 }
@@ -188,9 +200,9 @@ func (v *Verifier) VerifyWithPayloadHash(r *http.Request, now time.Time, payload
 
 // checkScope checks the credential scope against the configuration and the
 // request date (yyyymmdd of X-Amz-Date).
-func (v *Verifier) checkScope(c *Credential, date string, presigned bool) *Error {
+func (v *Verifier) checkScope(c *Credential, date string, presigned bool) *s3err.Error {
 	if c.Region != v.region {
-		return malformed(presigned, "the region '"+c.Region+"' is wrong; expecting '"+v.region+"'", KV{"Region", v.region})
+		return malformed(presigned, "the region '"+c.Region+"' is wrong; expecting '"+v.region+"'", s3err.KV{Key: "Region", Value: v.region})
 	}
 	known := false
 	for _, s := range v.services {
@@ -219,7 +231,7 @@ func (v *Verifier) checkScope(c *Credential, date string, presigned bool) *Error
 // must be signed and, for s3, every x-amz-* header sent must be signed (else a
 // holder of a presigned URL could add e.g. x-amz-acl). Other services are lenient
 // here, as AWS is (the test suite leaves x-amz-security-token unsigned).
-func checkSignedHeaders(r *http.Request, signed []string, s3, presigned bool) *Error {
+func checkSignedHeaders(r *http.Request, signed []string, s3, presigned bool) *s3err.Error {
 	host := false
 	for _, n := range signed {
 		if strings.EqualFold(n, "host") {
@@ -254,13 +266,13 @@ func checkSignedHeaders(r *http.Request, signed []string, s3, presigned bool) *E
 	}
 	if missing != nil {
 		return newErr("AccessDenied", http.StatusForbidden, msgUnsignedHeaders,
-			KV{"HeadersNotSigned", strings.Join(missing, ", ")})
+			s3err.KV{Key: "HeadersNotSigned", Value: strings.Join(missing, ", ")})
 	}
 	return nil
 }
 
 // payloadForOtherService picks the payload hash for services that sign the body.
-func payloadForOtherService(r *http.Request, given string) (string, *Error) {
+func payloadForOtherService(r *http.Request, given string) (string, *s3err.Error) {
 	hdr := r.Header.Get("X-Amz-Content-Sha256")
 	switch {
 	case given == "" && hdr == "":
@@ -269,14 +281,14 @@ func payloadForOtherService(r *http.Request, given string) (string, *Error) {
 		return hdr, nil
 	case hdr != "" && hdr != given:
 		return "", newErr("XAmzContentSHA256Mismatch", http.StatusBadRequest, msgSHA256Mismatch,
-			KV{"ClientComputedContentSHA256", hdr}, KV{"S3ComputedContentSHA256", given})
+			s3err.KV{Key: "ClientComputedContentSHA256", Value: hdr}, s3err.KV{Key: "S3ComputedContentSHA256", Value: given})
 	}
 	return given, nil
 }
 
-func badPayloadHash(v string) *Error {
+func badPayloadHash(v string) *s3err.Error {
 	return newErr("InvalidArgument", http.StatusBadRequest, msgBadSHA256,
-		KV{"ArgumentName", "x-amz-content-sha256"}, KV{"ArgumentValue", v})
+		s3err.KV{Key: "ArgumentName", Value: "x-amz-content-sha256"}, s3err.KV{Key: "ArgumentValue", Value: v})
 }
 
 func (v *Verifier) verifyHeader(r *http.Request, now time.Time, authz string, params []queryParam, given string) (*Result, error) {
@@ -355,9 +367,9 @@ func (v *Verifier) verifyQuery(r *http.Request, now time.Time, f *presignedField
 	// A URL valid for zero seconds (X-Amz-Expires=0) is never valid.
 	if now.After(expires) || p.Expires == 0 {
 		return nil, newErr("AccessDenied", http.StatusForbidden, msgExpired,
-			KV{"X-Amz-Expires", p.ExpiresRaw},
-			KV{"Expires", expires.UTC().Format(time.RFC3339)},
-			KV{"ServerTime", now.UTC().Format(time.RFC3339)})
+			s3err.KV{Key: "X-Amz-Expires", Value: p.ExpiresRaw},
+			s3err.KV{Key: "Expires", Value: expires.UTC().Format(time.RFC3339)},
+			s3err.KV{Key: "ServerTime", Value: now.UTC().Format(time.RFC3339)})
 	}
 	s3 := c.Service == "s3"
 	if e := checkSignedHeaders(r, p.SignedHeaders, s3, true); e != nil {
@@ -401,21 +413,15 @@ func (v *Verifier) verifyQuery(r *http.Request, now time.Time, f *presignedField
 
 // finish looks the secret up, recomputes the signature and compares it.
 func (v *Verifier) finish(r *http.Request, res *Result, c *Credential, amzDate, provided, signedRaw string, params []queryParam) (*Result, error) {
-	var secret string
-	var ok bool
-	var err error
-	if v.lookupID != nil {
-		secret, res.Identity, ok, err = v.lookupID(r.Context(), c.AccessKey, res.SessionToken)
-	} else {
-		secret, ok, err = v.lookup(c.AccessKey, res.SessionToken)
+	s, err := v.lookup(r.Context(), c.AccessKey, res.SessionToken)
+	if errors.Is(err, ErrUnknownAccessKey) {
+		return nil, newErr("InvalidAccessKeyId", http.StatusForbidden, msgInvalidAccessKey, s3err.KV{Key: "AWSAccessKeyId", Value: c.AccessKey})
 	}
 	if err != nil {
 		return nil, err
 	}
-	if !ok {
-		return nil, newErr("InvalidAccessKeyId", http.StatusForbidden, msgInvalidAccessKey, KV{"AWSAccessKeyId", c.AccessKey})
-	}
-	key := v.signingKey(c.AccessKey, secret, c.Date, c.Region, c.Service)
+	res.Identity = s.Identity
+	key := v.signingKey(c.AccessKey, s.Key, c.Date, c.Region, c.Service)
 
 	bp := v.bufs.Get().(*[]byte)
 	buf := appendCanonicalRequest((*bp)[:0], r, params, res.SignedHeaders, signedRaw, res.PayloadHash)
@@ -445,17 +451,17 @@ func (v *Verifier) finish(r *http.Request, res *Result, c *Credential, amzDate, 
 }
 
 // mismatch builds SignatureDoesNotMatch with the diagnostics AWS returns.
-func (v *Verifier) mismatch(r *http.Request, res *Result, c *Credential, amzDate, provided, signedRaw string, params []queryParam) *Error {
+func (v *Verifier) mismatch(r *http.Request, res *Result, c *Credential, amzDate, provided, signedRaw string, params []queryParam) *s3err.Error {
 	cr := string(appendCanonicalRequest(nil, r, params, res.SignedHeaders, signedRaw, res.PayloadHash))
 	h := sha256.Sum256([]byte(cr))
 	sts := string(appendStringToSignCred(nil, amzDate, c, &h))
 	return newErr("SignatureDoesNotMatch", http.StatusForbidden, msgSignatureMismatch,
-		KV{"AWSAccessKeyId", c.AccessKey},
-		KV{"StringToSign", sts},
-		KV{"SignatureProvided", provided},
-		KV{"StringToSignBytes", HexBytes(sts)},
-		KV{"CanonicalRequest", cr},
-		KV{"CanonicalRequestBytes", HexBytes(cr)})
+		s3err.KV{Key: "AWSAccessKeyId", Value: c.AccessKey},
+		s3err.KV{Key: "StringToSign", Value: sts},
+		s3err.KV{Key: "SignatureProvided", Value: provided},
+		s3err.KV{Key: "StringToSignBytes", Value: HexBytes(sts)},
+		s3err.KV{Key: "CanonicalRequest", Value: cr},
+		s3err.KV{Key: "CanonicalRequestBytes", Value: HexBytes(cr)})
 }
 
 // signingKey returns the derived key from the cache or derives and caches it.
