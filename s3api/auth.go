@@ -125,7 +125,7 @@ func (h *Handler) authorizeVersion(req *request, action string, bucket *meta.Buc
 			// A caller named a version for an action that has no version
 			// form: a bug, and no reason to allow anything.
 			h.log.Error("authorize: version named for an action without a version action", "request_id", req.id, "action", action)
-			return errInternal()
+			return s3err.InternalError()
 		}
 		action = va
 	}
