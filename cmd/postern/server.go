@@ -26,9 +26,11 @@ import (
 	"github.com/postern/postern/authz"
 	"github.com/postern/postern/blob"
 	"github.com/postern/postern/diskspace"
+	"github.com/postern/postern/internal/blocking"
 	"github.com/postern/postern/internal/httpx/writehold"
 	"github.com/postern/postern/internal/logx/logbuf"
 	"github.com/postern/postern/internal/logx/textlog"
+	"github.com/postern/postern/internal/perf/bodyhash"
 	"github.com/postern/postern/internal/perf/cpusat"
 	"github.com/postern/postern/internal/perf/procs"
 	"github.com/postern/postern/meta"
@@ -124,17 +126,20 @@ func runServer(args []string) error {
 	// (fsync) or responses from files (read, sendfile) may block, and one
 	// more while uploads are being written (direct writes block for
 	// longer). GOMAXPROCS in the environment still wins.
-	var streaming procs.Hooks // responses from files
+	var streaming blocking.Hint // responses from files
 	if os.Getenv("GOMAXPROCS") == "" {
 		gov := procs.New(runtime.GOMAXPROCS(0), runtime.GOMAXPROCS)
-		blobs.Blocking = gov
+		blobs.Blocking = gov // writers: one P more while any is in flight
 		db.SetBlocking(gov.Pins())
 		streaming = gov.Pins()
 		go gov.Run(ctx)
 	}
-	// Whether the CPUs are saturated, for the MD5 of large uploads.
+	// Whether the CPUs are saturated: while they are, the MD5s of large
+	// uploads are batched (package bodyhash).
 	cpu := cpusat.New()
 	go cpu.Run(ctx)
+	hashes := bodyhash.New()
+	hashes.Saturated = cpu.Saturated
 	// Nothing is in flight before we listen: every unreferenced file is an orphan.
 	if n, err := blobs.Sweep(ctx, time.Now(), store.BlobReferenced); err != nil {
 		logger.Warn("sweeping orphaned object files", "err", err)
@@ -154,12 +159,13 @@ func runServer(args []string) error {
 	m.watchCPU(cpu.Saturated)
 	m.watchDisk(space)
 	go spaceLoop(ctx, space)
-	s3 := s3api.New(s3api.Config{
-		Region:       cfg.Region,
+	s3 := s3api.New(s3api.Deps{
+		Region:    cfg.Region,
+		Meta:      store,
+		Blobs:     blobs,
+		Directory: ident.svc,
+	}, s3api.Options{
 		Domain:       cfg.Domain,
-		Meta:         store,
-		Blobs:        blobs,
-		Directory:    ident.svc,
 		Authorizer:   &authz.Engine{Identities: ident.svc},
 		KeyUsed:      ident.svc.RecordUse,
 		Logger:       logger,
@@ -167,9 +173,10 @@ func runServer(args []string) error {
 		Network:      netcfg,
 		DisableSigV2: cfg.SigV2 == "false",
 		Outpost:      outpostFor(cfg.OutpostID, cfg.Region, cfg.AccountID),
-		Streaming:    streaming,
-		CPUSaturated: cpu.Saturated,
 		Space:        space,
+		Blocking:     streaming,
+		Hashes:       hashes,
+		HoldWrites:   func(ctx context.Context) func() error { return writehold.Hold(ctx).Release },
 	})
 	var ready atomic.Bool
 	// Ready means the database answers: a lookup of a name no bucket can have.
