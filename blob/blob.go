@@ -20,6 +20,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/postern/postern/internal/blocking"
 )
 
 // ErrNotFound is returned by Open for an unknown blob id.
@@ -34,11 +36,8 @@ type Store struct {
 	NoDirect bool
 	// Blocking, if set, is told when a writer starts (Enter) and when it
 	// is committed or aborted (Leave): its writes and fsyncs block in the
-	// kernel (see package procs).
-	Blocking interface {
-		Enter()
-		Leave()
-	}
+	// kernel (see package blocking).
+	Blocking blocking.Hint
 
 	// Admit, if set, is asked before every admitCheck bytes a writer
 	// writes whether that many more may go to disk (package diskspace); its

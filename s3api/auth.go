@@ -45,8 +45,8 @@ func (h *Handler) authenticate(req *request) error {
 	}
 	req.auth = res
 	req.principal = p
-	if h.cfg.KeyUsed != nil {
-		h.cfg.KeyUsed(res.AccessKey, "s3", h.cfg.Region)
+	if h.opts.KeyUsed != nil {
+		h.opts.KeyUsed(res.AccessKey, "s3", h.deps.Region)
 	}
 	return nil
 }
@@ -54,7 +54,7 @@ func (h *Handler) authenticate(req *request) error {
 // authenticateV2 verifies a Signature Version 2 request (legacy clients:
 // aws CLI v1 presign, s3cmd, boto3 with signature_version='s3').
 func (h *Handler) authenticateV2(req *request) error {
-	if h.cfg.DisableSigV2 {
+	if h.opts.DisableSigV2 {
 		return s3err.New(http.StatusBadRequest, "InvalidRequest", "Signature Version 2 is disabled on this server (--sigv2=false). "+
 			"Make the client sign with Signature Version 4: for the aws CLI, `aws configure set default.s3.signature_version s3v4`; "+
 			"for boto3, Config(signature_version='s3v4'); for s3cmd, drop --signature-v2.")
@@ -70,7 +70,7 @@ func (h *Handler) authenticateV2(req *request) error {
 	req.sigV2 = true
 	req.auth = &sigv4.Result{
 		AccessKey: res.AccessKey, SessionToken: res.SessionToken, AuthType: res.AuthType,
-		SignedAt: res.SignedAt, Expires: res.Expires, PayloadHash: unsignedPayload, Service: "s3", Region: h.cfg.Region,
+		SignedAt: res.SignedAt, Expires: res.Expires, PayloadHash: unsignedPayload, Service: "s3", Region: h.deps.Region,
 	}
 	req.principal = p
 	return nil
@@ -167,7 +167,7 @@ func (h *Handler) authorizeVersion(req *request, action string, bucket *meta.Buc
 		ar.ResourcePolicy = pol
 		ar.RestrictPublic = h.publicAccessBlock(bucket).RestrictPublicBuckets
 	}
-	if o := h.cfg.Outpost; o != nil {
+	if o := h.opts.Outpost; o != nil {
 		pr := policy.Request{Action: ar.Action, Resource: ar.Resource}
 		o.Alias(&pr)
 		ar.ActionAliases, ar.ResourceAliases = pr.ActionAliases, pr.ResourceAliases
@@ -227,8 +227,8 @@ func (h *Handler) conditionContext(req *request) *authz.RequestContext {
 		}
 	}
 	c := &authz.RequestContext{
-		R: req.r, Now: h.now(), P: req.principal, Sig: sig, Net: h.cfg.Network, Region: h.cfg.Region,
-		OutpostAliases: h.cfg.Outpost != nil,
+		R: req.r, Now: h.now(), P: req.principal, Sig: sig, Net: h.opts.Network, Region: h.deps.Region,
+		OutpostAliases: h.opts.Outpost != nil,
 	}
 	r := req.r
 	if req.op == "ListObjects" || req.op == "ListObjectsV2" || req.op == "ListObjectVersions" {

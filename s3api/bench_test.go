@@ -34,13 +34,12 @@ func benchHandler(b testing.TB) (*Handler, sigv4.Credentials) {
 		b.Fatal(err)
 	}
 	creds := sigv4.Credentials{AccessKey: "AKIABENCH", SecretKey: "bench-secret-key"}
-	h := New(Config{
+	h := New(Deps{
 		Region:    "us-east-1",
 		Meta:      meta.NewBucketCache(db, time.Second),
 		Blobs:     blobs,
 		Directory: &iam.Root{AccountID: iam.DefaultAccountID, AccessKey: creds.AccessKey, SecretKey: creds.SecretKey},
-		Logger:    slog.New(slog.DiscardHandler),
-	})
+	}, Options{Logger: slog.New(slog.DiscardHandler)})
 	if err := db.CreateBucket(ctx, meta.Bucket{Name: "bench", Owner: iam.DefaultAccountID, Region: "us-east-1"}); err != nil {
 		b.Fatal(err)
 	}

@@ -63,7 +63,7 @@ func (h *Handler) ownerOf(accountID string) owner {
 
 func (h *Handler) listBuckets(req *request, _ *meta.Bucket) error {
 	p := req.principal
-	buckets, err := h.cfg.Meta.ListBuckets(req.r.Context(), p.AccountID)
+	buckets, err := h.deps.Meta.ListBuckets(req.r.Context(), p.AccountID)
 	if err != nil {
 		return err
 	}
@@ -83,7 +83,7 @@ func (h *Handler) createBucket(req *request, _ *meta.Bucket) error {
 		if err := readXML(req, maxConfigXML, &cfg); err != nil {
 			return err
 		}
-		if lc := cfg.LocationConstraint; lc != "" && lc != h.cfg.Region {
+		if lc := cfg.LocationConstraint; lc != "" && lc != h.deps.Region {
 			e := s3err.InvalidLocationConstraint("The specified location-constraint is not valid")
 			e.Extra = append(e.Extra, kv("LocationConstraint", lc))
 			return e
@@ -94,15 +94,15 @@ func (h *Handler) createBucket(req *request, _ *meta.Bucket) error {
 		return s3err.New(http.StatusBadRequest, "InvalidBucketAclWithObjectOwnership", "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting")
 	}
 	pab, _ := xml.Marshal(defaultPublicAccessBlock)
-	err := h.cfg.Meta.CreateBucket(req.r.Context(), meta.Bucket{
+	err := h.deps.Meta.CreateBucket(req.r.Context(), meta.Bucket{
 		Name:      req.bucket,
 		Owner:     req.principal.AccountID,
-		Region:    h.cfg.Region,
+		Region:    h.deps.Region,
 		CreatedAt: h.now().UTC(),
 		Configs:   map[string][]byte{meta.ConfigPublicAccessBlock: pab},
 	})
 	if errors.Is(err, meta.ErrBucketExists) {
-		b, gerr := h.cfg.Meta.GetBucket(req.r.Context(), req.bucket)
+		b, gerr := h.deps.Meta.GetBucket(req.r.Context(), req.bucket)
 		if gerr == nil && b.Owner == req.principal.AccountID {
 			return s3err.BucketAlreadyOwnedByYou()
 		}
@@ -117,7 +117,7 @@ func (h *Handler) createBucket(req *request, _ *meta.Bucket) error {
 }
 
 func (h *Handler) deleteBucket(req *request, b *meta.Bucket) error {
-	freed, err := h.cfg.Meta.DeleteBucket(req.r.Context(), b.Name)
+	freed, err := h.deps.Meta.DeleteBucket(req.r.Context(), b.Name)
 	if errors.Is(err, meta.ErrBucketNotEmpty) {
 		e := s3err.BucketNotEmpty()
 		e.Extra = append(e.Extra, kv("BucketName", b.Name))
@@ -162,7 +162,7 @@ func (h *Handler) freeBlobs(ids []string) {
 	if len(ids) == 0 {
 		return
 	}
-	if err := h.cfg.Blobs.Delete(ids...); err != nil {
+	if err := h.deps.Blobs.Delete(ids...); err != nil {
 		h.log.Warn("deleting unreferenced blobs", "err", err)
 	}
 }

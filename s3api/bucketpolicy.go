@@ -124,7 +124,7 @@ func (h *Handler) putBucketPolicy(req *request, b *meta.Bucket) error {
 		e.Message = "User: " + req.principal.ARN + " is not authorized to perform: s3:PutBucketPolicy on resource: \"arn:aws:s3:::" + b.Name + "\" because public policies are blocked by the BlockPublicPolicy block public access setting."
 		return e
 	}
-	if err := h.cfg.Meta.PutBucketConfig(req.r.Context(), b.Name, meta.ConfigPolicy, data); err != nil {
+	if err := h.deps.Meta.PutBucketConfig(req.r.Context(), b.Name, meta.ConfigPolicy, data); err != nil {
 		return err
 	}
 	req.w.WriteHeader(http.StatusNoContent)
@@ -145,7 +145,7 @@ func (h *Handler) getBucketPolicy(req *request, b *meta.Bucket) error {
 }
 
 func (h *Handler) deleteBucketPolicy(req *request, b *meta.Bucket) error {
-	if err := h.cfg.Meta.DeleteBucketConfig(req.r.Context(), b.Name, meta.ConfigPolicy); err != nil && !errors.Is(err, meta.ErrNoSuchConfig) {
+	if err := h.deps.Meta.DeleteBucketConfig(req.r.Context(), b.Name, meta.ConfigPolicy); err != nil && !errors.Is(err, meta.ErrNoSuchConfig) {
 		return err
 	}
 	req.w.WriteHeader(http.StatusNoContent)
@@ -178,7 +178,7 @@ func (h *Handler) putPublicAccessBlock(req *request, b *meta.Bucket) error {
 	}
 	pab.Xmlns = s3Namespace
 	doc, _ := xml.Marshal(pab)
-	if err := h.cfg.Meta.PutBucketConfig(req.r.Context(), b.Name, meta.ConfigPublicAccessBlock, doc); err != nil {
+	if err := h.deps.Meta.PutBucketConfig(req.r.Context(), b.Name, meta.ConfigPublicAccessBlock, doc); err != nil {
 		return err
 	}
 	req.w.WriteHeader(http.StatusOK)
@@ -197,7 +197,7 @@ func (h *Handler) getPublicAccessBlock(req *request, b *meta.Bucket) error {
 }
 
 func (h *Handler) deletePublicAccessBlock(req *request, b *meta.Bucket) error {
-	if err := h.cfg.Meta.DeleteBucketConfig(req.r.Context(), b.Name, meta.ConfigPublicAccessBlock); err != nil && !errors.Is(err, meta.ErrNoSuchConfig) {
+	if err := h.deps.Meta.DeleteBucketConfig(req.r.Context(), b.Name, meta.ConfigPublicAccessBlock); err != nil && !errors.Is(err, meta.ErrNoSuchConfig) {
 		return err
 	}
 	req.w.WriteHeader(http.StatusNoContent)

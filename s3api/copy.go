@@ -25,7 +25,7 @@ func (h *Handler) copySource(req *request, partCopy bool) (*meta.Object, error) 
 		return nil, err
 	}
 	bucket, key := ref.bucket, ref.key
-	sb, err := h.cfg.Meta.GetBucket(req.r.Context(), bucket)
+	sb, err := h.deps.Meta.GetBucket(req.r.Context(), bucket)
 	if errors.Is(err, meta.ErrNoSuchBucket) {
 		return nil, s3err.NoSuchBucket()
 	}
@@ -35,7 +35,7 @@ func (h *Handler) copySource(req *request, partCopy bool) (*meta.Object, error) 
 	if err := h.authorizeVersion(req, "s3:GetObject", &sb, key, objectVersion{named: ref.hasVersion, id: ref.versionID}); err != nil {
 		return nil, err
 	}
-	o, err := h.cfg.Meta.GetObject(req.r.Context(), bucket, key)
+	o, err := h.deps.Meta.GetObject(req.r.Context(), bucket, key)
 	if errors.Is(err, meta.ErrNoSuchKey) && ref.hasVersion {
 		return nil, errNoSuchVersion(key, ref.versionID)
 	}
@@ -94,7 +94,7 @@ func (s *segmentReader) Read(p []byte) (int, error) {
 		if seg.Size == 0 || segEnd < s.start {
 			continue
 		}
-		f, err := s.h.cfg.Blobs.Open(seg.BlobID)
+		f, err := s.h.deps.Blobs.Open(seg.BlobID)
 		if err != nil {
 			if errors.Is(err, blob.ErrNotFound) {
 				return 0, s3err.NoSuchKey()
@@ -196,7 +196,7 @@ func (h *Handler) copyObject(req *request, b *meta.Bucket) error {
 		h.freeBlobs(segmentBlobs(o.Segments))
 		return err
 	}
-	freed, err := h.cfg.Meta.PutObject(r.Context(), o, cond)
+	freed, err := h.deps.Meta.PutObject(r.Context(), o, cond)
 	if err != nil {
 		h.freeBlobs(segmentBlobs(o.Segments))
 		return mapMetaErr(err)

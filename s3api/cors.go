@@ -33,7 +33,7 @@ func (h *Handler) putBucketCors(req *request, b *meta.Bucket) error {
 	if _, err := cors.Parse(data); err != nil {
 		return err
 	}
-	if err := h.cfg.Meta.PutBucketConfig(req.r.Context(), b.Name, meta.ConfigCORS, data); err != nil {
+	if err := h.deps.Meta.PutBucketConfig(req.r.Context(), b.Name, meta.ConfigCORS, data); err != nil {
 		return err
 	}
 	req.w.WriteHeader(http.StatusOK)
@@ -57,7 +57,7 @@ func (h *Handler) getBucketCors(req *request, b *meta.Bucket) error {
 }
 
 func (h *Handler) deleteBucketCors(req *request, b *meta.Bucket) error {
-	if err := h.cfg.Meta.DeleteBucketConfig(req.r.Context(), b.Name, meta.ConfigCORS); err != nil && !errors.Is(err, meta.ErrNoSuchConfig) {
+	if err := h.deps.Meta.DeleteBucketConfig(req.r.Context(), b.Name, meta.ConfigCORS); err != nil && !errors.Is(err, meta.ErrNoSuchConfig) {
 		return err
 	}
 	req.w.WriteHeader(http.StatusNoContent)
@@ -79,7 +79,7 @@ func (h *Handler) preflight(req *request) error {
 	if req.bucket == "" {
 		return s3err.New(http.StatusForbidden, "AccessForbidden", "CORSResponse: Bucket not found")
 	}
-	b, err := h.cfg.Meta.GetBucket(r.Context(), req.bucket)
+	b, err := h.deps.Meta.GetBucket(r.Context(), req.bucket)
 	if err != nil {
 		if errors.Is(err, meta.ErrNoSuchBucket) {
 			return s3err.New(http.StatusForbidden, "AccessForbidden", "CORSResponse: Bucket not found")

@@ -40,13 +40,13 @@ func TestGetRetriesWhenReplaced(t *testing.T) {
 	}
 	old := bytes.Repeat([]byte("o"), InlineMax+1) // blob-backed
 	put(old)
-	oldObj, err := h.cfg.Meta.GetObject(context.Background(), "bench", "obj")
+	oldObj, err := h.deps.Meta.GetObject(context.Background(), "bench", "obj")
 	if err != nil || len(oldObj.Segments) != 1 {
 		t.Fatalf("old object: %+v %v", oldObj, err)
 	}
 	fresh := bytes.Repeat([]byte("n"), InlineMax+2)
 	put(fresh) // frees the old blob
-	h.cfg.Meta = &staleOnce{Store: h.cfg.Meta, stale: &oldObj}
+	h.deps.Meta = &staleOnce{Store: h.deps.Meta, stale: &oldObj}
 
 	r := httptest.NewRequest("GET", "/bench/obj", nil)
 	signHeader(r, creds, nil)

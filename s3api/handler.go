@@ -5,8 +5,10 @@ package s3api
 
 import (
 	"context"
+	"crypto/md5"
 	"crypto/rand"
 	"errors"
+	"hash"
 	"io"
 	"log/slog"
 	"net/http"
@@ -17,7 +19,7 @@ import (
 	"github.com/postern/postern/authz"
 	"github.com/postern/postern/blob"
 	"github.com/postern/postern/iam"
-	"github.com/postern/postern/internal/perf/bodyhash"
+	"github.com/postern/postern/internal/blocking"
 	"github.com/postern/postern/meta"
 	"github.com/postern/postern/policy"
 	"github.com/postern/postern/proto/s3err"
@@ -25,15 +27,23 @@ import (
 	"github.com/postern/postern/proto/sigv4"
 )
 
-// Config holds what the handler needs. All fields but Domain are required.
-type Config struct {
-	Region string
-	// Domain is the base domain for virtual-host-style requests
-	// (bucket.Domain); empty disables them.
-	Domain    string
+// Deps holds what the handler cannot run without; every field is required
+// (unit tests of routing alone may leave the stores nil).
+type Deps struct {
+	// Region is the region the server answers for (SigV4 scope, bucket
+	// locations).
+	Region    string
 	Meta      meta.Store
 	Blobs     *blob.Store
 	Directory iam.Directory
+}
+
+// Options tune the handler; the zero value of each field is a working
+// default.
+type Options struct {
+	// Domain is the base domain for virtual-host-style requests
+	// (bucket.Domain); empty disables them.
+	Domain string
 	// Authorizer decides every request; nil means an authz.Engine without
 	// identity policies (roots and bucket policies grant).
 	Authorizer Authorizer
@@ -47,40 +57,58 @@ type Config struct {
 	// Outpost, if set, makes S3 on Outposts actions, ARNs and condition keys
 	// match their S3 counterparts.
 	Outpost *policy.Outpost
-	Logger  *slog.Logger
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Observe, if set, is called once per request after the response is written.
 	Observe func(op string, status int, bytesIn, bytesOut int64, d time.Duration)
-	// Streaming, if set, is told when a response body starts (Enter) and
-	// stops (Leave) streaming from object files: reads and sendfile block
-	// in the kernel (see package procs).
-	Streaming interface {
-		Enter()
-		Leave()
-	}
-	// CPUSaturated, if set, reports whether the machine's CPUs are
-	// saturated; large bodies' MD5s then trade a little latency for less
-	// CPU (see package bodyhash).
-	CPUSaturated func() bool
 	// Space, if set, decides whether an upload of n bytes (-1: size
 	// unknown) may start; its error (wrapping diskspace.ErrFull) is
 	// answered 507 InsufficientStorage. See package diskspace.
 	Space interface {
 		Admit(n int64) error
 	}
+
+	// Blocking, if set, is told when a response body starts (Enter) and
+	// stops (Leave) streaming from object files: reads and sendfile block
+	// in the kernel (see package blocking).
+	Blocking blocking.Hint
+	// Hashes, if set, supplies the MD5 digests of request bodies (the
+	// composition root hands in a pool that batches large bodies' hashes
+	// while the CPUs are saturated); nil means crypto/md5 for each body.
+	Hashes Hashes
+	// HoldWrites, if set, is called before a small in-memory response is
+	// written over HTTP/1.x; the connection may then hold its writes until
+	// release is called, so that headers and body leave in one write.
+	HoldWrites func(ctx context.Context) (release func() error)
 }
+
+// Hashes supplies MD5 digests for request bodies.
+type Hashes interface {
+	// Get returns an MD5 digest for a body of the given size (-1 if
+	// unknown) and a function to call once its sums have been taken. With
+	// withSHA256, the digest may also implement checksum.MD5SHA256.
+	Get(size int64, withSHA256 bool) (hash.Hash, func())
+}
+
+// plainHashes is the Hashes of a handler given none.
+type plainHashes struct{}
+
+func (plainHashes) Get(int64, bool) (hash.Hash, func()) { return md5.New(), func() {} }
 
 // Handler serves the S3 API.
 type Handler struct {
-	cfg        Config
+	deps       Deps
+	opts       Options
 	verifier   *sigv4.Verifier
 	verifierV2 *sigv2.Verifier
 	log        *slog.Logger
 	now        func() time.Time
 	authz      Authorizer
 	policies   *policyCache
-	hashes     *bodyhash.Pool
+	hashes     Hashes
+	blocking   blocking.Hint
 	copyBufs   sync.Pool // *[]byte of 1 MiB, for request bodies
 	pabMu      sync.RWMutex
 	pabs       map[string]publicAccessBlock // document → parsed; looked up without allocating
@@ -91,8 +119,8 @@ type Handler struct {
 const MaxSkew = 15 * time.Minute
 
 // New returns a Handler.
-func New(cfg Config) *Handler {
-	h := &Handler{cfg: cfg, log: cfg.Logger, now: cfg.Now, authz: cfg.Authorizer}
+func New(deps Deps, opts Options) *Handler {
+	h := &Handler{deps: deps, opts: opts, log: opts.Logger, now: opts.Now, authz: opts.Authorizer, hashes: opts.Hashes, blocking: blocking.Or(opts.Blocking)}
 	if h.now == nil {
 		h.now = time.Now
 	}
@@ -103,27 +131,28 @@ func New(cfg Config) *Handler {
 		h.authz = &authz.Engine{}
 	}
 	h.policies = newPolicyCache()
-	h.hashes = bodyhash.New()
-	h.hashes.Saturated = cfg.CPUSaturated
+	if h.hashes == nil {
+		h.hashes = plainHashes{}
+	}
 	h.copyBufs.New = func() any { b := make([]byte, 1<<20); return &b }
-	h.verifier = sigv4.NewVerifier(sigv4.VerifierConfig{Region: cfg.Region, Services: []string{"s3"}, MaxSkew: MaxSkew, Lookup: h.lookupCredentials})
-	h.verifierV2 = sigv2.NewVerifier(sigv2.VerifierConfig{Lookup: h.lookupCredentials, MaxSkew: MaxSkew, MaxExpiry: sigv2.DefaultMaxExpiry, Domain: cfg.Domain})
+	h.verifier = sigv4.NewVerifier(sigv4.VerifierConfig{Region: deps.Region, Services: []string{"s3"}, MaxSkew: MaxSkew, Lookup: h.lookupCredentials})
+	h.verifierV2 = sigv2.NewVerifier(sigv2.VerifierConfig{Lookup: h.lookupCredentials, MaxSkew: MaxSkew, MaxExpiry: sigv2.DefaultMaxExpiry, Domain: opts.Domain})
 	return h
 }
 
-// admitUpload asks Config.Space whether an upload of n bytes may start.
+// admitUpload asks Options.Space whether an upload of n bytes may start.
 func (h *Handler) admitUpload(n int64) error {
-	if h.cfg.Space == nil {
+	if h.opts.Space == nil {
 		return nil
 	}
-	return h.cfg.Space.Admit(n)
+	return h.opts.Space.Admit(n)
 }
 
 // lookupCredentials is the verifiers' lookup: it finds the secret, and the
 // principal, which the verifier hands back once the signature checks out, so
 // each request looks its credentials up once.
 func (h *Handler) lookupCredentials(ctx context.Context, accessKey, token string) (sigv4.Secret, error) {
-	secret, p, err := h.cfg.Directory.Credentials(ctx, accessKey, token)
+	secret, p, err := h.deps.Directory.Credentials(ctx, accessKey, token)
 	if errors.Is(err, iam.ErrUnknownKey) {
 		return sigv4.Secret{}, sigv4.ErrUnknownAccessKey
 	}
@@ -277,12 +306,12 @@ func (h *Handler) finish(req *request, start time.Time) {
 		)
 		lh.Handle(context.Background(), rec)
 	}
-	if h.cfg.Observe != nil {
+	if h.opts.Observe != nil {
 		op := req.op
 		if op == "" {
 			op = "Unknown"
 		}
-		h.cfg.Observe(op, status, req.bytesIn, req.w.written, d)
+		h.opts.Observe(op, status, req.bytesIn, req.w.written, d)
 	}
 }
 

@@ -55,7 +55,7 @@ func s3URLEncode(s string) string {
 }
 
 func (h *Handler) listPage(req *request, b *meta.Bucket, prefix, delim, after string, maxKeys int) (meta.ListObjectsResult, error) {
-	return h.cfg.Meta.ListObjects(req.r.Context(), b.Name, meta.ListObjectsOptions{
+	return h.deps.Meta.ListObjects(req.r.Context(), b.Name, meta.ListObjectsOptions{
 		Prefix: prefix, Delimiter: delim, After: after, MaxKeys: maxKeys,
 	})
 }

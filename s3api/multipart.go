@@ -54,7 +54,7 @@ func (h *Handler) createMultipartUpload(req *request, b *meta.Bucket) error {
 		}
 		u.ChecksumType = t
 	}
-	if err := h.cfg.Meta.CreateUpload(r.Context(), u); err != nil {
+	if err := h.deps.Meta.CreateUpload(r.Context(), u); err != nil {
 		return mapMetaErr(err)
 	}
 	if u.ChecksumAlgorithm != "" {
@@ -73,7 +73,7 @@ func partNumber(q query) (int, error) {
 }
 
 func (h *Handler) upload(req *request, b *meta.Bucket) (meta.Upload, error) {
-	u, err := h.cfg.Meta.GetUpload(req.r.Context(), b.Name, req.key, req.query().Get("uploadId"))
+	u, err := h.deps.Meta.GetUpload(req.r.Context(), b.Name, req.key, req.query().Get("uploadId"))
 	if err != nil {
 		return u, mapMetaErr(err)
 	}
@@ -104,7 +104,7 @@ func (h *Handler) uploadPart(req *request, b *meta.Bucket) error {
 			return nil, err
 		}
 		var err error
-		w, err = h.cfg.Blobs.Create()
+		w, err = h.deps.Blobs.Create()
 		return w, err
 	}, u.ChecksumAlgorithm)
 	if err != nil {
@@ -114,7 +114,7 @@ func (h *Handler) uploadPart(req *request, b *meta.Bucket) error {
 		return err
 	}
 	p := meta.Part{Number: n, LastModified: h.now().UTC(), Segment: meta.Segment{BlobID: w.ID(), Size: got.size, PartETag: got.etag, Checksums: got.checksums}}
-	freed, err := h.cfg.Meta.PutPart(r.Context(), b.Name, req.key, u.ID, p)
+	freed, err := h.deps.Meta.PutPart(r.Context(), b.Name, req.key, u.ID, p)
 	if err != nil {
 		h.freeBlobs([]string{w.ID()})
 		return mapMetaErr(err)
@@ -170,7 +170,7 @@ func (h *Handler) uploadPartCopy(req *request, b *meta.Bucket) error {
 		sums[u.ChecksumAlgorithm] = set.Encoded(u.ChecksumAlgorithm)
 	}
 	p := meta.Part{Number: n, LastModified: h.now().UTC(), Segment: meta.Segment{BlobID: sk.BlobID(), Size: size, PartETag: set.ETag(), Checksums: sums}}
-	freed, err := h.cfg.Meta.PutPart(r.Context(), b.Name, req.key, u.ID, p)
+	freed, err := h.deps.Meta.PutPart(r.Context(), b.Name, req.key, u.ID, p)
 	if err != nil {
 		h.freeBlobs([]string{sk.BlobID()})
 		return mapMetaErr(err)
@@ -201,7 +201,7 @@ func (h *Handler) completeMultipartUpload(req *request, b *meta.Bucket) error {
 	stored := map[int]meta.Part{}
 	marker := 0
 	for {
-		parts, more, err := h.cfg.Meta.ListParts(r.Context(), b.Name, req.key, u.ID, marker, 1000)
+		parts, more, err := h.deps.Meta.ListParts(r.Context(), b.Name, req.key, u.ID, marker, 1000)
 		if err != nil {
 			return mapMetaErr(err)
 		}
@@ -266,7 +266,7 @@ func (h *Handler) completeMultipartUpload(req *request, b *meta.Bucket) error {
 			o.Checksums = map[string]string{alg: checksum.Composite(alg, compParts)}
 		}
 	}
-	freed, err := h.cfg.Meta.CompleteUpload(r.Context(), b.Name, req.key, u.ID, o)
+	freed, err := h.deps.Meta.CompleteUpload(r.Context(), b.Name, req.key, u.ID, o)
 	if err != nil {
 		return mapMetaErr(err)
 	}
@@ -280,7 +280,7 @@ func (h *Handler) completeMultipartUpload(req *request, b *meta.Bucket) error {
 }
 
 func (h *Handler) abortMultipartUpload(req *request, b *meta.Bucket) error {
-	freed, err := h.cfg.Meta.AbortUpload(req.r.Context(), b.Name, req.key, req.query().Get("uploadId"))
+	freed, err := h.deps.Meta.AbortUpload(req.r.Context(), b.Name, req.key, req.query().Get("uploadId"))
 	if err != nil {
 		return mapMetaErr(err)
 	}
@@ -305,7 +305,7 @@ func (h *Handler) listParts(req *request, b *meta.Bucket) error {
 			return s3err.InvalidArgument("Provided part-number-marker not an integer or within integer range")
 		}
 	}
-	parts, more, err := h.cfg.Meta.ListParts(req.r.Context(), b.Name, req.key, u.ID, marker, maxParts)
+	parts, more, err := h.deps.Meta.ListParts(req.r.Context(), b.Name, req.key, u.ID, marker, maxParts)
 	if err != nil {
 		return mapMetaErr(err)
 	}
@@ -338,7 +338,7 @@ func (h *Handler) listMultipartUploads(req *request, b *meta.Bucket) error {
 		Prefix: q.Get("prefix"), Delimiter: q.Get("delimiter"),
 		KeyMarker: q.Get("key-marker"), UploadIDMarker: q.Get("upload-id-marker"), MaxUploads: maxUploads,
 	}
-	page, err := h.cfg.Meta.ListUploads(req.r.Context(), b.Name, opt)
+	page, err := h.deps.Meta.ListUploads(req.r.Context(), b.Name, opt)
 	if err != nil {
 		if errors.Is(err, meta.ErrNoSuchBucket) {
 			return s3err.NoSuchBucket()

@@ -3,7 +3,6 @@ package s3api
 import (
 	"encoding/xml"
 	"errors"
-	"github.com/postern/postern/internal/httpx/writehold"
 	"github.com/postern/postern/proto/s3err"
 	"io"
 	"net/http"
@@ -134,7 +133,7 @@ func (h *Handler) putObject(req *request, b *meta.Bucket) error {
 	if len(o.Checksums) > 0 {
 		o.ChecksumType = "FULL_OBJECT"
 	}
-	freed, err := h.cfg.Meta.PutObject(r.Context(), o, cond)
+	freed, err := h.deps.Meta.PutObject(r.Context(), o, cond)
 	if err != nil {
 		h.freeBlobs(segmentBlobs(o.Segments))
 		return mapMetaErr(err)
@@ -357,7 +356,7 @@ func (h *Handler) getObject(req *request, b *meta.Bucket) error {
 func (h *Handler) getObjectOnce(req *request, b *meta.Bucket) error {
 	r := req.r
 	q := req.query()
-	o, err := h.cfg.Meta.GetObject(r.Context(), b.Name, req.key)
+	o, err := h.deps.Meta.GetObject(r.Context(), b.Name, req.key)
 	if err != nil {
 		e := mapMetaErr(err)
 		if ee, ok := e.(*s3err.Error); ok && ee.Code == "NoSuchKey" {
@@ -447,15 +446,17 @@ func (h *Handler) getObjectOnce(req *request, b *meta.Bucket) error {
 }
 
 // sendHeld sends a response whose body is in memory over HTTP/1.x: the
-// connection holds its writes while net/http writes headers and body, then
-// sends both in one write rather than net/http's two.
-func sendHeld(req *request, status int, body []byte) (err error) {
-	held := writehold.Hold(req.r.Context())
-	defer func() {
-		if rerr := held.Release(); err == nil {
-			err = rerr
-		}
-	}()
+// connection holds its writes (Options.HoldWrites) while net/http writes
+// headers and body, then sends both in one write rather than net/http's two.
+func (h *Handler) sendHeld(req *request, status int, body []byte) (err error) {
+	if hold := h.opts.HoldWrites; hold != nil {
+		release := hold(req.r.Context())
+		defer func() {
+			if rerr := release(); err == nil {
+				err = rerr
+			}
+		}()
+	}
 	req.w.WriteHeader(status)
 	if _, err := req.w.Write(body); err != nil {
 		return err
@@ -478,12 +479,10 @@ func (h *Handler) sendRange(req *request, o *meta.Object, rng byteRange, status 
 			_, err := req.w.Write(body)
 			return err
 		}
-		return sendHeld(req, status, body)
+		return h.sendHeld(req, status, body)
 	}
-	if st := h.cfg.Streaming; st != nil {
-		st.Enter()
-		defer st.Leave()
-	}
+	h.blocking.Enter()
+	defer h.blocking.Leave()
 	var off int64
 	started := false
 	for _, seg := range o.Segments {
@@ -495,7 +494,7 @@ func (h *Handler) sendRange(req *request, o *meta.Object, rng byteRange, status 
 		if segStart > rng.end {
 			break
 		}
-		f, err := h.cfg.Blobs.Open(seg.BlobID)
+		f, err := h.deps.Blobs.Open(seg.BlobID)
 		if err != nil {
 			if errors.Is(err, blob.ErrNotFound) && !started {
 				// Replaced or deleted between the lookup and now.
@@ -530,7 +529,7 @@ func (h *Handler) deleteObject(req *request, b *meta.Bucket) error {
 	if _, _, err := versionIDParam(req.r.URL.RawQuery); err != nil {
 		return err
 	}
-	freed, err := h.cfg.Meta.DeleteObject(req.r.Context(), b.Name, req.key)
+	freed, err := h.deps.Meta.DeleteObject(req.r.Context(), b.Name, req.key)
 	if err != nil {
 		return mapMetaErr(err)
 	}
@@ -608,7 +607,7 @@ func (h *Handler) deleteObjects(req *request, b *meta.Bucket) error {
 			res.Errors = append(res.Errors, deleteError{Key: key, VersionID: ob.VersionID, Code: "NoSuchVersion", Message: "The specified version does not exist."})
 			continue
 		}
-		freed, err := h.cfg.Meta.DeleteObject(req.r.Context(), b.Name, key)
+		freed, err := h.deps.Meta.DeleteObject(req.r.Context(), b.Name, key)
 		if err != nil {
 			e, known := toError(mapMetaErr(err))
 			if !known {

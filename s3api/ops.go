@@ -89,7 +89,7 @@ func (op operation) run(h *Handler, req *request) error {
 			return err
 		}
 	case scopeBucket, scopeObject:
-		bk, err := h.cfg.Meta.GetBucket(req.r.Context(), req.bucket)
+		bk, err := h.deps.Meta.GetBucket(req.r.Context(), req.bucket)
 		if errors.Is(err, meta.ErrNoSuchBucket) {
 			if req.principal.Kind == iam.KindAnonymous {
 				return s3err.AccessDenied()

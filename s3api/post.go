@@ -55,15 +55,15 @@ func (h *Handler) authenticatePOST(req *request, f *postpolicy.Form) (*postpolic
 	if len(parts) != 5 || parts[4] != "aws4_request" || parts[3] != "s3" {
 		return nil, s3err.InvalidArgument("POST form field x-amz-credential is malformed: want AKID/YYYYMMDD/REGION/s3/aws4_request.")
 	}
-	if parts[2] != h.cfg.Region {
-		return nil, s3err.New(http.StatusBadRequest, "AuthorizationQueryParametersError", "Error parsing the X-Amz-Credential parameter; the region '"+parts[2]+"' is wrong; expecting '"+h.cfg.Region+"'")
+	if parts[2] != h.deps.Region {
+		return nil, s3err.New(http.StatusBadRequest, "AuthorizationQueryParametersError", "Error parsing the X-Amz-Credential parameter; the region '"+parts[2]+"' is wrong; expecting '"+h.deps.Region+"'")
 	}
 	signedAt, err := time.Parse("20060102T150405Z", field("x-amz-date"))
 	if err != nil || !strings.HasPrefix(field("x-amz-date"), parts[1]) {
 		return nil, s3err.InvalidArgument("POST form field x-amz-date is malformed or does not match the credential's date.")
 	}
 	token := field("x-amz-security-token")
-	secret, p, err := h.cfg.Directory.Credentials(req.r.Context(), parts[0], token)
+	secret, p, err := h.deps.Directory.Credentials(req.r.Context(), parts[0], token)
 	if err != nil {
 		return nil, credentialError(err)
 	}
@@ -93,7 +93,7 @@ func (h *Handler) authenticatePOST(req *request, f *postpolicy.Form) (*postpolic
 // policy and signature = base64(HMAC-SHA1(secret, policy)).
 func (h *Handler) authenticatePOSTv2(req *request, f *postpolicy.Form) (*postpolicy.Policy, error) {
 	field := func(n string) string { v, _ := f.Value(n); return v }
-	if h.cfg.DisableSigV2 {
+	if h.opts.DisableSigV2 {
 		return nil, s3err.New(http.StatusBadRequest, "InvalidRequest", "Signature Version 2 is disabled on this server (--sigv2=false); sign the POST policy with AWS4-HMAC-SHA256.")
 	}
 	ak, policyB64, sig := field("awsaccesskeyid"), field("policy"), field("signature")
@@ -101,7 +101,7 @@ func (h *Handler) authenticatePOSTv2(req *request, f *postpolicy.Form) (*postpol
 		return nil, s3err.InvalidArgument("Bucket POST must contain a field named 'policy' when it is signed.")
 	}
 	token := field("x-amz-security-token")
-	secret, p, err := h.cfg.Directory.Credentials(req.r.Context(), ak, token)
+	secret, p, err := h.deps.Directory.Credentials(req.r.Context(), ak, token)
 	if err != nil {
 		return nil, credentialError(err)
 	}
@@ -116,7 +116,7 @@ func (h *Handler) authenticatePOSTv2(req *request, f *postpolicy.Form) (*postpol
 	}
 	req.principal = p
 	req.sigV2 = true
-	req.auth = &sigv4.Result{AccessKey: ak, SessionToken: token, Service: "s3", Region: h.cfg.Region, AuthType: AuthTypePOST, PayloadHash: unsignedPayload}
+	req.auth = &sigv4.Result{AccessKey: ak, SessionToken: token, Service: "s3", Region: h.deps.Region, AuthType: AuthTypePOST, PayloadHash: unsignedPayload}
 	return pol, nil
 }
 
@@ -201,7 +201,7 @@ func (h *Handler) postObject(req *request, b *meta.Bucket) error {
 		return err
 	}
 	o.Size, o.ETag, o.LastModified = n, set.ETag(), h.now().UTC()
-	freed, err := h.cfg.Meta.PutObject(r.Context(), o, nil)
+	freed, err := h.deps.Meta.PutObject(r.Context(), o, nil)
 	if err != nil {
 		h.freeBlobs(segmentBlobs(o.Segments))
 		return mapMetaErr(err)

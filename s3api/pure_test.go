@@ -131,7 +131,7 @@ func TestOperationName(t *testing.T) {
 		{"GET", "/b/k?tagging", nil, "GetObjectTagging"},
 		{"PUT", "/b?policy", nil, "PutBucketPolicy"},
 	}
-	h := New(Config{Region: "us-east-1"})
+	h := New(Deps{Region: "us-east-1"}, Options{})
 	for _, tt := range tests {
 		r := httptest.NewRequest(tt.method, tt.target, nil)
 		for k, v := range tt.hdr {
@@ -148,7 +148,7 @@ func TestOperationName(t *testing.T) {
 }
 
 func TestRouteVirtualHost(t *testing.T) {
-	h := New(Config{Region: "us-east-1", Domain: "s3.example.com"})
+	h := New(Deps{Region: "us-east-1"}, Options{Domain: "s3.example.com"})
 	for _, tt := range []struct{ host, path, bucket, key string }{
 		{"photos.s3.example.com", "/a/b.jpg", "photos", "a/b.jpg"},
 		{"photos.s3.example.com:9000", "/", "photos", ""},

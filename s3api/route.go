@@ -45,14 +45,14 @@ func (h *Handler) route(req *request) error {
 
 // hostBucket returns the bucket named by a virtual-host-style Host header, if any.
 func (h *Handler) hostBucket(host string) string {
-	if h.cfg.Domain == "" {
+	if h.opts.Domain == "" {
 		return ""
 	}
 	if hh, _, err := net.SplitHostPort(host); err == nil {
 		host = hh
 	}
 	host = strings.ToLower(host)
-	suffix := "." + strings.ToLower(h.cfg.Domain)
+	suffix := "." + strings.ToLower(h.opts.Domain)
 	if strings.HasSuffix(host, suffix) && len(host) > len(suffix) {
 		return host[:len(host)-len(suffix)]
 	}

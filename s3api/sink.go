@@ -26,12 +26,12 @@ func (h *Handler) newSink(expected int64, inline bool) (*sink, error) {
 	if err := h.admitUpload(expected); err != nil {
 		return nil, err
 	}
-	s := &sink{blobs: h.cfg.Blobs}
+	s := &sink{blobs: h.deps.Blobs}
 	if inline {
 		s.limit = InlineMax
 	}
 	if expected > int64(s.limit) || !inline {
-		w, err := h.cfg.Blobs.Create()
+		w, err := h.deps.Blobs.Create()
 		if err != nil {
 			return nil, err
 		}

@@ -91,7 +91,7 @@ func (h *Handler) listObjectVersions(req *request, b *meta.Bucket) error {
 	if err != nil {
 		return err
 	}
-	page, err := h.cfg.Meta.ListVersions(req.r.Context(), b.Name, meta.ListVersionsOptions{
+	page, err := h.deps.Meta.ListVersions(req.r.Context(), b.Name, meta.ListVersionsOptions{
 		Prefix: p.prefix, Delimiter: p.delim, KeyMarker: p.keyMarker, VersionIDMarker: p.versionIDMarker, MaxKeys: p.maxKeys,
 	})
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 
+	"github.com/postern/postern/internal/server"
 	"github.com/postern/postern/proto/sigv4"
 )
 
@@ -37,7 +38,7 @@ func clientSettings(ctx context.Context, profile, region, endpoint string, endpo
 		region = cfg.Region
 	}
 	if region == "" {
-		region = defaultRegion
+		region = server.DefaultRegion
 	}
 	if cfg.Credentials == nil {
 		return sigv4.Credentials{}, "", "", errors.New("no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or use --profile")
@@ -52,7 +53,7 @@ func clientSettings(ctx context.Context, profile, region, endpoint string, endpo
 		}
 	}
 	if endpoint == "" {
-		endpoint = "http://" + defaultListen
+		endpoint = "http://" + server.DefaultListen
 	}
 	u, err := url.Parse(endpoint)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

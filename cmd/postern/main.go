@@ -11,6 +11,8 @@ package main
 import (
 	"fmt"
 	"os"
+
+	"github.com/postern/postern/internal/server"
 )
 
 var version = "dev"
@@ -23,7 +25,7 @@ func main() {
 	var err error
 	switch os.Args[1] {
 	case "server":
-		err = runServer(os.Args[2:])
+		err = server.Main(os.Args[2:])
 	case "presign":
 		err = runPresign(os.Args[2:], os.Stdout, os.Stderr)
 	case "presign-post":

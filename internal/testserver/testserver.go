@@ -1,5 +1,16 @@
-// Package testserver builds the postern binary once per test process and runs
-// it as a real server process on a random loopback port, for integration tests.
+// Package testserver runs postern servers for integration tests, in two
+// tiers built from the same composition root (internal/server):
+//
+//   - Start builds the postern binary once per test process and runs it as
+//     a real server process on a random loopback port: the acceptance tier,
+//     for real clients (aws CLI, boto3, s3cmd, a browser), restarts and
+//     crashes.
+//   - InProcess builds the server inside the test process with
+//     server.Build and serves it with server.Run on a random loopback port:
+//     no binary, no process, so table-driven suites (bad input, edge cases,
+//     policy matrices) start in milliseconds.
+//
+// Both return the same *Server.
 package testserver
 
 import (
@@ -87,6 +98,9 @@ type Server struct {
 	t    testing.TB
 	opts Options
 	cmd  *exec.Cmd
+	// In-process servers (InProcess): stop ends Run and waits for it to
+	// return and for the stores to close.
+	stop func()
 	mu   sync.Mutex
 	logs strings.Builder
 	done chan struct{}
@@ -148,6 +162,10 @@ func (s *Server) makeCert() {
 
 func (s *Server) start(listen string) {
 	t := s.t
+	if s.stop != nil {
+		s.startInProcess(listen)
+		return
+	}
 	args := append([]string{"server", "--data", s.DataDir, "--listen", listen, "--region", s.Region}, s.opts.Args...)
 	cmd := exec.Command(Binary(t), args...)
 	cmd.Env = append(os.Environ(),
@@ -233,16 +251,26 @@ func (s *Server) Logs() string {
 	return s.logs.String()
 }
 
-// Kill stops the server with SIGKILL, as a crash would.
+// Kill stops the server with SIGKILL, as a crash would. An in-process
+// server cannot crash: Kill fails the test (use Start for crash tests).
 func (s *Server) Kill() {
+	if s.stop != nil {
+		s.t.Fatal("testserver: Kill on an in-process server, which cannot crash; use testserver.Start")
+	}
 	if s.cmd != nil && s.cmd.Process != nil {
 		s.cmd.Process.Signal(syscall.SIGKILL)
 		<-s.done
 	}
 }
 
-// Stop sends SIGTERM and waits for a graceful exit (at most timeout).
+// Stop sends SIGTERM and waits for a graceful exit (at most timeout). An
+// in-process server is cancelled and waited for (its --shutdown-timeout
+// bounds the wait).
 func (s *Server) Stop(timeout time.Duration) error {
+	if s.stop != nil {
+		s.stop()
+		return nil
+	}
 	s.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-s.done:
@@ -256,9 +284,14 @@ func (s *Server) Stop(timeout time.Duration) error {
 	}
 }
 
-// Restart starts the server again on the same address and data folder.
+// Restart starts the server again on the same address and data folder
+// (after a crash; an in-process server is stopped gracefully).
 func (s *Server) Restart() {
-	s.Kill()
+	if s.stop != nil {
+		s.stop()
+	} else {
+		s.Kill()
+	}
 	s.start(s.Addr)
 }
 
@@ -279,7 +312,8 @@ func (s *Server) Env() []string {
 	return env
 }
 
-// PID returns the process id of the running server (e.g. to read /proc/PID/status).
+// PID returns the process id of the running server (e.g. to read
+// /proc/PID/status); 0 for an in-process server.
 func (s *Server) PID() int {
 	if s.cmd == nil || s.cmd.Process == nil {
 		return 0

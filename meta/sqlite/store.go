@@ -33,6 +33,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/postern/postern/diskspace"
+	"github.com/postern/postern/internal/blocking"
 	"github.com/postern/postern/meta"
 )
 
@@ -56,7 +57,7 @@ type Store struct {
 	// goroutine uses them.
 	commits atomic.Int64 // committed write transactions, for tests and benchmarks
 	// blocking, if set, is told when a commit starts and ends.
-	blocking atomic.Pointer[Blocking]
+	blocking atomic.Pointer[blocking.Hint]
 	// space, if set, is told before each write transaction and when one
 	// fails for lack of disk space.
 	space atomic.Pointer[Space]
@@ -297,15 +298,10 @@ func (s *Store) writer() {
 	}
 }
 
-// Blocking is told when a commit starts (Enter) and ends (Leave): its
-// fsync blocks in the kernel (see package procs).
-type Blocking interface {
-	Enter()
-	Leave()
-}
-
-// SetBlocking sets who is told about commits; nil for nobody.
-func (s *Store) SetBlocking(b Blocking) {
+// SetBlocking sets who is told when a commit starts (Enter) and ends
+// (Leave): its fsync blocks in the kernel (see package blocking). nil for
+// nobody.
+func (s *Store) SetBlocking(b blocking.Hint) {
 	if b == nil {
 		s.blocking.Store(nil)
 		return
@@ -313,7 +309,7 @@ func (s *Store) SetBlocking(b Blocking) {
 	s.blocking.Store(&b)
 }
 
-// commit commits the write transaction, telling Blocking.
+// commit commits the write transaction, telling the blocking hint.
 func (s *Store) commit(tx *sql.Tx) error {
 	if b := s.blocking.Load(); b != nil {
 		(*b).Enter()

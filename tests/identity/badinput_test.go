@@ -30,7 +30,7 @@ func rawCall(t *testing.T, s *testserver.Server, service, body string) (int, str
 // TestBadInput: malformed actions, parameters and documents get IAM's
 // errors, never a 5xx.
 func TestBadInput(t *testing.T) {
-	s := testserver.Start(t, testserver.Options{})
+	s := testserver.InProcess(t, testserver.Options{})
 	big := `{"Version":"2012-10-17","Statement":[{"Sid":"` + strings.Repeat("a", 7000) + `","Effect":"Allow","Action":"s3:*","Resource":"*"}]}`
 	cases := []struct {
 		name, service, body string

@@ -88,7 +88,7 @@ func wantExpired(t testing.TB, what string, r response, rawURL string) {
 // the request arrives, the one-week maximum, dates in the future.
 func TestExpiry(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t)
+	srv := startInProcess(t)
 	c := sdkClient(t, srv, true)
 	hc := anon(srv)
 	b := s3test.NewBucket(t, c, "expiry")
@@ -266,7 +266,7 @@ func slowTransport(srv *testserver.Server) *http.Transport {
 // refused and nothing is read or written.
 func TestTampering(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t)
+	srv := startInProcess(t)
 	c := sdkClient(t, srv, true)
 	pc := s3.NewPresignClient(c, s3.WithPresignExpires(10*time.Minute))
 	hc := anon(srv)
@@ -419,7 +419,7 @@ func TestTampering(t *testing.T) {
 // and presigned ListObjectsV2 and DeleteObject.
 func TestPresignedOperations(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t)
+	srv := startInProcess(t)
 	c := sdkClient(t, srv, true)
 	pc := s3.NewPresignClient(c, s3.WithPresignExpires(10*time.Minute))
 	hc := anon(srv)

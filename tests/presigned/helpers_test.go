@@ -49,6 +49,14 @@ func startServer(t testing.TB) *testserver.Server {
 	return testserver.Start(t, testserver.Options{Args: []string{"--domain", vhostDomain}})
 }
 
+// startInProcess is startServer in the test process (testserver.InProcess):
+// the same server, built by the same composition root, without a binary or
+// a process, for the table-driven edge cases that need no real client.
+func startInProcess(t testing.TB) *testserver.Server {
+	t.Helper()
+	return testserver.InProcess(t, testserver.Options{Args: []string{"--domain", vhostDomain}})
+}
+
 // loopbackTransport dials srv whatever host name a URL carries, so that
 // virtual-host-style URLs (BUCKET.s3.localtest:PORT) reach the server with
 // their Host header intact.

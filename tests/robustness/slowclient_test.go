@@ -12,7 +12,7 @@ import (
 )
 
 // readHeaderTimeout is the server's http.Server.ReadHeaderTimeout
-// (cmd/postern/server.go); there is no flag to shorten it.
+// (internal/server/server.go); there is no flag to shorten it.
 const readHeaderTimeout = 15 * time.Second
 
 // TestSlowloris opens connections that send their headers a few bytes at a

@@ -28,6 +28,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/postern/postern/internal/blocking"
 )
 
 const (
@@ -151,15 +153,10 @@ func (g *Governor) Unpin() {
 	g.unpinned = time.Now()
 }
 
-// Hooks is what the packages that block are given: blob.Store.Blocking,
-// sqlite.Store.SetBlocking, s3api.Config.Streaming.
-type Hooks interface {
-	Enter()
-	Leave()
-}
-
-// Pins returns Pin and Unpin as Hooks.
-func (g *Governor) Pins() Hooks { return pins{g} }
+// Pins returns Pin and Unpin as a blocking.Hint, for short calls that block
+// (sqlite.Store.SetBlocking, s3api.Options.Blocking). The Governor itself
+// (Enter and Leave) is the hint for writers (blob.Store.Blocking).
+func (g *Governor) Pins() blocking.Hint { return pins{g} }
 
 type pins struct{ g *Governor }
 

@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"context"
@@ -26,7 +26,7 @@ import (
 
 // startConsole serves the console on cfg.ConsoleListen until ctx ends. api
 // is the server's handler (S3, IAM, STS); s3Addr the S3 listener's address.
-func startConsole(ctx context.Context, cfg *serverConfig, api http.Handler, dir iam.Directory, s3Addr net.Addr, tlsConfig *tls.Config, logger *slog.Logger) error {
+func startConsole(ctx context.Context, cfg *Config, api http.Handler, dir iam.Directory, s3Addr net.Addr, tlsConfig *tls.Config, logger *slog.Logger) error {
 	addr, auto := consoleAddr(cfg.ConsoleListen, cfg.Listen)
 	if addr == "" {
 		return nil

@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"io"
@@ -14,7 +14,7 @@ func TestConfigPrecedence(t *testing.T) {
 	os.WriteFile(file, []byte(`{"listen": "127.0.0.1:7000", "region": "eu-west-1", "domain": "file.example", "shutdown-timeout": "5s"}`), 0o600)
 	env := map[string]string{"POSTERN_REGION": "us-west-2", "POSTERN_CONFIG": file, "POSTERN_NETWORK": "vpc=vpc-1,cidr=10.0.0.0/8"}
 	getenv := func(k string) string { return env[k] }
-	c, err := loadConfig([]string{"--listen", "127.0.0.1:8000", "--network", "vpce=vpce-2,cidr=192.0.2.1"}, getenv, io.Discard)
+	c, err := LoadConfig([]string{"--listen", "127.0.0.1:8000", "--network", "vpce=vpce-2,cidr=192.0.2.1"}, getenv, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,14 +33,14 @@ func TestConfigPrecedence(t *testing.T) {
 	if c.Network != "vpce=vpce-2,cidr=192.0.2.1" {
 		t.Errorf("flag should replace env for network: %q", c.Network)
 	}
-	if _, err := loadConfig([]string{"--bogus"}, getenv, io.Discard); err == nil {
+	if _, err := LoadConfig([]string{"--bogus"}, getenv, io.Discard); err == nil {
 		t.Error("unknown flag accepted")
 	}
 	os.WriteFile(file, []byte(`{"lisen": "x"}`), 0o600)
-	if _, err := loadConfig(nil, getenv, io.Discard); err == nil {
+	if _, err := LoadConfig(nil, getenv, io.Discard); err == nil {
 		t.Error("unknown config file key accepted")
 	}
-	if _, err := loadConfig([]string{"--tls-cert", "x"}, func(string) string { return "" }, io.Discard); err == nil {
+	if _, err := LoadConfig([]string{"--tls-cert", "x"}, func(string) string { return "" }, io.Discard); err == nil {
 		t.Error("--tls-cert without --tls-key accepted")
 	}
 }
@@ -63,20 +63,6 @@ func TestParseNetConfig(t *testing.T) {
 	}
 }
 
-func TestParseExpiresIn(t *testing.T) {
-	ok := map[string]time.Duration{"1": time.Second, "3600": time.Hour, "90m": 90 * time.Minute, "7d": 7 * 24 * time.Hour, "604800": 7 * 24 * time.Hour}
-	for in, want := range ok {
-		if got, err := parseExpiresIn(in); err != nil || got != want {
-			t.Errorf("parseExpiresIn(%q) = %v, %v", in, got, err)
-		}
-	}
-	for _, bad := range []string{"0", "604801", "8d", "-5", "1.5s", "soon", ""} {
-		if _, err := parseExpiresIn(bad); err == nil {
-			t.Errorf("parseExpiresIn(%q) accepted", bad)
-		}
-	}
-}
-
 func TestConsoleAddr(t *testing.T) {
 	for _, tt := range []struct{ setting, listen, want string }{
 		{"auto", "127.0.0.1:9000", "127.0.0.1:9001"},
@@ -93,7 +79,7 @@ func TestConsoleAddr(t *testing.T) {
 
 func TestConfigDiskThresholds(t *testing.T) {
 	none := func(string) string { return "" }
-	c, err := loadConfig(nil, none, io.Discard)
+	c, err := LoadConfig(nil, none, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +87,7 @@ func TestConfigDiskThresholds(t *testing.T) {
 		t.Errorf("defaults: %+v %+v, want auto", c.DiskMinFree, c.DiskReserve)
 	}
 	env := func(k string) string { return map[string]string{"POSTERN_DISK_RESERVE": "0"}[k] }
-	c, err = loadConfig([]string{"--disk-min-free", "2%"}, env, io.Discard)
+	c, err = LoadConfig([]string{"--disk-min-free", "2%"}, env, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +95,7 @@ func TestConfigDiskThresholds(t *testing.T) {
 		t.Errorf("got %+v %+v", c.DiskMinFree, c.DiskReserve)
 	}
 	for _, bad := range [][]string{{"--disk-min-free", "lots"}, {"--disk-reserve", "-5MiB"}, {"--disk-min-free", "90%"}} {
-		if _, err := loadConfig(bad, none, io.Discard); err == nil {
+		if _, err := LoadConfig(bad, none, io.Discard); err == nil {
 			t.Errorf("%v accepted", bad)
 		}
 	}

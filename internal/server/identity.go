@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"context"
@@ -20,7 +20,7 @@ type identity struct {
 
 // newIdentity loads (or creates) the server key and builds the identity
 // service over the metadata store and the IAM/STS handler.
-func newIdentity(ctx context.Context, cfg *serverConfig, store iam.Store, root rootCredentials, netcfg *authz.NetConfig, logger *slog.Logger) (*identity, error) {
+func newIdentity(ctx context.Context, cfg *Config, store iam.Store, root rootCredentials, netcfg *authz.NetConfig, logger *slog.Logger) (*identity, error) {
 	key, created, err := iam.LoadServerKey(cfg.Data, cfg.ServerKey)
 	if err != nil {
 		return nil, err

@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"encoding/json"
@@ -15,10 +15,10 @@ import (
 	"github.com/postern/postern/iam"
 )
 
-// serverConfig holds the server's settings. Precedence, highest first:
+// Config holds the server's settings. Precedence, highest first:
 // command-line flags, environment variables (POSTERN_<NAME>), the config
 // file (--config / POSTERN_CONFIG, JSON with the flag names as keys), defaults.
-type serverConfig struct {
+type Config struct {
 	Config       string        `json:"-"`
 	Data         string        `json:"data"`
 	Listen       string        `json:"listen"`
@@ -63,8 +63,8 @@ var flagHelp = flag.ErrHelp
 // Defaults: an embedded single-node server that needs nothing else.
 const (
 	defaultData     = "./postern-data"
-	defaultListen   = "127.0.0.1:9000"
-	defaultRegion   = "us-east-1"
+	DefaultListen   = "127.0.0.1:9000"
+	DefaultRegion   = "us-east-1"
 	defaultShutdown = "30s"
 	defaultSweep    = "1h"
 )
@@ -77,12 +77,12 @@ type setting struct {
 	multi bool
 }
 
-func (c *serverConfig) settings() []setting {
+func (c *Config) settings() []setting {
 	return []setting{
 		{"config", "POSTERN_CONFIG", "", "optional JSON config file (keys are these flag names)", &c.Config, false},
 		{"data", "POSTERN_DATA", defaultData, "data folder: metadata database and object files", &c.Data, false},
-		{"listen", "POSTERN_LISTEN", defaultListen, "address to serve S3 on (host:port)", &c.Listen, false},
-		{"region", "POSTERN_REGION", defaultRegion, "region name clients sign requests for", &c.Region, false},
+		{"listen", "POSTERN_LISTEN", DefaultListen, "address to serve S3 on (host:port)", &c.Listen, false},
+		{"region", "POSTERN_REGION", DefaultRegion, "region name clients sign requests for", &c.Region, false},
 		{"domain", "POSTERN_DOMAIN", "", "base domain for virtual-host-style requests (BUCKET.DOMAIN)", &c.Domain, false},
 		{"tls-cert", "POSTERN_TLS_CERT", "", "TLS certificate file (PEM); serves HTTPS with --tls-key", &c.TLSCert, false},
 		{"tls-key", "POSTERN_TLS_KEY", "", "TLS private key file (PEM)", &c.TLSKey, false},
@@ -107,9 +107,9 @@ func (c *serverConfig) settings() []setting {
 	}
 }
 
-// loadConfig resolves settings from args, the environment and the config file.
-func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (*serverConfig, error) {
-	c := &serverConfig{}
+// LoadConfig resolves settings from args, the environment and the config file.
+func LoadConfig(args []string, getenv func(string) string, stderr io.Writer) (*Config, error) {
+	c := &Config{}
 	fs := flag.NewFlagSet("postern server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	sets := c.settings()
