@@ -270,7 +270,11 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.do("name folder", chromedp.KeyEvent("docs"), chromedp.KeyEvent("\r"))
 	b.waitJS("folder listed", `[...document.querySelectorAll("#objects tr.folder a")].some(a => a.textContent === "docs/")`)
 	b.click(`#objects tr.folder a`)
-	b.waitJS("inside folder", `location.hash.endsWith("/o/docs/") && document.querySelector("#upload-input")`)
+	// Wait for the folder's own view, not just its address: until the
+	// hashchange handler has run, the old view (and its upload input, bound
+	// to the bucket's root) is still on the page.
+	b.waitJS("inside folder", `location.hash.endsWith("/o/docs/") && document.querySelector("#objects caption") &&
+		document.querySelector("#objects caption").textContent === "Objects in photos/docs/" && document.querySelector("#upload-input")`)
 	note := filepath.Join(dir, "note.md")
 	os.WriteFile(note, []byte("# note"), 0o644)
 	b.do("upload into folder", chromedp.SetUploadFiles(chromedp.CSS("#upload-input"), []string{note}))
