@@ -197,6 +197,42 @@ type ListUploadsResult struct {
 	NextUploadIDMarker string
 }
 
+// Condition is a precondition on the current version of an object, checked
+// by the store in the same transaction as the write it guards (S3
+// conditional writes and deletes). The zero Condition always holds.
+type Condition struct {
+	// IfMatch, when set, requires the object to exist (else ErrNoSuchKey)
+	// with this ETag (hex, no quotes; else ErrPreconditionFail). "*"
+	// requires only that it exists.
+	IfMatch string
+	// IfNoneMatch, when "*", requires that the key does not exist (else
+	// ErrPreconditionFail). Any other non-empty value is refused with
+	// ErrPreconditionFail too: S3 accepts only "*" on writes.
+	IfNoneMatch string
+}
+
+// IsZero reports whether c has no precondition.
+func (c Condition) IsZero() bool { return c.IfMatch == "" && c.IfNoneMatch == "" }
+
+// Check evaluates c against the current object, cur (nil when the key does
+// not exist). It returns nil, ErrNoSuchKey or ErrPreconditionFail.
+// If-None-Match is checked first: S3 answers 412 to a write carrying both
+// headers on an existing key whatever its ETag.
+func (c Condition) Check(cur *Object) error {
+	if c.IfNoneMatch != "" && (c.IfNoneMatch != "*" || cur != nil) {
+		return ErrPreconditionFail
+	}
+	if c.IfMatch != "" {
+		if cur == nil {
+			return ErrNoSuchKey
+		}
+		if c.IfMatch != "*" && c.IfMatch != cur.ETag {
+			return ErrPreconditionFail
+		}
+	}
+	return nil
+}
+
 // Store holds Postern's metadata. Implementations must be safe for
 // concurrent use and make every method a single atomic transaction.
 type Store interface {
@@ -211,12 +247,13 @@ type Store interface {
 	DeleteBucket(ctx context.Context, name string) (freed []string, err error)
 
 	// PutObject creates or replaces bucket/key. It returns the blob ids of the replaced version.
-	// If ifMatch is non-nil, the replacement happens only when the current object
-	// passes it; otherwise ErrPreconditionFail (ErrNoSuchKey if absent and ifMatch requires presence).
-	PutObject(ctx context.Context, o Object, ifMatch func(cur *Object) error) (freed []string, err error)
+	// The write happens only if cond holds for the current object (Condition.Check,
+	// in the same transaction); otherwise its error and nothing changes.
+	PutObject(ctx context.Context, o Object, cond Condition) (freed []string, err error)
 	GetObject(ctx context.Context, bucket, key string) (Object, error)
-	// DeleteObject removes bucket/key; deleting a missing key is not an error (freed is empty).
-	DeleteObject(ctx context.Context, bucket, key string) (freed []string, err error)
+	// DeleteObject removes bucket/key if cond holds; deleting a missing key
+	// without a condition is not an error (freed is empty).
+	DeleteObject(ctx context.Context, bucket, key string, cond Condition) (freed []string, err error)
 	ListObjects(ctx context.Context, bucket string, opt ListObjectsOptions) (ListObjectsResult, error)
 	// ListVersions lists the versions of the bucket's objects.
 	ListVersions(ctx context.Context, bucket string, opt ListVersionsOptions) (ListVersionsResult, error)
@@ -229,8 +266,9 @@ type Store interface {
 	ListParts(ctx context.Context, bucket, key, uploadID string, marker, max int) (parts []Part, truncated bool, err error)
 	// CompleteUpload atomically creates the object o (whose Segments must be
 	// blobs of this upload's parts), deletes the upload and returns the blob ids
-	// of unused parts and of the replaced object version.
-	CompleteUpload(ctx context.Context, bucket, key, uploadID string, o Object) (freed []string, err error)
+	// of unused parts and of the replaced object version. cond is checked
+	// against the object being replaced; when it fails the upload is kept.
+	CompleteUpload(ctx context.Context, bucket, key, uploadID string, o Object, cond Condition) (freed []string, err error)
 	AbortUpload(ctx context.Context, bucket, key, uploadID string) (freed []string, err error)
 	ListUploads(ctx context.Context, bucket string, opt ListUploadsOptions) (ListUploadsResult, error)
 

@@ -24,7 +24,7 @@ import (
 func benchHandler(b testing.TB) (*Handler, sigv4.Credentials) {
 	dir := b.TempDir()
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(dir, "meta.db"), nil)
+	db, err := sqlite.Open(ctx, filepath.Join(dir, "meta.db"), nil, sqlite.WithBucketCache(time.Second))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -36,7 +36,7 @@ func benchHandler(b testing.TB) (*Handler, sigv4.Credentials) {
 	creds := sigv4.Credentials{AccessKey: "AKIABENCH", SecretKey: "bench-secret-key"}
 	h := New(Deps{
 		Region:    "us-east-1",
-		Meta:      meta.NewBucketCache(db, time.Second),
+		Meta:      db,
 		Blobs:     blobs,
 		Directory: &iam.Root{AccountID: iam.DefaultAccountID, AccessKey: creds.AccessKey, SecretKey: creds.SecretKey},
 	}, Options{Logger: slog.New(slog.DiscardHandler)})

@@ -188,6 +188,10 @@ func (h *Handler) completeMultipartUpload(req *request, b *meta.Bucket) error {
 	if err != nil {
 		return err
 	}
+	cond, err := writeConditions(r.Header)
+	if err != nil {
+		return err
+	}
 	var c completeMultipartUpload
 	if err := readXML(req, maxCompleteXML, &c); err != nil {
 		return err
@@ -266,7 +270,7 @@ func (h *Handler) completeMultipartUpload(req *request, b *meta.Bucket) error {
 			o.Checksums = map[string]string{alg: checksum.Composite(alg, compParts)}
 		}
 	}
-	freed, err := h.deps.Meta.CompleteUpload(r.Context(), b.Name, req.key, u.ID, o)
+	freed, err := h.deps.Meta.CompleteUpload(r.Context(), b.Name, req.key, u.ID, o, cond)
 	if err != nil {
 		return mapMetaErr(err)
 	}

@@ -151,30 +151,31 @@ func (h *Handler) putObject(req *request, b *meta.Bucket) error {
 	return nil
 }
 
-// writeConditions turns If-Match / If-None-Match on a write into a check
-// the store runs inside its transaction (S3 conditional writes).
-func writeConditions(hdr http.Header) (func(*meta.Object) error, error) {
+// writeConditions reads If-Match / If-None-Match of a write (PutObject,
+// CopyObject, CompleteMultipartUpload) into the precondition the metadata
+// store checks in the write's own transaction (S3 conditional writes).
+func writeConditions(hdr http.Header) (meta.Condition, error) {
 	im, inm := hdr.Get("If-Match"), hdr.Get("If-None-Match")
-	if im == "" && inm == "" {
-		return nil, nil
-	}
 	if inm != "" && inm != "*" {
-		return nil, s3err.New(http.StatusNotImplemented, "NotImplemented", "If-None-Match on writes supports only '*'")
+		return meta.Condition{}, s3err.New(http.StatusNotImplemented, "NotImplemented", "If-None-Match on writes supports only '*'")
 	}
-	return func(cur *meta.Object) error {
-		if inm == "*" && cur != nil {
-			return s3err.PreconditionFailed()
-		}
-		if im != "" {
-			if cur == nil {
-				return s3err.NoSuchKey()
-			}
-			if !etagMatches(im, cur.ETag) {
-				return s3err.PreconditionFailed()
-			}
-		}
-		return nil
-	}, nil
+	return meta.Condition{IfMatch: conditionETag(im), IfNoneMatch: inm}, nil
+}
+
+// deleteConditions reads If-Match of a DeleteObject (S3 conditional deletes).
+func deleteConditions(hdr http.Header) meta.Condition {
+	return meta.Condition{IfMatch: conditionETag(hdr.Get("If-Match"))}
+}
+
+// conditionETag turns an If-Match value ("etag", W/"etag", etag or *) into
+// the bare ETag (or "*") the store compares.
+func conditionETag(v string) string {
+	v = strings.TrimSpace(v)
+	v = strings.TrimPrefix(v, "W/")
+	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+		v = v[1 : len(v)-1]
+	}
+	return v
 }
 
 func mapMetaErr(err error) error {
@@ -529,7 +530,7 @@ func (h *Handler) deleteObject(req *request, b *meta.Bucket) error {
 	if _, _, err := versionIDParam(req.r.URL.RawQuery); err != nil {
 		return err
 	}
-	freed, err := h.deps.Meta.DeleteObject(req.r.Context(), b.Name, req.key)
+	freed, err := h.deps.Meta.DeleteObject(req.r.Context(), b.Name, req.key, deleteConditions(req.r.Header))
 	if err != nil {
 		return mapMetaErr(err)
 	}
@@ -607,7 +608,7 @@ func (h *Handler) deleteObjects(req *request, b *meta.Bucket) error {
 			res.Errors = append(res.Errors, deleteError{Key: key, VersionID: ob.VersionID, Code: "NoSuchVersion", Message: "The specified version does not exist."})
 			continue
 		}
-		freed, err := h.deps.Meta.DeleteObject(req.r.Context(), b.Name, key)
+		freed, err := h.deps.Meta.DeleteObject(req.r.Context(), b.Name, key, meta.Condition{})
 		if err != nil {
 			e, known := toError(mapMetaErr(err))
 			if !known {

@@ -201,7 +201,7 @@ func (h *Handler) postObject(req *request, b *meta.Bucket) error {
 		return err
 	}
 	o.Size, o.ETag, o.LastModified = n, set.ETag(), h.now().UTC()
-	freed, err := h.deps.Meta.PutObject(r.Context(), o, nil)
+	freed, err := h.deps.Meta.PutObject(r.Context(), o, meta.Condition{})
 	if err != nil {
 		h.freeBlobs(segmentBlobs(o.Segments))
 		return mapMetaErr(err)

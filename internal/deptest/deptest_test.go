@@ -155,10 +155,15 @@ func TestImportDirections(t *testing.T) {
 			}
 		}
 	}
+	// The stores' conformance suites are run by the stores' tests only.
+	suites := []string{"meta/metatest", "iam/iamtest"}
 	for pkg, imps := range pkgs {
 		for _, imp := range imps {
 			if in(imp, helpers) && !in(pkg, helpers) {
 				t.Errorf("%s imports %s: test helpers are for tests only", pkg, imp)
+			}
+			if in(imp, suites) {
+				t.Errorf("%s imports %s: the conformance suites are for the stores' tests only", pkg, imp)
 			}
 			for _, r := range rules {
 				if !in(pkg, r.from) || !in(imp, r.to) {

@@ -177,7 +177,12 @@ func Build(ctx context.Context, cfg *Config, env Env) (_ *Server, err error) {
 		return nil, err
 	}
 	s.space = space
-	db, err := sqlite.Open(ctx, filepath.Join(cfg.Data, "meta.db"), logger)
+	// Every request reads its bucket; a short-lived cache spares most of
+	// those reads. Recent objects' metadata (and small objects' bytes) are
+	// kept in memory too. The embedded store is its database's only
+	// writer, so it keeps both exact itself (package meta/sqlite).
+	db, err := sqlite.Open(ctx, filepath.Join(cfg.Data, "meta.db"), logger,
+		sqlite.WithBucketCache(time.Second), sqlite.WithObjectCache(50_000, 64<<20))
 	if err != nil {
 		return nil, fmt.Errorf("metadata store: %w", err)
 	}
@@ -190,12 +195,7 @@ func Build(ctx context.Context, cfg *Config, env Env) (_ *Server, err error) {
 			logger.Warn("restricting database permissions", "file", f, "err", err)
 		}
 	}
-	// Every request reads its bucket; a short-lived cache spares most of
-	// those reads. Changes through this node invalidate it at once.
-	// Recent objects' metadata (and small objects' bytes) are kept in memory
-	// too: this process is the store's only writer, so the cache stays
-	// exact. (A store shared by several nodes must not use it.)
-	store := meta.NewBucketCache(meta.NewObjectCache(db, 50_000, 64<<20), time.Second)
+	store := db
 	s.store = store
 	blobs, err := blob.Open(cfg.Data)
 	if err != nil {

@@ -14,6 +14,7 @@ func (s *Store) CreateBucket(ctx context.Context, b meta.Bucket) error {
 	if b.Name == "" {
 		return errors.New("meta/sqlite: create bucket: empty name")
 	}
+	defer s.forgetBucket(b.Name)
 	return s.write(ctx, func(tx *wtx) error {
 		res, err := tx.ExecContext(context.Background(), `INSERT INTO buckets (name, owner, region, created_at)
 			VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING`,
@@ -38,13 +39,24 @@ func (s *Store) CreateBucket(ctx context.Context, b meta.Bucket) error {
 
 // GetBucket implements meta.Store.
 func (s *Store) GetBucket(ctx context.Context, name string) (meta.Bucket, error) {
+	b, err, gen, ok := s.buckets.lookup(name)
+	if ok {
+		return b, err
+	}
+	b, err = s.getBucket(name)
+	if err == nil || errors.Is(err, meta.ErrNoSuchBucket) {
+		s.buckets.add(name, b, err, gen) // absence is cached too
+	}
+	return b, err
+}
+
+func (s *Store) getBucket(name string) (meta.Bucket, error) {
 	b := meta.Bucket{Name: name}
 	var created int64
 	var policy, pab, cors []byte
 	// A point lookup on the hot path of every request: prepared, and run
 	// without the request's context, whose cancellation watcher would cost a
 	// goroutine per query in the driver.
-	_ = ctx
 	err := s.stmtGetBucket.QueryRowContext(context.Background(), name).
 		Scan(&b.Owner, &b.Region, &created, &policy, &pab, &cors)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -102,6 +114,7 @@ func (s *Store) ListBuckets(ctx context.Context, owner string) ([]meta.Bucket, e
 
 // DeleteBucket implements meta.Store.
 func (s *Store) DeleteBucket(ctx context.Context, name string) (freed []string, err error) {
+	defer s.forgetBucket(name)
 	err = s.write(ctx, func(tx *wtx) error {
 		freed = nil
 		ctx := context.Background()
@@ -165,6 +178,7 @@ func (s *Store) PutBucketConfig(ctx context.Context, bucket, kind string, doc []
 	if doc == nil {
 		doc = []byte{}
 	}
+	defer s.buckets.forgetKey(bucket)
 	return s.write(ctx, func(tx *wtx) error {
 		ctx := context.Background()
 		if err := needBucket(ctx, tx, bucket); err != nil {
@@ -205,6 +219,7 @@ func (s *Store) GetBucketConfig(ctx context.Context, bucket, kind string) ([]byt
 // DeleteBucketConfig implements meta.Store. Deleting a configuration that
 // does not exist is not an error (as in S3); a missing bucket is.
 func (s *Store) DeleteBucketConfig(ctx context.Context, bucket, kind string) error {
+	defer s.buckets.forgetKey(bucket)
 	return s.write(ctx, func(tx *wtx) error {
 		ctx := context.Background()
 		if err := needBucket(ctx, tx, bucket); err != nil {

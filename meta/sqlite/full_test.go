@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/postern/postern/diskspace"
+	"github.com/postern/postern/meta"
 )
 
 type spaceCounter struct{ before, failed atomic.Int64 }
@@ -57,7 +58,7 @@ func TestWriteOnFullVolume(t *testing.T) {
 		o := obj("b", fmt.Sprintf("k%04d", i))
 		o.Inline = make([]byte, 32<<10)
 		o.Size = int64(len(o.Inline))
-		_, werr = s.PutObject(context.Background(), o, nil)
+		_, werr = s.PutObject(context.Background(), o, meta.Condition{})
 	}
 	if !errors.Is(werr, diskspace.ErrFull) {
 		t.Fatalf("write on a full volume: %v, want diskspace.ErrFull", werr)
@@ -69,7 +70,7 @@ func TestWriteOnFullVolume(t *testing.T) {
 	os.Remove(filler.Name())
 	o := obj("b", "after")
 	o.Inline = make([]byte, 32<<10)
-	if _, err := s.PutObject(context.Background(), o, nil); err != nil {
+	if _, err := s.PutObject(context.Background(), o, meta.Condition{}); err != nil {
 		t.Fatalf("write after space was freed: %v", err)
 	}
 }

@@ -107,15 +107,13 @@ func putObjectTx(ctx context.Context, tx *wtx, o *meta.Object, old *meta.Object)
 	return nil, nil
 }
 
-// PutObject implements meta.Store. ifMatch runs inside the write
-// transaction, on the writer goroutine: it must be quick and must not call
-// the Store (that would deadlock). Its error is returned wrapped, so
-// errors.Is(err, meta.ErrPreconditionFail) and the like work; a panic in it
-// is re-raised in the caller's goroutine.
-func (s *Store) PutObject(ctx context.Context, o meta.Object, ifMatch func(cur *meta.Object) error) (freed []string, err error) {
+// PutObject implements meta.Store. cond is checked against the current
+// object inside the write transaction.
+func (s *Store) PutObject(ctx context.Context, o meta.Object, cond meta.Condition) (freed []string, err error) {
 	if o.Key == "" {
 		return nil, errors.New("meta/sqlite: put object: empty key")
 	}
+	defer s.forgetObject(o.Bucket, o.Key)
 	err = s.write(ctx, func(tx *wtx) error {
 		freed = nil
 		ctx := context.Background()
@@ -129,15 +127,8 @@ func (s *Store) PutObject(ctx context.Context, o meta.Object, ifMatch func(cur *
 		} else if err := needBucket(ctx, tx, o.Bucket); err != nil {
 			return fmt.Errorf("meta/sqlite: put object: %w", err)
 		}
-		if ifMatch != nil {
-			var arg *meta.Object
-			if old != nil {
-				c := cur // the callback gets its own copy
-				arg = &c
-			}
-			if err := ifMatch(arg); err != nil {
-				return fmt.Errorf("meta/sqlite: put object %q/%q: %w", o.Bucket, o.Key, err)
-			}
+		if err := cond.Check(old); err != nil {
+			return fmt.Errorf("meta/sqlite: put object %q/%q: %w", o.Bucket, o.Key, err)
 		}
 		freed, err = putObjectTx(ctx, tx, &o, old)
 		if err != nil {
@@ -153,6 +144,19 @@ func (s *Store) PutObject(ctx context.Context, o meta.Object, ifMatch func(cur *
 
 // GetObject implements meta.Store.
 func (s *Store) GetObject(ctx context.Context, bucket, key string) (meta.Object, error) {
+	k := objectKey{bucket, key}
+	o, _, gen, ok := s.objects.lookup(k)
+	if ok {
+		return o, nil
+	}
+	o, err := s.getObject(ctx, bucket, key)
+	if err == nil {
+		s.objects.add(k, o, nil, gen)
+	}
+	return o, err
+}
+
+func (s *Store) getObject(ctx context.Context, bucket, key string) (meta.Object, error) {
 	o, err := scanObject(s.stmtGetObject.QueryRowContext(context.Background(), bucket, kb(key)), bucket, true)
 	ok := err == nil
 	if errors.Is(err, sql.ErrNoRows) {
@@ -171,11 +175,27 @@ func (s *Store) GetObject(ctx context.Context, bucket, key string) (meta.Object,
 }
 
 // DeleteObject implements meta.Store. A missing bucket is ErrNoSuchBucket;
-// a missing key is not an error.
-func (s *Store) DeleteObject(ctx context.Context, bucket, key string) (freed []string, err error) {
+// a missing key is not an error unless cond requires it.
+func (s *Store) DeleteObject(ctx context.Context, bucket, key string, cond meta.Condition) (freed []string, err error) {
+	defer s.forgetObject(bucket, key)
 	err = s.write(ctx, func(tx *wtx) error {
 		freed = nil
 		ctx := context.Background()
+		if !cond.IsZero() {
+			cur, ok, err := getObject(ctx, tx, bucket, key)
+			if err != nil {
+				return fmt.Errorf("meta/sqlite: delete object %q/%q: %w", bucket, key, err)
+			}
+			var old *meta.Object
+			if ok {
+				old = &cur
+			} else if err := needBucket(ctx, tx, bucket); err != nil {
+				return fmt.Errorf("meta/sqlite: delete object: %w", err)
+			}
+			if err := cond.Check(old); err != nil {
+				return fmt.Errorf("meta/sqlite: delete object %q/%q: %w", bucket, key, err)
+			}
+		}
 		var segments string
 		err := tx.QueryRowContext(ctx, `DELETE FROM objects WHERE bucket = $1 AND obj_key = $2 RETURNING segments`,
 			bucket, kb(key)).Scan(&segments)

@@ -66,6 +66,10 @@ type Store struct {
 	stmtGetObject *sql.Stmt
 	stmts         map[string]*sql.Stmt
 	missing       map[string]bool
+	// Read caches (WithBucketCache, WithObjectCache); nil when off. Writes
+	// through this Store forget what they change, after their commit.
+	buckets *cache[string, meta.Bucket]
+	objects *cache[objectKey, meta.Object]
 	// closeMu makes submission and Close exclusive so that no request can be
 	// queued after the writer has stopped draining.
 	closeMu   sync.RWMutex
@@ -77,7 +81,34 @@ type Store struct {
 type config struct {
 	maxBatch  int // 1 disables group commit
 	readConns int
+
+	bucketTTL                time.Duration // > 0: cache GetBucket
+	objectItems, objectBytes int           // > 0: cache GetObject
 }
+
+// An Option configures Open.
+type Option func(*config)
+
+// WithBucketCache keeps GetBucket results (the bucket with its policy,
+// public access block and CORS documents, or its absence) in memory for at
+// most ttl. Every request reads its bucket, so this spares most of those
+// reads. Writes through the Store forget the entry at once, so the cache
+// is exact as long as this process is the database's only writer, which
+// the embedded store is; ttl only bounds how long an entry is kept.
+func WithBucketCache(ttl time.Duration) Option {
+	return func(c *config) { c.bucketTTL = ttl }
+}
+
+// WithObjectCache keeps recent GetObject results (small objects' bytes
+// included) in memory: at most maxItems objects whose inline bytes add up
+// to at most maxBytes. Writes through the Store forget what they change,
+// so reads stay exact with this process as the only writer.
+func WithObjectCache(maxItems, maxBytes int) Option {
+	return func(c *config) { c.objectItems, c.objectBytes = maxItems, maxBytes }
+}
+
+// objectKey addresses an object in the object cache.
+type objectKey struct{ bucket, key string }
 
 func defaultConfig() config {
 	return config{maxBatch: 256, readConns: max(4, runtime.GOMAXPROCS(0))}
@@ -85,8 +116,12 @@ func defaultConfig() config {
 
 // Open opens (creating if needed) the SQLite database at path and brings its
 // schema up to date. logger may be nil.
-func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error) {
-	return open(ctx, path, logger, defaultConfig())
+func Open(ctx context.Context, path string, logger *slog.Logger, opts ...Option) (*Store, error) {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return open(ctx, path, logger, cfg)
 }
 
 func open(ctx context.Context, path string, logger *slog.Logger, cfg config) (*Store, error) {
@@ -148,6 +183,12 @@ func open(ctx context.Context, path string, logger *slog.Logger, cfg config) (*S
 		stmts:    map[string]*sql.Stmt{},
 		missing:  map[string]bool{},
 	}
+	if cfg.bucketTTL > 0 {
+		s.buckets = newCache[string, meta.Bucket](cfg.bucketTTL, bucketCacheMax, 0, nil)
+	}
+	if cfg.objectItems > 0 && cfg.objectBytes > 0 {
+		s.objects = newCache[objectKey](0, cfg.objectItems, cfg.objectBytes, func(o meta.Object) int { return len(o.Inline) })
+	}
 	if s.stmtGetBucket, err = rdb.PrepareContext(ctx, sqlGetBucket); err == nil {
 		s.stmtGetObject, err = rdb.PrepareContext(ctx, sqlGetObject)
 	}
@@ -158,6 +199,20 @@ func open(ctx context.Context, path string, logger *slog.Logger, cfg config) (*S
 	}
 	go s.writer()
 	return s, nil
+}
+
+// bucketCacheMax bounds the bucket cache; when full it is cleared.
+const bucketCacheMax = 10000
+
+// forgetObject drops bucket/key from the object cache.
+func (s *Store) forgetObject(bucket, key string) {
+	s.objects.forgetKey(objectKey{bucket, key})
+}
+
+// forgetBucket drops a bucket, and every cached object of it.
+func (s *Store) forgetBucket(name string) {
+	s.buckets.forgetKey(name)
+	s.objects.forget(func(k objectKey) bool { return k.bucket == name })
 }
 
 // Close stops the writer (after the requests already queued have been

@@ -3,11 +3,7 @@ package sqlite
 import (
 	"context"
 	"errors"
-	"fmt"
 	"path/filepath"
-	"reflect"
-	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -24,29 +20,6 @@ func newTestStore(t testing.TB) (*Store, string) {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s, path
-}
-
-func mustBucket(t testing.TB, s *Store, name string) {
-	t.Helper()
-	if err := s.CreateBucket(context.Background(), meta.Bucket{Name: name, Owner: "acct", Region: "us-east-1", CreatedAt: time.Now()}); err != nil {
-		t.Fatalf("CreateBucket(%q): %v", name, err)
-	}
-}
-
-func obj(bucket, key string, blobs ...string) meta.Object {
-	o := meta.Object{Bucket: bucket, Key: key, ETag: "etag-" + key, LastModified: time.Unix(1700000000, 123456789).UTC(),
-		ContentType: "text/plain"}
-	for _, b := range blobs {
-		o.Segments = append(o.Segments, meta.Segment{BlobID: b, Size: 10})
-		o.Size += 10
-	}
-	return o
-}
-
-func sorted(s []string) []string {
-	s = slices.Clone(s)
-	slices.Sort(s)
-	return s
 }
 
 func TestOpenRejectsBadPath(t *testing.T) {
@@ -80,318 +53,6 @@ func TestOpenPragmas(t *testing.T) {
 	}
 }
 
-func TestBuckets(t *testing.T) {
-	s, _ := newTestStore(t)
-	ctx := context.Background()
-	created := time.Date(2024, 1, 2, 3, 4, 5, 6, time.UTC)
-	for _, b := range []meta.Bucket{
-		{Name: "zeta", Owner: "alice", Region: "r1", CreatedAt: created},
-		{Name: "alpha", Owner: "bob", Region: "r2", CreatedAt: created},
-		{Name: "mid", Owner: "alice", Region: "r1", CreatedAt: created},
-	} {
-		if err := s.CreateBucket(ctx, b); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := s.CreateBucket(ctx, meta.Bucket{Name: "mid", Owner: "bob"}); !errors.Is(err, meta.ErrBucketExists) {
-		t.Errorf("duplicate CreateBucket: %v", err)
-	}
-	if err := s.CreateBucket(ctx, meta.Bucket{}); err == nil {
-		t.Error("empty bucket name accepted")
-	}
-	b, err := s.GetBucket(ctx, "mid")
-	if err != nil || b.Owner != "alice" || b.Region != "r1" || !b.CreatedAt.Equal(created) {
-		t.Errorf("GetBucket = %+v, %v", b, err)
-	}
-	if _, err := s.GetBucket(ctx, "nope"); !errors.Is(err, meta.ErrNoSuchBucket) {
-		t.Errorf("GetBucket(missing) = %v", err)
-	}
-	names := func(bs []meta.Bucket) []string {
-		var n []string
-		for _, b := range bs {
-			n = append(n, b.Name)
-		}
-		return n
-	}
-	for _, tc := range []struct {
-		owner string
-		want  []string
-	}{
-		{"", []string{"alpha", "mid", "zeta"}},
-		{"alice", []string{"mid", "zeta"}},
-		{"bob", []string{"alpha"}},
-		{"carol", nil},
-	} {
-		bs, err := s.ListBuckets(ctx, tc.owner)
-		if err != nil || !reflect.DeepEqual(names(bs), tc.want) {
-			t.Errorf("ListBuckets(%q) = %v, %v; want %v", tc.owner, names(bs), err, tc.want)
-		}
-	}
-	if _, err := s.DeleteBucket(ctx, "nope"); !errors.Is(err, meta.ErrNoSuchBucket) {
-		t.Errorf("DeleteBucket(missing) = %v", err)
-	}
-	freed, err := s.DeleteBucket(ctx, "zeta")
-	if err != nil || len(freed) != 0 {
-		t.Errorf("DeleteBucket = %v, %v", freed, err)
-	}
-	if _, err := s.GetBucket(ctx, "zeta"); !errors.Is(err, meta.ErrNoSuchBucket) {
-		t.Errorf("deleted bucket still there: %v", err)
-	}
-}
-
-func TestDeleteBucketNotEmptyAndUploads(t *testing.T) {
-	s, _ := newTestStore(t)
-	ctx := context.Background()
-	mustBucket(t, s, "b")
-	if _, err := s.PutObject(ctx, obj("b", "k", "blob-k"), nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.PutBucketConfig(ctx, "b", "policy", []byte("{}")); err != nil {
-		t.Fatal(err)
-	}
-	for _, id := range []string{"u1", "u2"} {
-		if err := s.CreateUpload(ctx, meta.Upload{ID: id, Bucket: "b", Key: "mp"}); err != nil {
-			t.Fatal(err)
-		}
-		for n := 1; n <= 2; n++ {
-			if _, err := s.PutPart(ctx, "b", "mp", id, meta.Part{Number: n, Segment: meta.Segment{BlobID: fmt.Sprintf("%s-p%d", id, n)}}); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	if _, err := s.DeleteBucket(ctx, "b"); !errors.Is(err, meta.ErrBucketNotEmpty) {
-		t.Fatalf("DeleteBucket(non-empty) = %v", err)
-	}
-	if _, err := s.GetUpload(ctx, "b", "mp", "u1"); err != nil {
-		t.Fatalf("failed DeleteBucket changed state: %v", err)
-	}
-	if freed, err := s.DeleteObject(ctx, "b", "k"); err != nil || !reflect.DeepEqual(freed, []string{"blob-k"}) {
-		t.Fatalf("DeleteObject = %v, %v", freed, err)
-	}
-	freed, err := s.DeleteBucket(ctx, "b")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := []string{"u1-p1", "u1-p2", "u2-p1", "u2-p2"}; !reflect.DeepEqual(sorted(freed), want) {
-		t.Errorf("DeleteBucket freed %v, want %v", freed, want)
-	}
-	ref, err := s.BlobReferenced(ctx, []string{"u1-p1", "blob-k"})
-	if err != nil || ref["u1-p1"] || ref["blob-k"] {
-		t.Errorf("BlobReferenced after delete = %v, %v", ref, err)
-	}
-	// The name can be reused, with no leftovers.
-	mustBucket(t, s, "b")
-	if _, err := s.GetBucketConfig(ctx, "b", "policy"); !errors.Is(err, meta.ErrNoSuchConfig) {
-		t.Errorf("config survived bucket deletion: %v", err)
-	}
-	if res, err := s.ListUploads(ctx, "b", meta.ListUploadsOptions{MaxUploads: 10}); err != nil || len(res.Uploads) != 0 {
-		t.Errorf("uploads survived bucket deletion: %+v, %v", res, err)
-	}
-}
-
-func TestObjects(t *testing.T) {
-	s, _ := newTestStore(t)
-	ctx := context.Background()
-	mustBucket(t, s, "b")
-	full := meta.Object{
-		Bucket: "b", Key: "full", Size: 30, ETag: "abc-2", LastModified: time.Date(2025, 5, 6, 7, 8, 9, 10, time.UTC),
-		ContentType: "image/png", ContentEncoding: "gzip", ContentDisposition: "attachment", ContentLanguage: "fr",
-		CacheControl: "no-cache", Expires: "Wed, 21 Oct 2026 07:28:00 GMT",
-		UserMeta:     map[string]string{"color": "blue", "x": ""},
-		Checksums:    map[string]string{"CRC32": "AAAAAA==-2"},
-		ChecksumType: "COMPOSITE",
-		Segments: []meta.Segment{
-			{BlobID: "s1", Size: 10, PartETag: "e1", Checksums: map[string]string{"CRC32": "x"}},
-			{BlobID: "s2", Size: 20, PartETag: "e2"},
-		},
-		PartsCount: 2,
-	}
-	if freed, err := s.PutObject(ctx, full, nil); err != nil || len(freed) != 0 {
-		t.Fatalf("PutObject = %v, %v", freed, err)
-	}
-	got, err := s.GetObject(ctx, "b", "full")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !got.LastModified.Equal(full.LastModified) {
-		t.Errorf("LastModified = %v", got.LastModified)
-	}
-	got.LastModified = full.LastModified
-	if !reflect.DeepEqual(got, full) {
-		t.Errorf("GetObject =\n%+v\nwant\n%+v", got, full)
-	}
-
-	// Errors.
-	if _, err := s.GetObject(ctx, "b", "missing"); !errors.Is(err, meta.ErrNoSuchKey) {
-		t.Errorf("GetObject(missing key) = %v", err)
-	}
-	if _, err := s.GetObject(ctx, "nob", "k"); !errors.Is(err, meta.ErrNoSuchBucket) {
-		t.Errorf("GetObject(missing bucket) = %v", err)
-	}
-	if _, err := s.PutObject(ctx, obj("nob", "k", "zz"), nil); !errors.Is(err, meta.ErrNoSuchBucket) {
-		t.Errorf("PutObject(missing bucket) = %v", err)
-	}
-	if _, err := s.PutObject(ctx, obj("b", "", "zz"), nil); err == nil {
-		t.Errorf("PutObject(empty key) succeeded")
-	}
-	if _, err := s.DeleteObject(ctx, "nob", "k"); !errors.Is(err, meta.ErrNoSuchBucket) {
-		t.Errorf("DeleteObject(missing bucket) = %v", err)
-	}
-	if freed, err := s.DeleteObject(ctx, "b", "missing"); err != nil || len(freed) != 0 {
-		t.Errorf("DeleteObject(missing key) = %v, %v", freed, err)
-	}
-
-	// Replace returns the old blobs; same-blob replace frees nothing of it.
-	freed, err := s.PutObject(ctx, obj("b", "full", "s2", "s3"), nil)
-	if err != nil || !reflect.DeepEqual(freed, []string{"s1"}) {
-		t.Errorf("replace freed %v, %v; want [s1]", freed, err)
-	}
-	ref, _ := s.BlobReferenced(ctx, []string{"s1", "s2", "s3", "nope"})
-	if want := map[string]bool{"s1": false, "s2": true, "s3": true, "nope": false}; !reflect.DeepEqual(ref, want) {
-		t.Errorf("BlobReferenced = %v, want %v", ref, want)
-	}
-	freed, err = s.DeleteObject(ctx, "b", "full")
-	if err != nil || !reflect.DeepEqual(sorted(freed), []string{"s2", "s3"}) {
-		t.Errorf("DeleteObject freed %v, %v", freed, err)
-	}
-	if _, err := s.GetObject(ctx, "b", "full"); !errors.Is(err, meta.ErrNoSuchKey) {
-		t.Errorf("deleted object still there: %v", err)
-	}
-
-	// Empty object (no segments), nil maps survive as nil.
-	empty := meta.Object{Bucket: "b", Key: "empty"}
-	if _, err := s.PutObject(ctx, empty, nil); err != nil {
-		t.Fatal(err)
-	}
-	if got, err := s.GetObject(ctx, "b", "empty"); err != nil || !reflect.DeepEqual(got, meta.Object{Bucket: "b", Key: "empty"}) {
-		t.Errorf("empty object = %#v, %v", got, err)
-	}
-}
-
-func TestPutObjectIfMatch(t *testing.T) {
-	s, _ := newTestStore(t)
-	ctx := context.Background()
-	mustBucket(t, s, "b")
-	requirePresent := func(cur *meta.Object) error {
-		if cur == nil {
-			return meta.ErrNoSuchKey
-		}
-		return nil
-	}
-	etagIs := func(etag string) func(*meta.Object) error {
-		return func(cur *meta.Object) error {
-			if cur == nil {
-				return meta.ErrNoSuchKey
-			}
-			if cur.ETag != etag {
-				return meta.ErrPreconditionFail
-			}
-			return nil
-		}
-	}
-	ifNoneMatch := func(cur *meta.Object) error {
-		if cur != nil {
-			return meta.ErrPreconditionFail
-		}
-		return nil
-	}
-	steps := []struct {
-		name    string
-		o       meta.Object
-		ifMatch func(*meta.Object) error
-		wantErr error
-		freed   []string
-	}{
-		{"absent requires presence", obj("b", "k", "v1"), requirePresent, meta.ErrNoSuchKey, nil},
-		{"if-none-match on absent", obj("b", "k", "v1"), ifNoneMatch, nil, nil},
-		{"if-none-match on present", obj("b", "k", "v2"), ifNoneMatch, meta.ErrPreconditionFail, nil},
-		{"etag mismatch", obj("b", "k", "v2"), etagIs("other"), meta.ErrPreconditionFail, nil},
-		{"etag match", obj("b", "k", "v2"), etagIs("etag-k"), nil, []string{"v1"}},
-	}
-	for _, st := range steps {
-		freed, err := s.PutObject(ctx, st.o, st.ifMatch)
-		if !errors.Is(err, st.wantErr) || (st.wantErr == nil && err != nil) {
-			t.Fatalf("%s: err = %v, want %v", st.name, err, st.wantErr)
-		}
-		if !reflect.DeepEqual(freed, st.freed) {
-			t.Fatalf("%s: freed = %v, want %v", st.name, freed, st.freed)
-		}
-	}
-	got, _ := s.GetObject(ctx, "b", "k")
-	if got.Segments[0].BlobID != "v2" {
-		t.Errorf("final object blob = %s", got.Segments[0].BlobID)
-	}
-	ref, _ := s.BlobReferenced(ctx, []string{"v1", "v2"})
-	if ref["v1"] || !ref["v2"] {
-		t.Errorf("refs = %v", ref)
-	}
-	// The callback sees the current object, and may not corrupt it.
-	var seen *meta.Object
-	_, err := s.PutObject(ctx, obj("b", "k", "v2"), func(cur *meta.Object) error {
-		seen = cur
-		cur.Segments[0].BlobID = "mutated"
-		return meta.ErrPreconditionFail
-	})
-	if !errors.Is(err, meta.ErrPreconditionFail) || seen == nil || seen.Key != "k" {
-		t.Errorf("callback: err=%v seen=%+v", err, seen)
-	}
-	// A panicking callback panics in the caller, and the store keeps working.
-	func() {
-		defer func() {
-			if recover() == nil {
-				t.Error("panic not propagated")
-			}
-		}()
-		s.PutObject(ctx, obj("b", "k", "v3"), func(*meta.Object) error { panic("boom") })
-	}()
-	if got, err := s.GetObject(ctx, "b", "k"); err != nil || got.Segments[0].BlobID != "v2" {
-		t.Errorf("after panic: %+v, %v", got, err)
-	}
-}
-
-func TestAwkwardKeys(t *testing.T) {
-	s, path := newTestStore(t)
-	ctx := context.Background()
-	mustBucket(t, s, "b")
-	keys := []string{"a", "a/b", "../x", "a//b", "dir/", " spaced ", "ünïcödé/文件", "emoji/😀", "\U0010FFFF",
-		"a\x00b", strings.Repeat("k", 1024), strings.Repeat("é", 512), "%2F", "a'b\"c;--"}
-	for i, k := range keys {
-		if _, err := s.PutObject(ctx, obj("b", k, fmt.Sprint("blob", i)), nil); err != nil {
-			t.Fatalf("PutObject(%q): %v", k, err)
-		}
-	}
-	check := func(s *Store) {
-		for _, k := range keys {
-			o, err := s.GetObject(ctx, "b", k)
-			if err != nil || o.Key != k {
-				t.Errorf("GetObject(%q) = %q, %v", k, o.Key, err)
-			}
-		}
-		res, err := s.ListObjects(ctx, "b", meta.ListObjectsOptions{MaxKeys: 1000})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got []string
-		for _, o := range res.Objects {
-			got = append(got, o.Key)
-		}
-		if want := sorted(keys); !reflect.DeepEqual(got, want) {
-			t.Errorf("listing order\n got %q\nwant %q", got, want)
-		}
-	}
-	check(s)
-	// Reopen: data persists.
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s2, err := Open(ctx, path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s2.Close()
-	check(s2)
-}
-
 func TestReopenPreservesEverything(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "m.db")
@@ -401,7 +62,7 @@ func TestReopenPreservesEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustBucket(t, s, "b")
-	s.PutObject(ctx, obj("b", "k", "blob1"), nil)
+	s.PutObject(ctx, obj("b", "k", "blob1"), meta.Condition{})
 	s.CreateUpload(ctx, meta.Upload{ID: "u", Bucket: "b", Key: "mp", Initiated: time.Unix(5, 0)})
 	s.PutPart(ctx, "b", "mp", "u", meta.Part{Number: 1, Segment: meta.Segment{BlobID: "p1", Size: 5}})
 	s.PutBucketConfig(ctx, "b", "cors", []byte("<x/>"))
@@ -411,7 +72,7 @@ func TestReopenPreservesEverything(t *testing.T) {
 	if _, err := s.GetBucket(ctx, "b"); err == nil {
 		t.Error("closed store answered")
 	}
-	if _, err := s.PutObject(ctx, obj("b", "k2"), nil); !errors.Is(err, ErrClosed) {
+	if _, err := s.PutObject(ctx, obj("b", "k2"), meta.Condition{}); !errors.Is(err, ErrClosed) {
 		t.Errorf("write after Close = %v", err)
 	}
 	for i := 0; i < 2; i++ { // reopening twice also re-runs migrate on an up-to-date schema
@@ -447,135 +108,6 @@ func TestNewerSchemaRefused(t *testing.T) {
 	}
 }
 
-func TestBucketConfig(t *testing.T) {
-	s, _ := newTestStore(t)
-	ctx := context.Background()
-	mustBucket(t, s, "b")
-	if _, err := s.GetBucketConfig(ctx, "b", "policy"); !errors.Is(err, meta.ErrNoSuchConfig) {
-		t.Errorf("missing config: %v", err)
-	}
-	if _, err := s.GetBucketConfig(ctx, "nob", "policy"); !errors.Is(err, meta.ErrNoSuchBucket) {
-		t.Errorf("missing bucket: %v", err)
-	}
-	if err := s.PutBucketConfig(ctx, "nob", "policy", []byte("x")); !errors.Is(err, meta.ErrNoSuchBucket) {
-		t.Errorf("put on missing bucket: %v", err)
-	}
-	if err := s.DeleteBucketConfig(ctx, "nob", "policy"); !errors.Is(err, meta.ErrNoSuchBucket) {
-		t.Errorf("delete on missing bucket: %v", err)
-	}
-	for _, doc := range []string{`{"v":1}`, `{"v":2}`, ""} {
-		if err := s.PutBucketConfig(ctx, "b", "policy", []byte(doc)); err != nil {
-			t.Fatal(err)
-		}
-		got, err := s.GetBucketConfig(ctx, "b", "policy")
-		if err != nil || string(got) != doc || got == nil {
-			t.Errorf("GetBucketConfig = %q, %v; want %q", got, err, doc)
-		}
-	}
-	if err := s.PutBucketConfig(ctx, "b", "cors", []byte("c")); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.DeleteBucketConfig(ctx, "b", "policy"); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.DeleteBucketConfig(ctx, "b", "policy"); err != nil {
-		t.Errorf("deleting a missing config: %v", err)
-	}
-	if _, err := s.GetBucketConfig(ctx, "b", "policy"); !errors.Is(err, meta.ErrNoSuchConfig) {
-		t.Errorf("deleted config: %v", err)
-	}
-	if got, err := s.GetBucketConfig(ctx, "b", "cors"); err != nil || string(got) != "c" {
-		t.Errorf("other kind: %q, %v", got, err)
-	}
-}
-
-func TestBlobReferencedBatch(t *testing.T) {
-	s, _ := newTestStore(t)
-	ctx := context.Background()
-	mustBucket(t, s, "b")
-	var ids []string
-	for i := 0; i < 1200; i++ {
-		ids = append(ids, fmt.Sprintf("blob-%04d", i))
-	}
-	for i := 0; i < 1200; i += 3 {
-		if _, err := s.PutObject(ctx, obj("b", ids[i], ids[i]), nil); err != nil {
-			t.Fatal(err)
-		}
-	}
-	s.CreateUpload(ctx, meta.Upload{ID: "u", Bucket: "b", Key: "mp"})
-	s.PutPart(ctx, "b", "mp", "u", meta.Part{Number: 1, Segment: meta.Segment{BlobID: ids[1]}})
-	ref, err := s.BlobReferenced(ctx, ids)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(ref) != len(ids) {
-		t.Errorf("len = %d", len(ref))
-	}
-	for i, id := range ids {
-		if want := i%3 == 0 || i == 1; ref[id] != want {
-			t.Errorf("ref[%s] = %v, want %v", id, ref[id], want)
-		}
-	}
-	if ref, err := s.BlobReferenced(ctx, nil); err != nil || len(ref) != 0 {
-		t.Errorf("empty: %v, %v", ref, err)
-	}
-}
-
-func TestCanceledContext(t *testing.T) {
-	s, _ := newTestStore(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if err := s.CreateBucket(ctx, meta.Bucket{Name: "b"}); !errors.Is(err, context.Canceled) {
-		t.Errorf("CreateBucket(canceled) = %v", err)
-	}
-	if _, err := s.GetBucket(context.Background(), "b"); !errors.Is(err, meta.ErrNoSuchBucket) {
-		t.Errorf("canceled create happened: %v", err)
-	}
-}
-
-func TestInlineObjectAndBucketConfigs(t *testing.T) {
-	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "m.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.CreateBucket(ctx, meta.Bucket{Name: "b", Owner: "1", Region: "r"}); err != nil {
-		t.Fatal(err)
-	}
-	b, err := s.GetBucket(ctx, "b")
-	if err != nil || len(b.Configs) != 0 {
-		t.Fatalf("fresh bucket configs %v, %v", b.Configs, err)
-	}
-	if err := s.PutBucketConfig(ctx, "b", meta.ConfigPolicy, []byte(`{"p":1}`)); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.PutBucketConfig(ctx, "b", meta.ConfigCORS, []byte(`<x/>`)); err != nil {
-		t.Fatal(err)
-	}
-	b, _ = s.GetBucket(ctx, "b")
-	if string(b.Configs[meta.ConfigPolicy]) != `{"p":1}` || string(b.Configs[meta.ConfigCORS]) != `<x/>` || b.Configs[meta.ConfigPublicAccessBlock] != nil {
-		t.Fatalf("configs %q", b.Configs)
-	}
-	for _, data := range [][]byte{[]byte("small bytes"), []byte("x")} {
-		if _, err := s.PutObject(ctx, meta.Object{Bucket: "b", Key: "k", Size: int64(len(data)), ETag: "e", Inline: data}, nil); err != nil {
-			t.Fatal(err)
-		}
-		o, err := s.GetObject(ctx, "b", "k")
-		if err != nil || o.Inline == nil || string(o.Inline) != string(data) || len(o.Segments) != 0 {
-			t.Fatalf("inline %q → %q (nil=%v) segs %v err %v", data, o.Inline, o.Inline == nil, o.Segments, err)
-		}
-	}
-	// Replacing an inline object with a blob-backed one clears the inline bytes.
-	if _, err := s.PutObject(ctx, meta.Object{Bucket: "b", Key: "k", Size: 3, ETag: "e", Segments: []meta.Segment{{BlobID: "0123456789abcdef0123456789abcdef", Size: 3}}}, nil); err != nil {
-		t.Fatal(err)
-	}
-	o, _ := s.GetObject(ctx, "b", "k")
-	if o.Inline != nil || len(o.Segments) != 1 {
-		t.Fatalf("after blob put: inline %v segs %v", o.Inline, o.Segments)
-	}
-}
-
 // blockingCounter counts Enter and Leave calls, checking they pair up.
 type blockingCounter struct {
 	mu            sync.Mutex
@@ -605,7 +137,7 @@ func TestBlockingAroundCommits(t *testing.T) {
 	s.SetBlocking(b)
 	before := s.commits.Load()
 	mustBucket(t, s, "blk")
-	if _, err := s.PutObject(context.Background(), obj("blk", "k"), nil); err != nil {
+	if _, err := s.PutObject(context.Background(), obj("blk", "k"), meta.Condition{}); err != nil {
 		t.Fatal(err)
 	}
 	commits := int(s.commits.Load() - before)
@@ -622,4 +154,21 @@ func TestBlockingAroundCommits(t *testing.T) {
 	if b.enter != enter {
 		t.Fatal("Enter called after SetBlocking(nil)")
 	}
+}
+
+func mustBucket(t testing.TB, s *Store, name string) {
+	t.Helper()
+	if err := s.CreateBucket(context.Background(), meta.Bucket{Name: name, Owner: "acct", Region: "us-east-1", CreatedAt: time.Now()}); err != nil {
+		t.Fatalf("CreateBucket(%q): %v", name, err)
+	}
+}
+
+func obj(bucket, key string, blobs ...string) meta.Object {
+	o := meta.Object{Bucket: bucket, Key: key, ETag: "etag-" + key, LastModified: time.Unix(1700000000, 123456789).UTC(),
+		ContentType: "text/plain"}
+	for _, b := range blobs {
+		o.Segments = append(o.Segments, meta.Segment{BlobID: b, Size: 10})
+		o.Size += 10
+	}
+	return o
 }

@@ -209,11 +209,13 @@ func removeUpload(ctx context.Context, tx *wtx, uploadID string, freed []string)
 
 // CompleteUpload implements meta.Store. Every segment of o must be the blob
 // of one of the upload's parts; o.Bucket and o.Key, when set, must match.
-func (s *Store) CompleteUpload(ctx context.Context, bucket, key, uploadID string, o meta.Object) (freed []string, err error) {
+// cond is checked against the object being replaced.
+func (s *Store) CompleteUpload(ctx context.Context, bucket, key, uploadID string, o meta.Object, cond meta.Condition) (freed []string, err error) {
 	if (o.Bucket != "" && o.Bucket != bucket) || (o.Key != "" && o.Key != key) {
 		return nil, fmt.Errorf("meta/sqlite: complete upload: object %q/%q does not match upload target %q/%q", o.Bucket, o.Key, bucket, key)
 	}
 	o.Bucket, o.Key = bucket, key
+	defer s.forgetObject(bucket, key)
 	err = s.write(ctx, func(tx *wtx) error {
 		freed = nil
 		ctx := context.Background()
@@ -240,6 +242,9 @@ func (s *Store) CompleteUpload(ctx context.Context, bucket, key, uploadID string
 		var old *meta.Object
 		if ok {
 			old = &cur
+		}
+		if err := cond.Check(old); err != nil {
+			return fmt.Errorf("meta/sqlite: complete upload %q: %w", uploadID, err)
 		}
 		if freed, err = putObjectTx(ctx, tx, &o, old); err != nil {
 			return fmt.Errorf("meta/sqlite: complete upload %q: %w", uploadID, err)

@@ -53,6 +53,7 @@ func TestSDK(t *testing.T) {
 				{"Metadata", testMetadata},
 				{"Range", testRange},
 				{"Conditional", testConditional},
+				{"ConditionalWrites", testConditionalWrites},
 				{"ContentMD5", testContentMD5},
 				{"Checksums", testChecksums},
 				{"WrongChecksum", testWrongChecksum},
@@ -449,6 +450,92 @@ func testConditional(t *testing.T, e *sdkEnv) {
 	// If-None-Match false and If-Modified-Since true → 304.
 	ok("If-Match right + If-Unmodified-Since before", get(s3.GetObjectInput{IfMatch: aws.String(etag), IfUnmodifiedSince: aws.Time(before)}))
 	fail("If-None-Match same + If-Modified-Since before", get(s3.GetObjectInput{IfNoneMatch: aws.String(etag), IfModifiedSince: aws.Time(before)}), 304, "NotModified")
+}
+
+// testConditionalWrites: S3 conditional writes and deletes. PutObject and
+// CompleteMultipartUpload with If-None-Match: * fail with 412 on an existing
+// key; If-Match fails with 404 NoSuchKey on a missing key and 412 on
+// another ETag; DeleteObject with If-Match likewise. A failed precondition
+// changes nothing (the upload survives for a retry).
+func testConditionalWrites(t *testing.T, e *sdkEnv) {
+	c := e.c
+	ctx := s3test.Ctx(t)
+	b := s3test.NewBucket(t, c, "condw")
+	put := func(key string, body []byte, ifMatch, ifNoneMatch *string) error {
+		_, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(b), Key: aws.String(key), Body: bytes.NewReader(body),
+			IfMatch: ifMatch, IfNoneMatch: ifNoneMatch})
+		return err
+	}
+	v1, v2 := []byte("version one"), []byte("version two")
+	if err := put("k", v1, nil, aws.String("*")); err != nil {
+		t.Fatalf("PutObject If-None-Match * on a new key: %v", err)
+	}
+	s3test.WantAPIError(t, put("k", v2, nil, aws.String("*")), 412, "PreconditionFailed")
+	s3test.WantAPIError(t, put("missing", v2, aws.String(s3test.Quoted(s3test.MD5Hex(v1))), nil), 404, "NoSuchKey")
+	s3test.WantAPIError(t, put("k", v2, aws.String(s3test.Quoted(s3test.MD5Hex(v2))), nil), 412, "PreconditionFailed")
+	s3test.EqualBytes(t, "object after failed conditional puts", getBytes(t, c, b, "k"), v1)
+	if err := put("k", v2, aws.String(s3test.Quoted(s3test.MD5Hex(v1))), nil); err != nil {
+		t.Fatalf("PutObject If-Match with the current ETag: %v", err)
+	}
+	s3test.EqualBytes(t, "object after conditional put", getBytes(t, c, b, "k"), v2)
+
+	// CompleteMultipartUpload.
+	complete := func(key string, ifMatch, ifNoneMatch *string) (string, error) {
+		up, err := c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(b), Key: aws.String(key)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		part, err := c.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String(b), Key: aws.String(key), UploadId: up.UploadId,
+			PartNumber: aws.Int32(1), Body: bytes.NewReader([]byte("multipart body"))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: aws.String(b), Key: aws.String(key), UploadId: up.UploadId,
+			IfMatch: ifMatch, IfNoneMatch: ifNoneMatch,
+			MultipartUpload: &types.CompletedMultipartUpload{Parts: []types.CompletedPart{{PartNumber: aws.Int32(1), ETag: part.ETag}}}})
+		return aws.ToString(up.UploadId), err
+	}
+	id, err := complete("k", nil, aws.String("*"))
+	s3test.WantAPIError(t, err, 412, "PreconditionFailed")
+	s3test.EqualBytes(t, "object after failed conditional complete", getBytes(t, c, b, "k"), v2)
+	if _, err := c.ListParts(ctx, &s3.ListPartsInput{Bucket: aws.String(b), Key: aws.String("k"), UploadId: aws.String(id)}); err != nil {
+		t.Errorf("upload gone after a failed conditional complete: %v", err)
+	}
+	_, err = complete("k", aws.String(s3test.Quoted(s3test.MD5Hex(v1))), nil)
+	s3test.WantAPIError(t, err, 412, "PreconditionFailed")
+	_, err = complete("new-mp", aws.String(s3test.Quoted(s3test.MD5Hex(v1))), nil)
+	s3test.WantAPIError(t, err, 404, "NoSuchKey")
+	if _, err := complete("new-mp", nil, aws.String("*")); err != nil {
+		t.Fatalf("CompleteMultipartUpload If-None-Match * on a new key: %v", err)
+	}
+	if _, err := complete("k", aws.String(s3test.Quoted(s3test.MD5Hex(v2))), nil); err != nil {
+		t.Fatalf("CompleteMultipartUpload If-Match with the current ETag: %v", err)
+	}
+	s3test.EqualBytes(t, "object after conditional complete", getBytes(t, c, b, "k"), []byte("multipart body"))
+
+	// DeleteObject.
+	del := func(key string, ifMatch string) error {
+		_, err := c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(b), Key: aws.String(key), IfMatch: aws.String(ifMatch)})
+		return err
+	}
+	s3test.WantAPIError(t, del("new-mp", s3test.Quoted(s3test.MD5Hex(v1))), 412, "PreconditionFailed")
+	s3test.EqualBytes(t, "object after failed conditional delete", getBytes(t, c, b, "new-mp"), []byte("multipart body"))
+	s3test.WantAPIError(t, del("missing", "*"), 404, "NoSuchKey")
+	if err := del("new-mp", "*"); err != nil {
+		t.Fatalf("DeleteObject If-Match *: %v", err)
+	}
+	if err := del("k", s3test.Quoted(s3test.MD5Hex(v2))); err == nil {
+		t.Fatal("DeleteObject If-Match with a replaced ETag succeeded")
+	}
+	h, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(b), Key: aws.String("k")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := del("k", aws.ToString(h.ETag)); err != nil {
+		t.Fatalf("DeleteObject If-Match with the current ETag: %v", err)
+	}
+	_, err = c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(b), Key: aws.String("k")})
+	s3test.WantAPIError(t, err, 404, "NotFound")
 }
 
 func testContentMD5(t *testing.T, e *sdkEnv) {

@@ -1,24 +1,20 @@
-package sqlite
+package iamtest
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
 	"github.com/postern/postern/iam"
 )
 
-func TestIAMStore(t *testing.T) {
+// testScenario runs the life of an account: users and keys, inline and
+// managed policies, groups and roles, in the order a deployment meets them.
+func testScenario(t *testing.T, s iam.Store) {
 	ctx := context.Background()
-	s, _ := newTestStore(t)
-	const acct = "111122223333"
-	now := time.Unix(1700000000, 0).UTC()
 	check := func(err error, want error) {
 		t.Helper()
-		if want == nil && err != nil || want != nil && !errors.Is(err, want) {
-			t.Fatalf("got %v, want %v", err, want)
-		}
+		checkErr(t, err, want)
 	}
 	check(s.CreateAccount(ctx, iam.Account{ID: acct, CreatedAt: now}), nil)
 	check(s.CreateAccount(ctx, iam.Account{ID: acct, CreatedAt: now}), iam.ErrEntityAlreadyExists)

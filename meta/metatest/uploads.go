@@ -1,4 +1,4 @@
-package sqlite
+package metatest
 
 import (
 	"context"
@@ -19,8 +19,8 @@ func part(n int, blob string) meta.Part {
 		Checksums: map[string]string{"CRC32C": "c-" + blob}}, LastModified: time.Unix(int64(1000+n), 0).UTC()}
 }
 
-func TestUploadLifecycle(t *testing.T) {
-	s, _ := newTestStore(t)
+func testUploadLifecycle(t *testing.T, open Opener) {
+	s := open(t)
 	ctx := context.Background()
 	mustBucket(t, s, "b")
 	u := meta.Upload{
@@ -59,7 +59,7 @@ func TestUploadLifecycle(t *testing.T) {
 		if _, _, err := s.ListParts(ctx, tc.bucket, tc.key, tc.id, 0, 10); !errors.Is(err, tc.want) {
 			t.Errorf("ListParts(%q,%q,%q) = %v, want %v", tc.bucket, tc.key, tc.id, err, tc.want)
 		}
-		if _, err := s.CompleteUpload(ctx, tc.bucket, tc.key, tc.id, meta.Object{}); !errors.Is(err, tc.want) {
+		if _, err := s.CompleteUpload(ctx, tc.bucket, tc.key, tc.id, meta.Object{}, meta.Condition{}); !errors.Is(err, tc.want) {
 			t.Errorf("CompleteUpload(%q,%q,%q) = %v, want %v", tc.bucket, tc.key, tc.id, err, tc.want)
 		}
 		if _, err := s.AbortUpload(ctx, tc.bucket, tc.key, tc.id); !errors.Is(err, tc.want) {
@@ -108,7 +108,7 @@ func TestUploadLifecycle(t *testing.T) {
 	}
 
 	// An existing object at the key is replaced by CompleteUpload.
-	if _, err := s.PutObject(ctx, obj("b", "dir/obj", "oldobj"), nil); err != nil {
+	if _, err := s.PutObject(ctx, obj("b", "dir/obj", "oldobj"), meta.Condition{}); err != nil {
 		t.Fatal(err)
 	}
 	final := meta.Object{Bucket: "b", Key: "dir/obj", Size: 100 + 300, ETag: "x-2", PartsCount: 2,
@@ -116,13 +116,13 @@ func TestUploadLifecycle(t *testing.T) {
 	// Segments must come from the upload's parts.
 	bad := final
 	bad.Segments = append(slices.Clone(final.Segments), meta.Segment{BlobID: "oldobj"})
-	if _, err := s.CompleteUpload(ctx, "b", "dir/obj", "up1", bad); err == nil {
+	if _, err := s.CompleteUpload(ctx, "b", "dir/obj", "up1", bad, meta.Condition{}); err == nil {
 		t.Error("CompleteUpload accepted a foreign segment")
 	}
-	if _, err := s.CompleteUpload(ctx, "b", "dir/obj", "up1", meta.Object{Bucket: "b", Key: "elsewhere"}); err == nil {
+	if _, err := s.CompleteUpload(ctx, "b", "dir/obj", "up1", meta.Object{Bucket: "b", Key: "elsewhere"}, meta.Condition{}); err == nil {
 		t.Error("CompleteUpload accepted a mismatched key")
 	}
-	freed, err := s.CompleteUpload(ctx, "b", "dir/obj", "up1", final)
+	freed, err := s.CompleteUpload(ctx, "b", "dir/obj", "up1", final, meta.Condition{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +140,7 @@ func TestUploadLifecycle(t *testing.T) {
 	if want := map[string]bool{"p1": true, "p2": false, "p3": false, "p3b": true, "oldobj": false}; !reflect.DeepEqual(ref, want) {
 		t.Errorf("BlobReferenced = %v, want %v", ref, want)
 	}
-	if freed, err := s.DeleteObject(ctx, "b", "dir/obj"); err != nil || !reflect.DeepEqual(sorted(freed), []string{"p1", "p3b"}) {
+	if freed, err := s.DeleteObject(ctx, "b", "dir/obj", meta.Condition{}); err != nil || !reflect.DeepEqual(sorted(freed), []string{"p1", "p3b"}) {
 		t.Errorf("DeleteObject freed %v, %v", freed, err)
 	}
 
@@ -160,7 +160,7 @@ func TestUploadLifecycle(t *testing.T) {
 	// Complete with no parts used (empty object).
 	s.CreateUpload(ctx, meta.Upload{ID: "up3", Bucket: "b", Key: "k"})
 	s.PutPart(ctx, "b", "k", "up3", part(1, "c1"))
-	if freed, err := s.CompleteUpload(ctx, "b", "k", "up3", meta.Object{}); err != nil || !reflect.DeepEqual(freed, []string{"c1"}) {
+	if freed, err := s.CompleteUpload(ctx, "b", "k", "up3", meta.Object{}, meta.Condition{}); err != nil || !reflect.DeepEqual(freed, []string{"c1"}) {
 		t.Errorf("CompleteUpload(no segments) freed %v, %v", freed, err)
 	}
 }
@@ -214,8 +214,8 @@ func refUploadEntries(ups []refUpload, prefix, delim, keyMarker, idMarker string
 	return out
 }
 
-func TestListUploadsProperty(t *testing.T) {
-	s, _ := newTestStore(t)
+func testListUploadsProperty(t *testing.T, open Opener) {
+	s := open(t)
 	ctx := context.Background()
 	r := rand.New(rand.NewPCG(7, 7))
 	alphabet := []string{"a", "b", "/", "é"}
@@ -291,8 +291,8 @@ func TestListUploadsProperty(t *testing.T) {
 	}
 }
 
-func TestListUploadsSameKeyOrder(t *testing.T) {
-	s, _ := newTestStore(t)
+func testListUploadsSameKeyOrder(t *testing.T, open Opener) {
+	s := open(t)
 	ctx := context.Background()
 	mustBucket(t, s, "b")
 	// Initiation order differs from id order.
