@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/postern/postern/proto/s3err"
 )
 
 // call is one console API request.
@@ -72,11 +74,11 @@ var ops = map[string]opFunc{
 func readJSONBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mt != "application/json" {
-		return nil, &APIError{Status: http.StatusUnsupportedMediaType, Code: "UnsupportedMediaType", Message: "The console API takes application/json."}
+		return nil, s3err.New(http.StatusUnsupportedMediaType, "UnsupportedMediaType", "The console API takes application/json.")
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxAPIBody))
 	if err != nil {
-		return nil, &APIError{Status: http.StatusRequestEntityTooLarge, Code: "RequestTooLarge", Message: "The request body is too large."}
+		return nil, s3err.New(http.StatusRequestEntityTooLarge, "RequestTooLarge", "The request body is too large.")
 	}
 	return body, nil
 }
@@ -84,7 +86,7 @@ func readJSONBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 func (h *Handler) api(w http.ResponseWriter, r *http.Request) {
 	op, ok := ops[r.PathValue("op")]
 	if !ok {
-		writeJSONError(w, &APIError{Status: http.StatusNotFound, Code: "UnknownOperation", Message: "No such console operation."})
+		writeJSONError(w, s3err.New(http.StatusNotFound, "UnknownOperation", "No such console operation."))
 		return
 	}
 	body, err := readJSONBody(w, r)
@@ -94,7 +96,7 @@ func (h *Handler) api(w http.ResponseWriter, r *http.Request) {
 	}
 	s, ok := h.sessions.get(cookieID(r))
 	if !ok {
-		writeJSONError(w, &APIError{Status: http.StatusUnauthorized, Code: "NotSignedIn", Message: "Your session has ended. Sign in again."})
+		writeJSONError(w, s3err.New(http.StatusUnauthorized, "NotSignedIn", "Your session has ended. Sign in again."))
 		return
 	}
 	c := &call{h: h, w: w, r: r, s: s, body: body}
@@ -118,11 +120,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func writeJSONError(w http.ResponseWriter, err error) {
-	var e *APIError
+	var e *s3err.Error
 	if !errors.As(err, &e) {
-		e = &APIError{Status: http.StatusInternalServerError, Code: "InternalError", Message: err.Error()}
+		e = s3err.New(http.StatusInternalServerError, "InternalError", err.Error())
 	}
-	writeJSON(w, e.Status, map[string]any{"error": e})
+	writeJSON(w, e.Status, map[string]any{"error": toJSONError(e)})
 }
 
 type signInInput struct {
@@ -193,7 +195,7 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 	h.signInByKey.refund(keyID)
 	sid, ok := h.sessions.create(s)
 	if !ok {
-		writeJSONError(w, &APIError{Status: http.StatusServiceUnavailable, Code: "TooManySessions", Message: "Too many console sessions; try again later."})
+		writeJSONError(w, s3err.New(http.StatusServiceUnavailable, "TooManySessions", "Too many console sessions; try again later."))
 		return
 	}
 	setSessionCookie(w, r, sid, int(h.sessions.expiresAt(s).Sub(h.now())/time.Second))
@@ -209,8 +211,8 @@ func (h *Handler) refuseSignIn(w http.ResponseWriter, r *http.Request, accessKey
 	}
 	h.log.Warn("console sign-in throttled", "access_key", accessKey, "remote", r.RemoteAddr, "retry_after_s", secs)
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
-	writeJSONError(w, &APIError{Status: http.StatusTooManyRequests, Code: "TooManySignInAttempts",
-		Message: fmt.Sprintf("Too many failed sign-in attempts %s. Try again in %d seconds.", what, secs)})
+	writeJSONError(w, s3err.New(http.StatusTooManyRequests, "TooManySignInAttempts",
+		fmt.Sprintf("Too many failed sign-in attempts %s. Try again in %d seconds.", what, secs)))
 }
 
 // remoteHost is the client's address without the port.
@@ -243,7 +245,7 @@ func (c *call) callerIdentity() (*callerIdentity, error) {
 	resp, err := c.do(upstream{service: "sts", op: "GetCallerIdentity", method: http.MethodPost,
 		header: formHeader(), body: []byte("Action=GetCallerIdentity&Version=2011-06-15")})
 	if err != nil {
-		var e *APIError
+		var e *s3err.Error
 		if errors.As(err, &e) && (e.Code == "InvalidClientTokenId" || e.Code == "SignatureDoesNotMatch" || e.Code == "InvalidAccessKeyId") {
 			e.Message = "The access key ID or secret access key is not valid. (" + e.Code + ")"
 			e.Status = http.StatusUnauthorized

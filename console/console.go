@@ -26,6 +26,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/postern/postern/proto/s3err"
 )
 
 //go:embed assets
@@ -124,7 +126,7 @@ func New(cfg Config) *Handler {
 	h.signInByKey = newLimiter(h.now, h.cfg.SignInBurst, h.cfg.SignInEvery)
 	h.csrf = http.NewCrossOriginProtection()
 	h.csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeJSONError(w, &APIError{Status: http.StatusForbidden, Code: "CrossOriginRequestBlocked", Message: "Cross-origin request refused (CSRF protection)."})
+		writeJSONError(w, s3err.New(http.StatusForbidden, "CrossOriginRequestBlocked", "Cross-origin request refused (CSRF protection)."))
 	}))
 
 	static, _ := fs.Sub(assets, "assets")
@@ -138,7 +140,7 @@ func New(cfg Config) *Handler {
 	mux.HandleFunc("POST /console/api/{op}", h.api)
 	mux.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/console/api/") {
-			writeJSONError(w, &APIError{Status: http.StatusMethodNotAllowed, Code: "MethodNotAllowed", Message: "The console API takes POST requests."})
+			writeJSONError(w, s3err.New(http.StatusMethodNotAllowed, "MethodNotAllowed", "The console API takes POST requests."))
 			return
 		}
 		http.NotFound(w, r)

@@ -135,7 +135,7 @@ func TestSignInCookieAndSignedRequests(t *testing.T) {
 	}
 	// Errors come back verbatim, with the operation.
 	w = c.post("/console/api/deleteBucket", `{"bucket":"b1"}`)
-	var e struct{ Error APIError }
+	var e struct{ Error jsonError }
 	json.Unmarshal(w.Body.Bytes(), &e)
 	if w.Code != 403 || e.Error.Code != "AccessDenied" || e.Error.Operation != "DeleteBucket" || !strings.Contains(e.Error.Message, "s3:DeleteBucket") {
 		t.Fatalf("deleteBucket: %d %s", w.Code, w.Body)

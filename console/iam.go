@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/postern/postern/proto/s3err"
 )
 
 // iamActions are the IAM query API actions the identity pages may call.
@@ -48,7 +50,7 @@ func opIAM(c *call) (any, error) {
 	}
 	tree, err := xmlTree(resp.body.Bytes())
 	if err != nil {
-		return nil, &APIError{Status: http.StatusBadGateway, Code: "BadResponse", Message: "Could not read IAM's answer."}
+		return nil, s3err.New(http.StatusBadGateway, "BadResponse", "Could not read IAM's answer.")
 	}
 	result, _ := tree.(map[string]any)
 	return map[string]any{"result": result[in.Action+"Result"]}, nil

@@ -60,7 +60,7 @@ func TestSignInThrottled(t *testing.T) {
 		}
 	}
 	w := c.post("/console/api/signin", bad)
-	var e struct{ Error APIError }
+	var e struct{ Error jsonError }
 	json.Unmarshal(w.Body.Bytes(), &e)
 	if w.Code != http.StatusTooManyRequests || e.Error.Code != "TooManySignInAttempts" || !strings.Contains(e.Error.Message, "from this address") ||
 		w.Header().Get("Retry-After") != "30" {

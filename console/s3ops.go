@@ -8,11 +8,13 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/postern/postern/proto/s3err"
 )
 
 func decodeXML(resp *upstreamResponse, v any) error {
 	if err := xml.Unmarshal(resp.body.Bytes(), v); err != nil {
-		return &APIError{Status: http.StatusBadGateway, Code: "BadResponse", Message: "Could not read the server's answer: " + err.Error()}
+		return s3err.New(http.StatusBadGateway, "BadResponse", "Could not read the server's answer: "+err.Error())
 	}
 	return nil
 }
@@ -244,7 +246,7 @@ type publicAccessBlock struct {
 }
 
 func isCode(err error, code string) bool {
-	var e *APIError
+	var e *s3err.Error
 	return errors.As(err, &e) && e.Code == code
 }
 
@@ -426,7 +428,7 @@ func parseCORSDocument(doc string) ([]byte, error) {
 	}
 	var cfg corsConfig
 	if err := jsonStrict(doc, &cfg); err != nil {
-		return nil, &APIError{Status: http.StatusBadRequest, Code: "MalformedJSON", Message: "The CORS document is neither XML nor valid JSON ({\"CORSRules\": [...]}): " + err.Error()}
+		return nil, s3err.New(http.StatusBadRequest, "MalformedJSON", "The CORS document is neither XML nor valid JSON ({\"CORSRules\": [...]}): "+err.Error())
 	}
 	var b bytes.Buffer
 	b.WriteString(xml.Header)

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/postern/postern/proto/s3err"
 	"github.com/postern/postern/proto/sigv4"
 )
 
@@ -48,7 +49,7 @@ func shareDuration(seconds int64, now, credExpires time.Time) (d time.Duration, 
 	d = time.Duration(seconds) * time.Second
 	max, _ := shareCap(now, credExpires)
 	if max < time.Second {
-		return 0, false, &APIError{Status: http.StatusBadRequest, Code: "ExpiredToken", Message: "Your temporary credentials have expired; sign in again."}
+		return 0, false, s3err.New(http.StatusBadRequest, "ExpiredToken", "Your temporary credentials have expired; sign in again.")
 	}
 	if d > max {
 		return max, true, nil

@@ -12,12 +12,24 @@ import (
 	"strings"
 	"time"
 
+	"github.com/postern/postern/proto/s3err"
 	"github.com/postern/postern/proto/sigv4"
 )
 
-// APIError is an error as the console API returns it: the S3/IAM error code
-// and message verbatim, the HTTP status, and the operation that failed.
-type APIError struct {
+// Console API errors are *s3err.Error, the one S3 error type: the
+// upstream S3/IAM/STS code and message verbatim, or the console's own
+// (NotSignedIn, InvalidInput...), with the HTTP status. The console answers
+// them as JSON (jsonError), not XML; of the extra elements, two reach the
+// answer: Resource (S3's <Resource>) and Operation (the upstream operation
+// that failed).
+const (
+	extraOperation = "Operation"
+	extraResource  = "Resource"
+)
+
+// jsonError is the console API's JSON shape of an error, the body's "error"
+// member, as console.js reads it.
+type jsonError struct {
 	Status    int    `json:"status"`
 	Code      string `json:"code"`
 	Message   string `json:"message"`
@@ -25,10 +37,12 @@ type APIError struct {
 	Resource  string `json:"resource,omitempty"`
 }
 
-func (e *APIError) Error() string { return e.Code + ": " + e.Message }
+func toJSONError(e *s3err.Error) jsonError {
+	return jsonError{Status: e.Status, Code: e.Code, Message: e.Message, Operation: e.Get(extraOperation), Resource: e.Get(extraResource)}
+}
 
-func badRequest(msg string) *APIError {
-	return &APIError{Status: http.StatusBadRequest, Code: "InvalidInput", Message: msg}
+func badRequest(msg string) *s3err.Error {
+	return s3err.New(http.StatusBadRequest, "InvalidInput", msg)
 }
 
 // upstreamResponse is a buffered response of the in-process API.
@@ -72,7 +86,7 @@ type upstream struct {
 // body's real SHA-256) and serves it in-process. The request carries the
 // browser's network facts (remote address, X-Forwarded-For, TLS, User-Agent)
 // so that aws:SourceIp, aws:SecureTransport and the like are the user's own.
-// Non-2xx answers become *APIError with the service's code and message.
+// Non-2xx answers become *s3err.Error with the service's code and message.
 func (c *call) do(u upstream) (*upstreamResponse, error) {
 	host := c.s3Host()
 	path, raw := "/", "/"
@@ -121,7 +135,7 @@ func (c *call) do(u upstream) (*upstreamResponse, error) {
 		resp.status = http.StatusOK
 	}
 	if resp.over {
-		return nil, &APIError{Status: http.StatusBadGateway, Code: "ResponseTooLarge", Message: "The response was too large for the console.", Operation: u.op}
+		return nil, s3err.New(http.StatusBadGateway, "ResponseTooLarge", "The response was too large for the console.", s3err.KV{Key: extraOperation, Value: u.op})
 	}
 	if resp.status >= 300 {
 		return nil, parseUpstreamError(u.op, resp)
@@ -191,8 +205,8 @@ func signRequest(r *http.Request, c sigv4.Credentials, region, service string, b
 
 // parseUpstreamError reads an S3 (<Error>) or IAM/STS (<ErrorResponse>)
 // error document.
-func parseUpstreamError(op string, resp *upstreamResponse) *APIError {
-	e := &APIError{Status: resp.status, Operation: op}
+func parseUpstreamError(op string, resp *upstreamResponse) *s3err.Error {
+	var code, msg, resource string
 	var doc struct {
 		XMLName  xml.Name
 		Code     string `xml:"Code"`
@@ -204,20 +218,24 @@ func parseUpstreamError(op string, resp *upstreamResponse) *APIError {
 		} `xml:"Error"`
 	}
 	if xml.Unmarshal(resp.body.Bytes(), &doc) == nil {
-		e.Code, e.Message, e.Resource = doc.Code, doc.Message, doc.Resource
+		code, msg, resource = doc.Code, doc.Message, doc.Resource
 		if doc.XMLName.Local == "ErrorResponse" {
-			e.Code, e.Message = doc.Error.Code, doc.Error.Message
+			code, msg = doc.Error.Code, doc.Error.Message
 		}
 	}
-	if e.Code == "" {
-		e.Code = http.StatusText(resp.status)
-		if e.Code == "" {
-			e.Code = "Error" + strconv.Itoa(resp.status)
+	if code == "" {
+		code = http.StatusText(resp.status)
+		if code == "" {
+			code = "Error" + strconv.Itoa(resp.status)
 		}
-		e.Code = strings.ReplaceAll(e.Code, " ", "")
+		code = strings.ReplaceAll(code, " ", "")
 	}
-	if e.Message == "" {
-		e.Message = "The request failed with HTTP status " + strconv.Itoa(resp.status) + "."
+	if msg == "" {
+		msg = "The request failed with HTTP status " + strconv.Itoa(resp.status) + "."
 	}
-	return e
+	extra := []s3err.KV{{Key: extraOperation, Value: op}}
+	if resource != "" {
+		extra = append(extra, s3err.KV{Key: extraResource, Value: resource})
+	}
+	return s3err.New(resp.status, code, msg, extra...)
 }

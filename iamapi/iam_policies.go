@@ -37,17 +37,25 @@ func putInline(t iam.EntityType) opFunc {
 	}
 }
 
+// inlineTarget reads the entity and policy name of GetXPolicy and
+// DeleteXPolicy and authorizes iam:<verb><Entity>Policy on the entity.
+func inlineTarget(c *call, t iam.EntityType, verb string) (entity, name string, err error) {
+	if entity, err = entityParam(c, t); err != nil {
+		return "", "", err
+	}
+	if name, err = policyNameParam(c); err != nil {
+		return "", "", err
+	}
+	if err := c.allow("iam:"+verb+title(t)+"Policy", c.entityARN(t, entity)); err != nil {
+		return "", "", err
+	}
+	return entity, name, nil
+}
+
 func getInline(t iam.EntityType) opFunc {
 	return func(c *call) (any, error) {
-		entity, err := entityParam(c, t)
+		entity, name, err := inlineTarget(c, t, "Get")
 		if err != nil {
-			return nil, err
-		}
-		name, err := policyNameParam(c)
-		if err != nil {
-			return nil, err
-		}
-		if err := c.allow("iam:Get"+title(t)+"Policy", c.entityARN(t, entity)); err != nil {
 			return nil, err
 		}
 		doc, err := c.h.svc.Store().GetInlinePolicy(c.r.Context(), c.account(), t, entity, name)
@@ -98,15 +106,8 @@ func listInline(t iam.EntityType) opFunc {
 
 func deleteInline(t iam.EntityType) opFunc {
 	return func(c *call) (any, error) {
-		entity, err := entityParam(c, t)
+		entity, name, err := inlineTarget(c, t, "Delete")
 		if err != nil {
-			return nil, err
-		}
-		name, err := policyNameParam(c)
-		if err != nil {
-			return nil, err
-		}
-		if err := c.allow("iam:Delete"+title(t)+"Policy", c.entityARN(t, entity)); err != nil {
 			return nil, err
 		}
 		return nil, c.h.svc.Store().DeleteInlinePolicy(c.r.Context(), c.account(), t, entity, name)

@@ -8,11 +8,12 @@ package deptest
 import (
 	"go/build"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/postern/postern/internal/modroot"
 )
 
 const module = "github.com/postern/postern/"
@@ -23,7 +24,7 @@ var (
 	domain    = []string{"policy", "iam", "authz", "meta", "blob", "diskspace"}
 	frontEnds = []string{"s3api", "iamapi", "console"}
 	machinery = []string{"internal/perf/", "internal/httpx/", "internal/logx/"}
-	helpers   = []string{"internal/testserver", "internal/s3test", "internal/deptest"}
+	helpers   = []string{"internal/testserver", "internal/s3test", "internal/deptest", "internal/modroot"}
 	compRoot  = []string{"cmd/", "internal/server"}
 	// leaves are tiny stdlib-only packages every room may import: the
 	// names the domain and the machinery share (the "about to block" hint).
@@ -45,28 +46,11 @@ func in(path string, room []string) bool {
 	return false
 }
 
-func repoRoot(t *testing.T) string {
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
-}
-
 // packages returns every non-test package of the module (but the
 // out-of-process suites under tests/) with its module-relative imports, for
 // every GOOS/GOARCH file set that matters here.
 func packages(t *testing.T) map[string][]string {
-	root := repoRoot(t)
+	root := modroot.Dir(t)
 	out := map[string][]string{}
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -192,7 +176,7 @@ func TestImportDirections(t *testing.T) {
 // language and the leaves stay stdlib-only, so they are easy to read, test
 // and fuzz, and importing a leaf drags nothing in.
 func TestCodecsUseOnlyTheStandardLibrary(t *testing.T) {
-	root := repoRoot(t)
+	root := modroot.Dir(t)
 	for pkg := range packages(t) {
 		if !in(pkg, codecs) && !in(pkg, leaves) && pkg != "policy" {
 			continue

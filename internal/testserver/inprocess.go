@@ -23,22 +23,10 @@ import (
 // servers only.
 func InProcess(t testing.TB, opts Options) *Server {
 	t.Helper()
-	s := &Server{t: t, opts: opts, AccessKey: "AKIAPOSTERNTEST00001", SecretKey: "postern/test/secret/key/0123456789abcdef", Region: "us-east-1"}
-	s.DataDir = opts.DataDir
-	if s.DataDir == "" {
-		s.DataDir = t.TempDir()
-	}
-	if opts.TLS {
-		s.makeCert()
-	}
+	s := newServer(t, opts)
 	s.stop = func() {}
 	s.startInProcess("127.0.0.1:0")
-	t.Cleanup(func() {
-		s.stop()
-		if t.Failed() {
-			t.Logf("server log:\n%s", s.Logs())
-		}
-	})
+	s.cleanup(func() { s.stop() })
 	return s
 }
 

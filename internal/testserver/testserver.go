@@ -29,12 +29,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/postern/postern/internal/modroot"
 )
 
 var (
@@ -43,12 +44,6 @@ var (
 	buildErr  error
 )
 
-// repoRoot finds the module root from this source file's location.
-func repoRoot() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
-}
-
 // Binary returns the path of a postern binary built from this checkout.
 // POSTERN_BIN overrides it (e.g. to test a release build).
 func Binary(t testing.TB) string {
@@ -56,6 +51,7 @@ func Binary(t testing.TB) string {
 	if p := os.Getenv("POSTERN_BIN"); p != "" {
 		return p
 	}
+	root := modroot.Dir(t)
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "postern-bin-")
 		if err != nil {
@@ -64,7 +60,7 @@ func Binary(t testing.TB) string {
 		}
 		binPath = filepath.Join(dir, "postern")
 		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/postern")
-		cmd.Dir = repoRoot()
+		cmd.Dir = root
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
@@ -109,6 +105,15 @@ type Server struct {
 // Start runs a server and waits until it is ready. It is stopped when the test ends.
 func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
+	s := newServer(t, opts)
+	s.start("127.0.0.1:0")
+	s.cleanup(s.Kill)
+	return s
+}
+
+// newServer is a Server not started yet: the test keys, a data folder
+// (opts.DataDir or a fresh one) and, for TLS, a certificate.
+func newServer(t testing.TB, opts Options) *Server {
 	s := &Server{t: t, opts: opts, AccessKey: "AKIAPOSTERNTEST00001", SecretKey: "postern/test/secret/key/0123456789abcdef", Region: "us-east-1"}
 	s.DataDir = opts.DataDir
 	if s.DataDir == "" {
@@ -117,14 +122,18 @@ func Start(t testing.TB, opts Options) *Server {
 	if opts.TLS {
 		s.makeCert()
 	}
-	s.start("127.0.0.1:0")
-	t.Cleanup(func() {
-		s.Kill()
-		if t.Failed() {
-			t.Logf("server log:\n%s", s.Logs())
+	return s
+}
+
+// cleanup ends the server with end when the test ends, and shows its log
+// if the test failed.
+func (s *Server) cleanup(end func()) {
+	s.t.Cleanup(func() {
+		end()
+		if s.t.Failed() {
+			s.t.Logf("server log:\n%s", s.Logs())
 		}
 	})
-	return s
 }
 
 func (s *Server) makeCert() {

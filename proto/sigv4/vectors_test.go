@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/postern/postern/proto/s3err"
+
+	"github.com/postern/postern/internal/modroot"
 )
 
 // vectorsDir locates the AWS SigV4 test suite, which lives outside the module
@@ -25,20 +27,7 @@ import (
 // suite is a failure, not a skip: these vectors are the spec.
 func vectorsDir(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the package directory")
-		}
-		dir = parent
-	}
+	dir := modroot.Dir(t)
 	v4 := filepath.Join(dir, "..", "shared", "testdata", "sigv4", "v4")
 	if fi, err := os.Stat(v4); err != nil || !fi.IsDir() {
 		t.Fatalf("SigV4 test vectors missing at %s (expected repoRoot/../shared/testdata/sigv4/v4): %v", v4, err)

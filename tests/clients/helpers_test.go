@@ -1,6 +1,9 @@
-// Package clients drives a real postern server process with real S3 clients
-// that nobody in this project wrote: aws-sdk-go-v2 (and its upload manager),
-// minio-go v7 and the aws CLI. The expectations are AWS S3's behaviour.
+// Package clients drives postern servers with real S3 clients that nobody
+// in this project wrote: aws-sdk-go-v2 (and its upload manager), minio-go v7
+// and the aws CLI. The expectations are AWS S3's behaviour. The Go clients'
+// table-driven suites (TestSDK, TestMinio) run against an in-process server
+// (testserver.InProcess); the aws CLI, observability (metrics, GOMAXPROCS),
+// the hash feeder and the HTTP-version tests run the postern binary.
 package clients
 
 import (

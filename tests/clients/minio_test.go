@@ -26,7 +26,7 @@ func TestMinio(t *testing.T) {
 	}{{"HTTP", false}, {"TLS", true}} {
 		t.Run(mode.name, func(t *testing.T) {
 			t.Parallel()
-			srv := testserver.Start(t, testserver.Options{TLS: mode.tls})
+			srv := testserver.InProcess(t, testserver.Options{TLS: mode.tls})
 			tr := http.DefaultTransport.(*http.Transport).Clone()
 			if mode.tls {
 				tr.TLSClientConfig = &tls.Config{RootCAs: srv.CertPool}

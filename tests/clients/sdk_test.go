@@ -39,7 +39,7 @@ func TestSDK(t *testing.T) {
 	}{{"HTTP", false}, {"HTTPS", true}} {
 		t.Run(mode.name, func(t *testing.T) {
 			t.Parallel()
-			srv := testserver.Start(t, testserver.Options{TLS: mode.tls})
+			srv := testserver.InProcess(t, testserver.Options{TLS: mode.tls})
 			c, rec := sdkClient(t, srv)
 			e := &sdkEnv{srv: srv, c: c, rec: rec, tls: mode.tls}
 			type subtest struct {

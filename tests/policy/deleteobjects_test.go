@@ -1,8 +1,6 @@
 package policye2e
 
 import (
-	"encoding/json"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -11,39 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/postern/postern/internal/s3test"
-	"github.com/postern/postern/internal/testserver"
 )
-
-// iamUser creates an IAM user with an access key and, if policy is not
-// empty, an inline policy; it returns the user's ARN, an SDK client signing
-// as the user and a regexp matching the user in AccessDenied messages.
-func iamUser(t *testing.T, srv *testserver.Server, name, policy string) (string, *s3.Client, *regexp.Regexp) {
-	t.Helper()
-	iamCLI := func(args ...string) string {
-		t.Helper()
-		out, stderr, code := awsCLI(t, srv, append([]string{"iam"}, args...)...)
-		if code != 0 {
-			t.Fatalf("aws iam %s: %s", strings.Join(args, " "), strings.TrimSpace(stderr))
-		}
-		return out
-	}
-	var created struct{ User struct{ Arn string } }
-	if err := json.Unmarshal([]byte(iamCLI("create-user", "--user-name", name)), &created); err != nil || created.User.Arn == "" {
-		t.Fatalf("create-user: %v %+v", err, created)
-	}
-	var key struct {
-		AccessKey struct{ AccessKeyId, SecretAccessKey string }
-	}
-	if err := json.Unmarshal([]byte(iamCLI("create-access-key", "--user-name", name)), &key); err != nil {
-		t.Fatal(err)
-	}
-	if policy != "" {
-		iamCLI("put-user-policy", "--user-name", name, "--policy-name", "p", "--policy-document", policy)
-	}
-	c := sdk(t, srv, clientOpts{ak: key.AccessKey.AccessKeyId, sk: key.AccessKey.SecretAccessKey})
-	who := regexp.MustCompile(`^User: ` + regexp.QuoteMeta(created.User.Arn) + ` is not authorized`)
-	return created.User.Arn, c, who
-}
 
 // deleteObjects sends one DeleteObjects request; entries are "key" or
 // "key@versionId". It returns "key@version" for each deleted entry and
@@ -86,7 +52,7 @@ func wantList(t *testing.T, what string, got []string, want ...string) {
 // are deleted.
 func TestDeleteObjectsPerKey(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t)
+	srv := startInProcess(t)
 	root := sdk(t, srv, clientOpts{})
 	b := s3test.NewBucket(t, root, "delobjs")
 	for _, k := range []string{"tmp/1", "tmp/2", "keep", "other"} {

@@ -1,4 +1,4 @@
-// Package policye2e drives real postern server processes with real clients
+// Package policye2e drives postern servers with real clients
 // (aws-sdk-go-v2, the aws CLI, boto3, curl, net/http) to check bucket
 // policies, Block Public Access and the condition keys that govern presigned
 // URLs: s3:signatureAge, s3:authType, s3:x-amz-content-sha256, aws:SourceIp,
@@ -8,6 +8,10 @@
 // Source addresses other than 127.0.0.1 come from binding the client's
 // socket to 127.0.0.2 or 127.0.0.3 (the server listens on 127.0.0.1; all of
 // 127.0.0.0/8 is loopback).
+//
+// The matrices that need only Go clients (the SDK, net/http) run against an
+// in-process server (startInProcess); those that check what the aws CLI,
+// boto3 or curl send or show run against a postern process (startServer).
 package policye2e
 
 import (
@@ -32,6 +36,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/postern/postern/internal/s3test"
@@ -51,10 +56,86 @@ func ctx(t testing.TB) context.Context {
 	return s3test.CtxTimeout(t, time.Minute)
 }
 
-// startServer runs a postern server with extra flags.
+// startServer runs a postern server process with extra flags: for the
+// tests that drive the aws CLI, boto3 or curl.
 func startServer(t testing.TB, args ...string) *testserver.Server {
 	t.Helper()
 	return testserver.Start(t, testserver.Options{Args: args})
+}
+
+// startInProcess is startServer in the test process (testserver.InProcess),
+// for the tests whose clients are all Go (the SDK, net/http).
+func startInProcess(t testing.TB, args ...string) *testserver.Server {
+	t.Helper()
+	return testserver.InProcess(t, testserver.Options{Args: args})
+}
+
+// iamAdmin returns an aws-sdk-go-v2 IAM client signing as the server's root
+// (one attempt, so that errors are not retried).
+func iamAdmin(s *testserver.Server) *iam.Client {
+	return iam.NewFromConfig(s3test.Config(s, s3test.Options{RetryMaxAttempts: 1}))
+}
+
+// iamUser creates an IAM user with an access key and, if policy is not
+// empty, an inline policy (named "p"); it returns the user's ARN, an SDK
+// client signing as the user and a regexp matching the user in
+// AccessDenied messages.
+func iamUser(t testing.TB, srv *testserver.Server, name, policy string) (string, *s3.Client, *regexp.Regexp) {
+	t.Helper()
+	ic := iamAdmin(srv)
+	created, err := ic.CreateUser(ctx(t), &iam.CreateUserInput{UserName: aws.String(name)})
+	if err != nil || created.User == nil || aws.ToString(created.User.Arn) == "" {
+		t.Fatalf("CreateUser %s: %v", name, err)
+	}
+	key, err := ic.CreateAccessKey(ctx(t), &iam.CreateAccessKeyInput{UserName: aws.String(name)})
+	if err != nil || key.AccessKey == nil {
+		t.Fatalf("CreateAccessKey %s: %v", name, err)
+	}
+	if policy != "" {
+		putUserPolicy(t, srv, name, "p", policy)
+	}
+	arn := aws.ToString(created.User.Arn)
+	c := sdk(t, srv, clientOpts{ak: aws.ToString(key.AccessKey.AccessKeyId), sk: aws.ToString(key.AccessKey.SecretAccessKey)})
+	who := regexp.MustCompile(`^User: ` + regexp.QuoteMeta(arn) + ` is not authorized`)
+	return arn, c, who
+}
+
+// putUserPolicy puts an inline policy on an IAM user.
+func putUserPolicy(t testing.TB, srv *testserver.Server, user, name, policy string) {
+	t.Helper()
+	if _, err := iamAdmin(srv).PutUserPolicy(ctx(t), &iam.PutUserPolicyInput{UserName: aws.String(user), PolicyName: aws.String(name), PolicyDocument: aws.String(policy)}); err != nil {
+		t.Fatalf("PutUserPolicy %s %s: %v", user, name, err)
+	}
+}
+
+// createAccountCall creates an account by sending CreateAccount (Postern's
+// extension of the IAM query API, what `postern admin account create`
+// sends) signed as the server's root, and returns its root's keys.
+// createAccount (outposts_test.go) runs the command itself.
+func createAccountCall(t testing.TB, srv *testserver.Server, id string) aws.Credentials {
+	t.Helper()
+	body := []byte(url.Values{"Action": {"CreateAccount"}, "Version": {"2010-05-08"}, "AccountId": {id}}.Encode())
+	req, err := http.NewRequestWithContext(ctx(t), http.MethodPost, srv.URL+"/", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+	s3test.SignV4(t, srv, req, "iam", body)
+	resp, err := srv.HTTPClient().Do(req)
+	if err != nil {
+		t.Fatalf("CreateAccount %s: %v", id, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var res struct {
+		AccountID       string `xml:"CreateAccountResult>AccountId"`
+		AccessKeyID     string `xml:"CreateAccountResult>AccessKeyId"`
+		SecretAccessKey string `xml:"CreateAccountResult>SecretAccessKey"`
+	}
+	if resp.StatusCode != http.StatusOK || xml.Unmarshal(b, &res) != nil || res.AccountID != id || res.AccessKeyID == "" {
+		t.Fatalf("CreateAccount %s: %d %s", id, resp.StatusCode, b)
+	}
+	return aws.Credentials{AccessKeyID: res.AccessKeyID, SecretAccessKey: res.SecretAccessKey}
 }
 
 // transportFrom returns an HTTP transport whose connections leave from the

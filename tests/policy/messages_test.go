@@ -3,9 +3,7 @@ package policye2e
 import (
 	"github.com/postern/postern/internal/s3test"
 
-	"encoding/json"
 	"regexp"
-	"strings"
 	"testing"
 )
 
@@ -13,7 +11,7 @@ import (
 // why, in AWS's words, for each reason a request can be refused.
 func TestAccessDeniedMessages(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t, "--account-id", outpostAccount)
+	srv := startInProcess(t, "--account-id", outpostAccount)
 	root := sdk(t, srv, clientOpts{})
 	b := s3test.NewBucket(t, root, "messages")
 	body := []byte("m")
@@ -35,20 +33,7 @@ func TestAccessDeniedMessages(t *testing.T) {
 	})
 
 	// IAM users (issue 4).
-	iamCLI := func(args ...string) (string, string, int) {
-		return awsCLI(t, srv, append([]string{"iam"}, args...)...)
-	}
-	if _, stderr, code := iamCLI("create-user", "--user-name", "plain"); code != 0 {
-		t.Fatalf("aws iam create-user: %s", strings.TrimSpace(stderr))
-	}
-	out, stderr, code := iamCLI("create-access-key", "--user-name", "plain")
-	var key struct {
-		AccessKey struct{ AccessKeyId, SecretAccessKey string }
-	}
-	if code != 0 || json.Unmarshal([]byte(out), &key) != nil {
-		t.Fatalf("create-access-key: %s %s", out, stderr)
-	}
-	user := sdk(t, srv, clientOpts{ak: key.AccessKey.AccessKeyId, sk: key.AccessKey.SecretAccessKey})
+	_, user, _ := iamUser(t, srv, "plain", "")
 	userWho := regexp.MustCompile(`^User: arn:aws:iam::111122223333:user/plain is not authorized`)
 
 	t.Run("no identity policy allows", func(t *testing.T) {
@@ -58,9 +43,7 @@ func TestAccessDeniedMessages(t *testing.T) {
 	})
 	t.Run("explicit deny in an identity policy", func(t *testing.T) {
 		pol := doc(`{"Effect":"Allow","Action":"s3:*","Resource":"*"}`, `{"Effect":"Deny","Action":"s3:GetObject","Resource":"`+obj+`"}`)
-		if _, stderr, code := iamCLI("put-user-policy", "--user-name", "plain", "--policy-name", "p", "--policy-document", pol); code != 0 {
-			t.Fatalf("put-user-policy: %s", stderr)
-		}
+		putUserPolicy(t, srv, "plain", "p", pol)
 		_, err := s3test.GetObject(ctx(t), user, b, "k")
 		wantDenied(t, "user denied by own policy", err, denial{who: userWho, action: "s3:GetObject", resource: obj,
 			why: "with an explicit deny in an identity-based policy"})
@@ -76,13 +59,8 @@ func TestAccessDeniedMessages(t *testing.T) {
 	})
 
 	// Another account (issue 4).
-	if !hasCommand(t, "admin", "account", "create") {
-		t.Fatal("postern has no `admin account create` command")
-	}
-	other := sdk(t, srv, func() clientOpts {
-		c := createAccount(t, srv, "444455556666")
-		return clientOpts{ak: c.AccessKeyID, sk: c.SecretAccessKey}
-	}())
+	c := createAccountCall(t, srv, "444455556666")
+	other := sdk(t, srv, clientOpts{ak: c.AccessKeyID, sk: c.SecretAccessKey})
 	t.Run("no resource-based policy allows (cross-account)", func(t *testing.T) {
 		_, err := s3test.GetObject(ctx(t), other, b, "k")
 		wantDenied(t, "other account's root", err, denial{who: regexp.MustCompile(`^User: arn:aws:iam::444455556666:root is not authorized`),

@@ -53,7 +53,7 @@ func deleteVersion(c *s3.Client, t *testing.T, bucket, key, versionID string) er
 // version, and nothing else; a Deny of s3:DeleteObject does not stop them.
 func TestDeleteObjectVersionAction(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t)
+	srv := startInProcess(t)
 	root := sdk(t, srv, clientOpts{})
 	b := s3test.NewBucket(t, root, "dov")
 	for _, k := range []string{"a", "b", "c", "d", "e"} {
@@ -97,7 +97,7 @@ func TestDeleteObjectVersionAction(t *testing.T) {
 // a source naming versionId=null, and nothing that names no version.
 func TestGetObjectVersionAction(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t)
+	srv := startInProcess(t)
 	root := sdk(t, srv, clientOpts{})
 	b := s3test.NewBucket(t, root, "gov")
 	body := []byte("versioned body")
@@ -163,7 +163,7 @@ func TestGetObjectVersionAction(t *testing.T) {
 // per DeleteObjects entry; requests naming none do not.
 func TestVersionIDConditionKey(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t)
+	srv := startInProcess(t)
 	root := sdk(t, srv, clientOpts{})
 	b := s3test.NewBucket(t, root, "vidkey")
 	for _, k := range []string{"a", "b", "c", "k"} {

@@ -1,8 +1,6 @@
 package policye2e
 
 import (
-	"encoding/json"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -18,7 +16,7 @@ import (
 // that bucket policies naming the action both allow and deny it.
 func TestListBucketVersionsAction(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t, "--account-id", outpostAccount)
+	srv := startInProcess(t, "--account-id", outpostAccount)
 	root := sdk(t, srv, clientOpts{})
 	b := s3test.NewBucket(t, root, "lbv")
 	for _, k := range []string{"pub/a", "pub/b", "priv/c"} {
@@ -26,27 +24,7 @@ func TestListBucketVersionsAction(t *testing.T) {
 	}
 	bARN := bucketARN(b)
 
-	iamCLI := func(args ...string) string {
-		t.Helper()
-		out, stderr, code := awsCLI(t, srv, append([]string{"iam"}, args...)...)
-		if code != 0 {
-			t.Fatalf("aws iam %s: %s", strings.Join(args, " "), strings.TrimSpace(stderr))
-		}
-		return out
-	}
-	var created struct{ User struct{ Arn string } }
-	if err := json.Unmarshal([]byte(iamCLI("create-user", "--user-name", "lister")), &created); err != nil || created.User.Arn == "" {
-		t.Fatalf("create-user: %v %+v", err, created)
-	}
-	userARN := created.User.Arn
-	var key struct {
-		AccessKey struct{ AccessKeyId, SecretAccessKey string }
-	}
-	if err := json.Unmarshal([]byte(iamCLI("create-access-key", "--user-name", "lister")), &key); err != nil {
-		t.Fatal(err)
-	}
-	user := sdk(t, srv, clientOpts{ak: key.AccessKey.AccessKeyId, sk: key.AccessKey.SecretAccessKey})
-	userWho := regexp.MustCompile(`^User: ` + regexp.QuoteMeta(userARN) + ` is not authorized`)
+	userARN, user, userWho := iamUser(t, srv, "lister", "")
 
 	versions := func(c *s3.Client, prefix string) ([]string, error) {
 		in := &s3.ListObjectVersionsInput{Bucket: aws.String(b)}
@@ -108,7 +86,7 @@ func TestListBucketVersionsAction(t *testing.T) {
 
 	// An explicit deny of s3:ListBucketVersions wins over the user's own
 	// s3:* allow, and denies nothing else.
-	iamCLI("put-user-policy", "--user-name", "lister", "--policy-name", "all", "--policy-document", doc(`{"Effect":"Allow","Action":"s3:*","Resource":"*"}`))
+	putUserPolicy(t, srv, "lister", "all", doc(`{"Effect":"Allow","Action":"s3:*","Resource":"*"}`))
 	mustPutPolicy(t, root, b, doc(`{"Effect":"Deny","Principal":{"AWS":"`+userARN+`"},"Action":"s3:ListBucketVersions","Resource":"`+bARN+`",`+
 		`"Condition":{"StringNotEquals":{"s3:delimiter":"/"}}}`))
 	_, err = versions(user, "pub/")

@@ -45,7 +45,7 @@ func wantHeaders(t testing.TB, what string, r response, want map[string]string) 
 // presigned URLs: preflights, actual requests, configuration round trip.
 func TestCORS(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t)
+	srv := startInProcess(t)
 	c := sdkClient(t, srv, true)
 	pc := s3.NewPresignClient(c, s3.WithPresignExpires(10*time.Minute))
 	hc := anon(srv)

@@ -2,8 +2,11 @@
 // uploads, CORS and the presign CLI, through real clients that nobody in this
 // project wrote (aws-sdk-go-v2's PresignClient and signer, minio-go v7,
 // boto3) and through `postern presign`/`presign-post`. Every URL or form is
-// then used with plain net/http and no credentials, against a real postern
-// server process. The expectations are AWS S3's behaviour.
+// then used with plain net/http and no credentials. The suites whose
+// clients are all Go (the SDK's presigner, net/http) run against an
+// in-process server (startInProcess); boto3, the aws CLI, `postern presign`
+// and minio-go run against a postern process (startServer). The
+// expectations are AWS S3's behaviour.
 package presigned
 
 import (

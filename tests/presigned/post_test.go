@@ -35,7 +35,7 @@ func uploadPolicy(bucket string, extra ...any) []any {
 // TestPostObject covers browser POST uploads with a SigV4 policy.
 func TestPostObject(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t)
+	srv := startInProcess(t)
 	c := sdkClient(t, srv, true)
 	hc := anon(srv)
 	b := s3test.NewBucket(t, c, "post")
@@ -281,7 +281,7 @@ func swapPolicy(f, other []formField) []formField {
 // inline limit leaves no object and no file in DATA/blobs.
 func TestPostRejectedLeavesNothing(t *testing.T) {
 	t.Parallel()
-	srv := testserver.Start(t, testserver.Options{})
+	srv := testserver.InProcess(t, testserver.Options{})
 	c := sdkClient(t, srv, true)
 	hc := anon(srv)
 	b := s3test.NewBucket(t, c, "post-nothing")

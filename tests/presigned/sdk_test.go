@@ -56,7 +56,7 @@ func checkStyle(t testing.TB, srv *testserver.Server, rawURL, bucket string, pat
 // every URL with plain net/http.
 func TestSDKPresignClient(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t)
+	srv := startInProcess(t)
 	for _, pathStyle := range []bool{true, false} {
 		name := "virtual-host"
 		if pathStyle {

@@ -128,7 +128,7 @@ type badRow struct {
 
 func TestBadInput(t *testing.T) {
 	t.Parallel()
-	srv := testserver.Start(t, testserver.Options{})
+	srv := testserver.InProcess(t, testserver.Options{})
 	c := newClient(srv)
 	const bucket = "bad"
 	c.createBucket(t, bucket)
@@ -336,7 +336,7 @@ func checkBadResponse(t *testing.T, row badRow, resp *response) {
 // None may get a 5xx or hang, and the server must still be ready afterwards.
 func TestFuzzSignedPut(t *testing.T) {
 	t.Parallel()
-	srv := testserver.Start(t, testserver.Options{})
+	srv := testserver.InProcess(t, testserver.Options{})
 	c := newClient(srv)
 	c.createBucket(t, "fuzz")
 	body := genData(5, 1024)

@@ -14,7 +14,7 @@ import (
 // and the small one's size.
 func TestAWSChunkedMinChunkSize(t *testing.T) {
 	t.Parallel()
-	srv := testserver.Start(t, testserver.Options{})
+	srv := testserver.InProcess(t, testserver.Options{})
 	c := newClient(srv)
 	c.createBucket(t, "chunks")
 	body := genData(3, 20000)

@@ -20,7 +20,7 @@ import (
 // reason, neither creates nor changes the object and leaves no blob file.
 func TestFailedPutsLeaveNothing(t *testing.T) {
 	t.Parallel()
-	srv := testserver.Start(t, testserver.Options{})
+	srv := testserver.InProcess(t, testserver.Options{})
 	c := newClient(srv)
 	const bucket = "failed"
 	c.createBucket(t, bucket)

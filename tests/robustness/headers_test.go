@@ -14,7 +14,7 @@ import (
 // plain-text 431.
 func TestHeaderSectionTooLarge(t *testing.T) {
 	t.Parallel()
-	srv := testserver.Start(t, testserver.Options{})
+	srv := testserver.InProcess(t, testserver.Options{})
 	c := newClient(srv)
 	c.createBucket(t, "hdr")
 

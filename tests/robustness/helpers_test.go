@@ -1,6 +1,10 @@
-// Package robustness drives real `postern server` processes (see
-// internal/testserver) through crashes, failed and malformed requests, slow
-// clients, graceful shutdown and large transfers, and checks what survives.
+// Package robustness drives postern servers (see internal/testserver)
+// through crashes, failed and malformed requests, slow clients, graceful
+// shutdown and large transfers, and checks what survives. The table-driven
+// request suites (bad input, header limits, chunk sizes, failed PUTs) run
+// in process (testserver.InProcess); what needs a process of its own
+// (crashes, signals, shutdown, disk full, memory, the data folder's mode,
+// slow clients against the real listener) runs the postern binary.
 package robustness
 
 import (

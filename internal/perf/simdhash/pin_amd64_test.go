@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/postern/postern/internal/modroot"
 )
 
 // verifiedKernels are the module versions (and go.sum hashes) whose
@@ -29,7 +31,7 @@ var verifiedKernels = map[string]struct{ version, sum string }{
 // decide what the server binary links: a test binary carries no dependency
 // list in its build information, so debug.ReadBuildInfo cannot tell here.
 func TestLinkedKernelVersions(t *testing.T) {
-	root := moduleRoot(t)
+	root := modroot.Dir(t)
 	gomod, err := os.ReadFile(filepath.Join(root, "go.mod"))
 	if err != nil {
 		t.Fatal(err)
@@ -87,23 +89,6 @@ func parseGoMod(gomod string) (required, replaced map[string]string) {
 		}
 	}
 	return required, replaced
-}
-
-func moduleRoot(t *testing.T) string {
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
 }
 
 func TestParseGoMod(t *testing.T) {
