@@ -19,7 +19,7 @@ func TestParseBlobs(t *testing.T) {
 		{"file://localhost/mnt/x", "/mnt/x", false, ""},
 		{"file:///mnt/with%20space", "/mnt/with space", false, ""},
 		{"file://server/share", "", false, "not on host"},
-		{"file:///", "", false, "absolute path"},
+		{"file:///", "", false, "file:///absolute/path"},
 		{"file:relative", "", false, "file:///absolute/path"},
 		{"file:///x?y=1", "", false, "only a path"},
 		{"s3://bucket/prefix", "", false, "not built yet"},
