@@ -44,6 +44,12 @@ type Dir struct {
 	// bytes stays safe from Sweep; zero means DefaultLeaseTTL.
 	LeaseTTL time.Duration
 
+	// Exclusive says that no other process writes the directory (it is
+	// under the data folder's lock): a lease older than this Dir belongs
+	// to a writer that is gone (a crash), and Sweep takes it at once.
+	Exclusive bool
+
+	opened   time.Time   // when OpenDir ran, by the Dir's clock (Exclusive)
 	noDirect atomic.Bool // the file system refused O_DIRECT
 }
 
@@ -57,7 +63,7 @@ const leasesDir = "leases"
 
 // OpenDir prepares the directory root (created if missing) for blobs.
 func OpenDir(root string) (*Dir, error) {
-	s := &Dir{root: root}
+	s := &Dir{root: root, opened: time.Now()}
 	// Create all fan-out directories up front so that writing a blob never
 	// has to create (and fsync) a directory.
 	for i := 0; i < 256; i++ {

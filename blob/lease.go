@@ -167,6 +167,9 @@ func (s *Dir) sweepLeases(ctx context.Context, referenced Referenced) (removed i
 		return 0, fmt.Errorf("blob: read leases: %w", err)
 	}
 	cutoff := s.now().Add(-s.leaseTTL())
+	if s.Exclusive && s.opened.After(cutoff) {
+		cutoff = s.opened // older leases are a previous run's
+	}
 	type claimed struct{ id, path string }
 	var claims []claimed
 	for _, e := range entries {

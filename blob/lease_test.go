@@ -162,3 +162,38 @@ func TestSharedDirLeaseLostFailsWriter(t *testing.T) {
 		t.Fatalf("open: %v, want ErrNotFound", err)
 	}
 }
+
+// In a directory of its own (Exclusive), a restarted server's first sweep
+// takes the leases of the previous run's writers at once; its own live.
+func TestExclusiveSweepTakesPreviousRunsLeases(t *testing.T) {
+	root := t.TempDir()
+	ctx := context.Background()
+	prev, err := OpenDir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead, err := prev.Create(ctx) // the crashed run's upload
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead.Write([]byte("lost"))
+	s, err := OpenDir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Exclusive = true
+	live, err := s.Create(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Abort()
+	if n, err := s.Sweep(ctx, time.Now(), noneReferenced); err != nil || n != 1 {
+		t.Fatalf("sweep removed %d, %v; want the previous run's blob", n, err)
+	}
+	if _, err := os.Stat(s.leasePath(dead.ID())); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("previous run's lease kept: %v", err)
+	}
+	if err := live.Commit(ctx); err != nil {
+		t.Fatalf("this run's writer: %v", err)
+	}
+}

@@ -203,6 +203,7 @@ func Build(ctx context.Context, cfg *Config, env Env) (_ *Server, err error) {
 	}
 	s.blobs = blobs
 	blobs.Admit = space.Admit
+	blobs.Exclusive = cfg.Blobs.Own // under the data folder's lock
 	if !cfg.Blobs.Own {
 		// Object files on a volume of their own (perhaps shared): admit
 		// their bytes against its free space. The reserve file stays in
