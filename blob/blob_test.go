@@ -12,11 +12,11 @@ import (
 )
 
 func TestWriteCommitOpenDelete(t *testing.T) {
-	s, err := Open(t.TempDir())
+	s, err := OpenDir(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := s.Create()
+	w, err := s.create()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,11 +29,11 @@ func TestWriteCommitOpenDelete(t *testing.T) {
 	if w.Size() != 11 {
 		t.Fatalf("size %d", w.Size())
 	}
-	if err := w.Commit(); err != nil {
+	if err := w.Commit(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	w.Abort() // no-op after commit
-	f, err := s.Open(w.ID())
+	f, err := s.openAll(w.ID())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,47 +42,47 @@ func TestWriteCommitOpenDelete(t *testing.T) {
 	if string(b) != "hello world" {
 		t.Fatalf("read %q", b)
 	}
-	if err := s.Delete(w.ID()); err != nil {
+	if err := s.Delete(context.Background(), w.ID()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Open(w.ID()); err != ErrNotFound {
+	if _, err := s.openAll(w.ID()); err != ErrNotFound {
 		t.Fatalf("after delete: %v", err)
 	}
-	if err := s.Delete(w.ID(), "not-an-id", "../../etc/passwd"); err != nil {
+	if err := s.Delete(context.Background(), w.ID(), "not-an-id", "../../etc/passwd"); err != nil {
 		t.Fatalf("delete of missing/invalid ids: %v", err)
 	}
 }
 
 func TestAbortRemovesFile(t *testing.T) {
 	dir := t.TempDir()
-	s, _ := Open(dir)
-	w, _ := s.Create()
+	s, _ := OpenDir(dir)
+	w, _ := s.create()
 	w.Write([]byte("partial"))
 	w.Abort()
-	if _, err := os.Stat(filepath.Join(dir, "blobs", w.ID()[:2], w.ID())); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(dir, w.ID()[:2], w.ID())); !os.IsNotExist(err) {
 		t.Fatalf("aborted blob still on disk: %v", err)
 	}
-	if err := w.Commit(); err == nil {
+	if err := w.Commit(context.Background()); err == nil {
 		t.Fatal("commit after abort succeeded")
 	}
 }
 
 func TestOpenRejectsBadIDs(t *testing.T) {
-	s, _ := Open(t.TempDir())
+	s, _ := OpenDir(t.TempDir())
 	for _, id := range []string{"", "..", "../../../../etc/passwd", "ZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZ", "0123456789abcdef0123456789abcdeg"} {
-		if _, err := s.Open(id); err != ErrNotFound {
+		if _, err := s.openAll(id); err != ErrNotFound {
 			t.Errorf("Open(%q) = %v, want ErrNotFound", id, err)
 		}
 	}
 }
 
 func TestSweep(t *testing.T) {
-	s, _ := Open(t.TempDir())
+	s, _ := OpenDir(t.TempDir())
 	var ids []string
 	for i := 0; i < 5; i++ {
-		w, _ := s.Create()
+		w, _ := s.create()
 		w.Write([]byte{byte(i)})
-		if err := w.Commit(); err != nil {
+		if err := w.Commit(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		ids = append(ids, w.ID())
@@ -104,7 +104,7 @@ func TestSweep(t *testing.T) {
 		t.Fatalf("sweep removed %d, %v; want 3", n, err)
 	}
 	for _, id := range ids {
-		_, err := s.Open(id)
+		_, err := s.openAll(id)
 		if keep[id] != (err == nil) {
 			t.Errorf("blob %s: keep=%v open err=%v", id, keep[id], err)
 		}
@@ -135,20 +135,20 @@ func (b *blockingCount) Leave() { b.n-- }
 // Every writer is counted from Create to its Commit or Abort, once.
 func TestBlockingCounted(t *testing.T) {
 	for _, noDirect := range []bool{false, true} {
-		s, err := Open(t.TempDir())
+		s, err := OpenDir(t.TempDir())
 		if err != nil {
 			t.Fatal(err)
 		}
 		s.NoDirect = noDirect
 		var b blockingCount
 		s.Blocking = &b
-		w1, _ := s.Create()
-		w2, _ := s.Create()
+		w1, _ := s.create()
+		w2, _ := s.create()
 		w1.Write([]byte("data"))
 		if b.n != 2 {
 			t.Fatalf("%d writers counted, want 2", b.n)
 		}
-		if err := w1.Commit(); err != nil {
+		if err := w1.Commit(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		w1.Abort() // after Commit: a no-op, not a second Leave
@@ -166,7 +166,7 @@ func TestAdmitStopsWriters(t *testing.T) {
 	full := errors.New("full")
 	for _, noDirect := range []bool{false, true} {
 		for _, viaReadFrom := range []bool{false, true} {
-			s, err := Open(t.TempDir())
+			s, err := OpenDir(t.TempDir())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -178,7 +178,7 @@ func TestAdmitStopsWriters(t *testing.T) {
 				}
 				return nil
 			}
-			w, err := s.Create()
+			w, err := s.create()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -191,7 +191,7 @@ func TestAdmitStopsWriters(t *testing.T) {
 				}
 			}
 			if err == nil {
-				err = w.Commit()
+				err = w.Commit(context.Background())
 			}
 			w.Abort()
 			if !errors.Is(err, full) {
@@ -202,4 +202,18 @@ func TestAdmitStopsWriters(t *testing.T) {
 			}
 		}
 	}
+}
+
+// create is Create for tests that look inside the writer.
+func (s *Dir) create() (*fileWriter, error) {
+	w, err := s.Create(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	return w.(*fileWriter), nil
+}
+
+// openAll opens a whole blob.
+func (s *Dir) openAll(id string) (io.ReadCloser, error) {
+	return s.Open(context.Background(), id, 0, 1<<62)
 }

@@ -2,6 +2,7 @@ package blob
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -15,7 +16,7 @@ import (
 func TestWriterSizes(t *testing.T) {
 	sizes := []int{0, 1, 511, 4095, 4096, 4097, 65 << 10, directBlock - 1, directBlock, directBlock + 1, 3*directBlock + 12345}
 	for _, mode := range []string{"direct", "buffered"} {
-		s, err := Open(t.TempDir())
+		s, err := OpenDir(t.TempDir())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -27,7 +28,7 @@ func TestWriterSizes(t *testing.T) {
 				for i := range want {
 					want[i] = byte(rnd.Uint32())
 				}
-				w, err := s.Create()
+				w, err := s.create()
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -48,10 +49,10 @@ func TestWriterSizes(t *testing.T) {
 				if w.Size() != int64(size) {
 					t.Fatalf("%s %s %d: Size %d", mode, via, size, w.Size())
 				}
-				if err := w.Commit(); err != nil {
+				if err := w.Commit(context.Background()); err != nil {
 					t.Fatal(err)
 				}
-				f, err := s.Open(w.ID())
+				f, err := s.openAll(w.ID())
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -66,8 +67,8 @@ func TestWriterSizes(t *testing.T) {
 }
 
 func TestAbortDirectRemovesFile(t *testing.T) {
-	s, _ := Open(t.TempDir())
-	w, _ := s.Create()
+	s, _ := OpenDir(t.TempDir())
+	w, _ := s.create()
 	w.Write(make([]byte, directBlock+10))
 	w.Abort()
 	if _, err := os.Stat(s.path(w.ID())); !os.IsNotExist(err) {
@@ -113,8 +114,8 @@ func TestDirectWriteRefusedFallsBack(t *testing.T) {
 	if oDirect == 0 {
 		t.Skip("no O_DIRECT on this platform")
 	}
-	s, _ := Open(t.TempDir())
-	w, err := s.Create()
+	s, _ := OpenDir(t.TempDir())
+	w, err := s.create()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,13 +134,13 @@ func TestDirectWriteRefusedFallsBack(t *testing.T) {
 	good := alignedBlock(directBlock)
 	copy(good, mis[:w.fill])
 	w.block = &block{buf: good}
-	if err := w.Commit(); err != nil {
+	if err := w.Commit(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if !s.noDirect.Load() {
 		t.Error("the store still tries O_DIRECT")
 	}
-	f, _ := s.Open(w.ID())
+	f, _ := s.openAll(w.ID())
 	got, _ := io.ReadAll(f)
 	f.Close()
 	if !bytes.Equal(got, want) {

@@ -29,7 +29,7 @@ func benchHandler(b testing.TB) (*Handler, sigv4.Credentials) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { db.Close() })
-	blobs, err := blob.Open(dir)
+	blobs, err := blob.OpenDir(filepath.Join(dir, "blobs"))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -272,18 +272,18 @@ func bodyError(err error) error {
 	return s3err.IncompleteBody()
 }
 
-// directWriter returns the blob writer behind dst if it writes with O_DIRECT,
-// so that the body can be read into its block without a copy in between.
-func directWriter(dst io.Writer) *blob.Writer {
-	switch d := dst.(type) {
-	case *sink:
-		if d.w != nil && d.w.Direct() {
-			return d.w
+// directWriter returns the blob writer behind dst if it reads bodies into
+// its own aligned blocks (O_DIRECT), so that the body can go there without
+// a copy in between.
+func directWriter(dst io.Writer) blob.Writer {
+	if s, ok := dst.(*sink); ok {
+		if s.w == nil {
+			return nil
 		}
-	case *blob.Writer:
-		if d.Direct() {
-			return d
-		}
+		dst = s.w
+	}
+	if d, ok := dst.(blob.DirectWriter); ok && d.Direct() {
+		return d
 	}
 	return nil
 }

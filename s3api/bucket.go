@@ -1,6 +1,7 @@
 package s3api
 
 import (
+	"context"
 	"encoding/xml"
 	"errors"
 	"net"
@@ -126,7 +127,7 @@ func (h *Handler) deleteBucket(req *request, b *meta.Bucket) error {
 	if err != nil {
 		return err
 	}
-	h.freeBlobs(freed)
+	h.freeBlobs(req.r.Context(), freed)
 	req.w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -157,12 +158,13 @@ func (h *Handler) getBucketVersioning(req *request, _ *meta.Bucket) error {
 }
 
 // freeBlobs deletes blobs no longer referenced. Failures only leave orphans,
-// which the sweeper removes later.
-func (h *Handler) freeBlobs(ids []string) {
+// which the sweeper removes later. The metadata no longer refers to them,
+// so a client that went away does not cut the deletion short.
+func (h *Handler) freeBlobs(ctx context.Context, ids []string) {
 	if len(ids) == 0 {
 		return
 	}
-	if err := h.deps.Blobs.Delete(ids...); err != nil {
+	if err := h.deps.Blobs.Delete(context.WithoutCancel(ctx), ids...); err != nil {
 		h.log.Warn("deleting unreferenced blobs", "err", err)
 	}
 }

@@ -2,6 +2,7 @@ package s3api
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -49,25 +50,25 @@ func (h *Handler) copySource(req *request, partCopy bool) (*meta.Object, error) 
 }
 
 // objectReader returns a reader over bytes [rng.start, rng.end] of o.
-func (h *Handler) objectReader(o *meta.Object, rng byteRange) io.Reader {
+func (h *Handler) objectReader(ctx context.Context, o *meta.Object, rng byteRange) io.Reader {
 	if o.Size == 0 {
 		return strings.NewReader("")
 	}
 	if o.Inline != nil {
 		return bytes.NewReader(o.Inline[rng.start : rng.end+1])
 	}
-	return &segmentReader{h: h, segs: o.Segments, start: rng.start, end: rng.end}
+	return &segmentReader{ctx: ctx, h: h, segs: o.Segments, start: rng.start, end: rng.end}
 }
 
 // segmentReader reads a byte range across an object's blobs, opening one
-// file at a time.
+// blob at a time.
 type segmentReader struct {
+	ctx        context.Context
 	h          *Handler
 	segs       []meta.Segment
 	start, end int64 // remaining range, in object offsets
 	off        int64 // object offset of segs[0]
-	cur        *io.SectionReader
-	f          interface{ Close() error }
+	cur        io.ReadCloser
 }
 
 func (s *segmentReader) Read(p []byte) (int, error) {
@@ -75,8 +76,8 @@ func (s *segmentReader) Read(p []byte) (int, error) {
 		if s.cur != nil {
 			n, err := s.cur.Read(p)
 			if err == io.EOF {
-				s.f.Close()
-				s.cur, s.f = nil, nil
+				s.cur.Close()
+				s.cur = nil
 				if n > 0 {
 					return n, nil
 				}
@@ -94,23 +95,33 @@ func (s *segmentReader) Read(p []byte) (int, error) {
 		if seg.Size == 0 || segEnd < s.start {
 			continue
 		}
-		f, err := s.h.deps.Blobs.Open(seg.BlobID)
+		from := s.start - segStart
+		to := min(s.end, segEnd) - segStart
+		f, err := s.h.deps.Blobs.Open(s.ctx, seg.BlobID, from, to-from+1)
 		if err != nil {
 			if errors.Is(err, blob.ErrNotFound) {
 				return 0, s3err.NoSuchKey()
 			}
 			return 0, err
 		}
-		from := s.start - segStart
-		to := min(s.end, segEnd) - segStart
-		s.cur, s.f = io.NewSectionReader(f, from, to-from+1), f
+		s.cur = f
 		s.start = segStart + to + 1
 	}
 }
 
+// Close closes the blob being read, if any.
+func (s *segmentReader) Close() error {
+	if s.cur == nil {
+		return nil
+	}
+	err := s.cur.Close()
+	s.cur = nil
+	return err
+}
+
 // copyBytes copies bytes [rng.start, rng.end] of src into a new sink,
 // computing the ETag and, if alg is set, that checksum.
-func (h *Handler) copyBytes(src *meta.Object, rng byteRange, alg string, inline bool) (*sink, *checksum.Set, error) {
+func (h *Handler) copyBytes(ctx context.Context, src *meta.Object, rng byteRange, alg string, inline bool) (*sink, *checksum.Set, error) {
 	var algs []string
 	if alg != "" {
 		algs = append(algs, alg)
@@ -123,11 +134,15 @@ func (h *Handler) copyBytes(src *meta.Object, rng byteRange, alg string, inline 
 	if src.Size == 0 {
 		size = 0
 	}
-	sk, err := h.newSink(size, inline)
+	sk, err := h.newSink(ctx, size, inline)
 	if err != nil {
 		return nil, nil, err
 	}
-	if _, err := io.Copy(io.MultiWriter(sk, set), h.objectReader(src, rng)); err != nil {
+	rd := h.objectReader(ctx, src, rng)
+	if c, ok := rd.(io.Closer); ok {
+		defer c.Close()
+	}
+	if _, err := io.Copy(io.MultiWriter(sk, set), rd); err != nil {
 		sk.Abort()
 		return nil, nil, err
 	}
@@ -176,7 +191,7 @@ func (h *Handler) copyObject(req *request, b *meta.Bucket) error {
 			alg = a
 		}
 	}
-	sk, set, err := h.copyBytes(src, byteRange{0, src.Size - 1}, alg, true)
+	sk, set, err := h.copyBytes(req.r.Context(), src, byteRange{0, src.Size - 1}, alg, true)
 	if err != nil {
 		return err
 	}
@@ -193,15 +208,15 @@ func (h *Handler) copyObject(req *request, b *meta.Bucket) error {
 	}
 	cond, err := writeConditions(r.Header)
 	if err != nil {
-		h.freeBlobs(segmentBlobs(o.Segments))
+		h.freeBlobs(req.r.Context(), segmentBlobs(o.Segments))
 		return err
 	}
 	freed, err := h.deps.Meta.PutObject(r.Context(), o, cond)
 	if err != nil {
-		h.freeBlobs(segmentBlobs(o.Segments))
+		h.freeBlobs(req.r.Context(), segmentBlobs(o.Segments))
 		return mapMetaErr(err)
 	}
-	h.freeBlobs(freed)
+	h.freeBlobs(req.r.Context(), freed)
 	res := copyObjectResult{Xmlns: s3Namespace, LastModified: xmlTime(o.LastModified), ETag: `"` + o.ETag + `"`}
 	res.ChecksumCRC32, res.ChecksumCRC32C, res.ChecksumCRC64, res.ChecksumSHA1, res.ChecksumSHA256 = checksumFields(o.Checksums)
 	return writeXML(req.w, http.StatusOK, res)

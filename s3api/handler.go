@@ -34,7 +34,7 @@ type Deps struct {
 	// locations).
 	Region    string
 	Meta      meta.Store
-	Blobs     *blob.Store
+	Blobs     blob.Backend
 	Directory iam.Directory
 }
 

@@ -93,7 +93,7 @@ func (h *Handler) uploadPart(req *request, b *meta.Bucket) error {
 	if err != nil {
 		return err
 	}
-	var w *blob.Writer
+	var w blob.Writer
 	defer func() {
 		if w != nil {
 			w.Abort()
@@ -104,22 +104,22 @@ func (h *Handler) uploadPart(req *request, b *meta.Bucket) error {
 			return nil, err
 		}
 		var err error
-		w, err = h.deps.Blobs.Create()
+		w, err = h.deps.Blobs.Create(r.Context())
 		return w, err
 	}, u.ChecksumAlgorithm)
 	if err != nil {
 		return err
 	}
-	if err := w.Commit(); err != nil {
+	if err := w.Commit(r.Context()); err != nil {
 		return err
 	}
 	p := meta.Part{Number: n, LastModified: h.now().UTC(), Segment: meta.Segment{BlobID: w.ID(), Size: got.size, PartETag: got.etag, Checksums: got.checksums}}
 	freed, err := h.deps.Meta.PutPart(r.Context(), b.Name, req.key, u.ID, p)
 	if err != nil {
-		h.freeBlobs([]string{w.ID()})
+		h.freeBlobs(req.r.Context(), []string{w.ID()})
 		return mapMetaErr(err)
 	}
-	h.freeBlobs(freed)
+	h.freeBlobs(req.r.Context(), freed)
 	hd := req.w.Header()
 	hd.Set("ETag", `"`+got.etag+`"`)
 	for alg, v := range got.checksums {
@@ -158,7 +158,7 @@ func (h *Handler) uploadPartCopy(req *request, b *meta.Bucket) error {
 	if src.Size == 0 {
 		size = 0
 	}
-	sk, set, err := h.copyBytes(src, rng, u.ChecksumAlgorithm, false)
+	sk, set, err := h.copyBytes(req.r.Context(), src, rng, u.ChecksumAlgorithm, false)
 	if err != nil {
 		return err
 	}
@@ -172,10 +172,10 @@ func (h *Handler) uploadPartCopy(req *request, b *meta.Bucket) error {
 	p := meta.Part{Number: n, LastModified: h.now().UTC(), Segment: meta.Segment{BlobID: sk.BlobID(), Size: size, PartETag: set.ETag(), Checksums: sums}}
 	freed, err := h.deps.Meta.PutPart(r.Context(), b.Name, req.key, u.ID, p)
 	if err != nil {
-		h.freeBlobs([]string{sk.BlobID()})
+		h.freeBlobs(req.r.Context(), []string{sk.BlobID()})
 		return mapMetaErr(err)
 	}
-	h.freeBlobs(freed)
+	h.freeBlobs(req.r.Context(), freed)
 	return writeXML(req.w, http.StatusOK, copyPartResult{Xmlns: s3Namespace, LastModified: xmlTime(p.LastModified), ETag: `"` + p.Segment.PartETag + `"`})
 }
 
@@ -274,7 +274,7 @@ func (h *Handler) completeMultipartUpload(req *request, b *meta.Bucket) error {
 	if err != nil {
 		return mapMetaErr(err)
 	}
-	h.freeBlobs(freed)
+	h.freeBlobs(req.r.Context(), freed)
 	res := completeMultipartUploadResult{
 		Xmlns: s3Namespace, Location: "/" + b.Name + "/" + req.key, Bucket: b.Name, Key: req.key,
 		ETag: `"` + o.ETag + `"`, ChecksumType: o.ChecksumType,
@@ -288,7 +288,7 @@ func (h *Handler) abortMultipartUpload(req *request, b *meta.Bucket) error {
 	if err != nil {
 		return mapMetaErr(err)
 	}
-	h.freeBlobs(freed)
+	h.freeBlobs(req.r.Context(), freed)
 	req.w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -115,7 +115,7 @@ func (h *Handler) putObject(req *request, b *meta.Bucket) error {
 	}()
 	got, err := h.receiveBody(req, func(size int64) (io.Writer, error) {
 		var err error
-		sk, err = h.newSink(size, true)
+		sk, err = h.newSink(req.r.Context(), size, true)
 		return sk, err
 	}, "")
 	if err != nil {
@@ -135,10 +135,10 @@ func (h *Handler) putObject(req *request, b *meta.Bucket) error {
 	}
 	freed, err := h.deps.Meta.PutObject(r.Context(), o, cond)
 	if err != nil {
-		h.freeBlobs(segmentBlobs(o.Segments))
+		h.freeBlobs(req.r.Context(), segmentBlobs(o.Segments))
 		return mapMetaErr(err)
 	}
-	h.freeBlobs(freed)
+	h.freeBlobs(req.r.Context(), freed)
 	hd := req.w.Header()
 	hd.Set("ETag", `"`+o.ETag+`"`)
 	for alg, v := range o.Checksums {
@@ -465,8 +465,8 @@ func (h *Handler) sendHeld(req *request, status int, body []byte) (err error) {
 	return http.NewResponseController(req.w).Flush()
 }
 
-// sendRange writes bytes [rng.start, rng.end] of o, file by file, so that the
-// kernel can send each straight from the page cache (sendfile).
+// sendRange writes bytes [rng.start, rng.end] of o, blob by blob, so that
+// the kernel can send each straight from the page cache (sendfile).
 func (h *Handler) sendRange(req *request, o *meta.Object, rng byteRange, status int) error {
 	if o.Inline != nil {
 		if int64(len(o.Inline)) != o.Size {
@@ -495,7 +495,9 @@ func (h *Handler) sendRange(req *request, o *meta.Object, rng byteRange, status 
 		if segStart > rng.end {
 			break
 		}
-		f, err := h.deps.Blobs.Open(seg.BlobID)
+		from := max(rng.start, segStart) - segStart
+		to := min(rng.end, segEnd) - segStart
+		f, err := h.deps.Blobs.Open(req.r.Context(), seg.BlobID, from, to-from+1)
 		if err != nil {
 			if errors.Is(err, blob.ErrNotFound) && !started {
 				// Replaced or deleted between the lookup and now.
@@ -503,19 +505,13 @@ func (h *Handler) sendRange(req *request, o *meta.Object, rng byteRange, status 
 			}
 			return err
 		}
-		from := max(rng.start, segStart) - segStart
-		to := min(rng.end, segEnd) - segStart
-		if from > 0 {
-			if _, err := f.Seek(from, io.SeekStart); err != nil {
-				f.Close()
-				return err
-			}
-		}
 		if !started {
 			req.w.WriteHeader(status)
 			started = true
 		}
-		_, err = io.Copy(req.w, io.LimitReader(f, to-from+1))
+		// The reader's WriteTo hands the connection what it can send
+		// without copying (Dir: sendfile from the page cache).
+		_, err = io.Copy(req.w, f)
 		f.Close()
 		if err != nil {
 			return err
@@ -534,7 +530,7 @@ func (h *Handler) deleteObject(req *request, b *meta.Bucket) error {
 	if err != nil {
 		return mapMetaErr(err)
 	}
-	h.freeBlobs(freed)
+	h.freeBlobs(req.r.Context(), freed)
 	req.w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -617,7 +613,7 @@ func (h *Handler) deleteObjects(req *request, b *meta.Bucket) error {
 			res.Errors = append(res.Errors, deleteError{Key: key, VersionID: ob.VersionID, Code: e.Code, Message: e.Message})
 			continue
 		}
-		h.freeBlobs(freed)
+		h.freeBlobs(req.r.Context(), freed)
 		if !d.Quiet {
 			res.Deleted = append(res.Deleted, deletedObject{Key: key, VersionID: ob.VersionID})
 		}

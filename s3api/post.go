@@ -178,7 +178,7 @@ func (h *Handler) postObject(req *request, b *meta.Bucket) error {
 			maxSize = hi
 		}
 	}
-	sk, err := h.newSink(-1, true)
+	sk, err := h.newSink(req.r.Context(), -1, true)
 	if err != nil {
 		return err
 	}
@@ -203,10 +203,10 @@ func (h *Handler) postObject(req *request, b *meta.Bucket) error {
 	o.Size, o.ETag, o.LastModified = n, set.ETag(), h.now().UTC()
 	freed, err := h.deps.Meta.PutObject(r.Context(), o, meta.Condition{})
 	if err != nil {
-		h.freeBlobs(segmentBlobs(o.Segments))
+		h.freeBlobs(req.r.Context(), segmentBlobs(o.Segments))
 		return mapMetaErr(err)
 	}
-	h.freeBlobs(freed)
+	h.freeBlobs(req.r.Context(), freed)
 
 	etag := `"` + o.ETag + `"`
 	location := h.objectLocation(r, b.Name, key)

@@ -1,6 +1,7 @@
 package s3api
 
 import (
+	"context"
 	"io"
 
 	"github.com/postern/postern/blob"
@@ -14,24 +15,25 @@ const InlineMax = 64 << 10
 // sink receives an object's bytes: in memory while they fit inlineLimit,
 // else in a new blob. Finish makes them durable; Abort throws them away.
 type sink struct {
-	blobs *blob.Store
+	ctx   context.Context
+	blobs blob.Backend
 	limit int
 	buf   []byte
-	w     *blob.Writer
+	w     blob.Writer
 }
 
 // newSink prepares for an object of the expected size (-1 if unknown).
 // Known sizes above the inline limit go straight to a blob.
-func (h *Handler) newSink(expected int64, inline bool) (*sink, error) {
+func (h *Handler) newSink(ctx context.Context, expected int64, inline bool) (*sink, error) {
 	if err := h.admitUpload(expected); err != nil {
 		return nil, err
 	}
-	s := &sink{blobs: h.deps.Blobs}
+	s := &sink{ctx: ctx, blobs: h.deps.Blobs}
 	if inline {
 		s.limit = InlineMax
 	}
 	if expected > int64(s.limit) || !inline {
-		w, err := h.deps.Blobs.Create()
+		w, err := h.deps.Blobs.Create(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -48,7 +50,7 @@ func (s *sink) Write(p []byte) (int, error) {
 			s.buf = append(s.buf, p...)
 			return len(p), nil
 		}
-		w, err := s.blobs.Create()
+		w, err := s.blobs.Create(s.ctx)
 		if err != nil {
 			return 0, err
 		}
@@ -61,7 +63,7 @@ func (s *sink) Write(p []byte) (int, error) {
 	return s.w.Write(p)
 }
 
-// ReadFrom avoids a bounce buffer when the bytes go to a file.
+// ReadFrom avoids a bounce buffer when the bytes go to a blob.
 func (s *sink) ReadFrom(r io.Reader) (int64, error) {
 	if s.w != nil {
 		return s.w.ReadFrom(r)
@@ -78,7 +80,7 @@ func (s *sink) Finish(size int64) (inline []byte, segs []meta.Segment, err error
 		}
 		return s.buf, nil, nil
 	}
-	if err := s.w.Commit(); err != nil {
+	if err := s.w.Commit(s.ctx); err != nil {
 		return nil, nil, err
 	}
 	return nil, []meta.Segment{{BlobID: s.w.ID(), Size: size}}, nil

@@ -21,6 +21,8 @@ import (
 type Config struct {
 	Config       string        `json:"-"`
 	Data         string        `json:"data"`
+	BlobsStr     string        `json:"blobs"`
+	Blobs        BlobLocation  `json:"-"`
 	Listen       string        `json:"listen"`
 	Region       string        `json:"region"`
 	Domain       string        `json:"domain"`
@@ -81,6 +83,7 @@ func (c *Config) settings() []setting {
 	return []setting{
 		{"config", "POSTERN_CONFIG", "", "optional JSON config file (keys are these flag names)", &c.Config, false},
 		{"data", "POSTERN_DATA", defaultData, "data folder: metadata database and object files", &c.Data, false},
+		{"blobs", "POSTERN_BLOBS", "", "where object files live: a directory or file:///path, which several servers may share (default: DATA/blobs)", &c.BlobsStr, false},
 		{"listen", "POSTERN_LISTEN", DefaultListen, "address to serve S3 on (host:port)", &c.Listen, false},
 		{"region", "POSTERN_REGION", DefaultRegion, "region name clients sign requests for", &c.Region, false},
 		{"domain", "POSTERN_DOMAIN", "", "base domain for virtual-host-style requests (BUCKET.DOMAIN)", &c.Domain, false},
@@ -210,6 +213,9 @@ func LoadConfig(args []string, getenv func(string) string, stderr io.Writer) (*C
 	}
 	if c.Data == "" || c.Listen == "" || c.Region == "" {
 		return nil, errors.New("data, listen and region must not be empty")
+	}
+	if c.Blobs, err = parseBlobs(c.BlobsStr, c.Data); err != nil {
+		return nil, err
 	}
 	return c, nil
 }

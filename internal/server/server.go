@@ -121,7 +121,7 @@ type Server struct {
 	lock      *os.File // the data folder's lock, held until Close
 	db        *sqlite.Store
 	store     meta.Store
-	blobs     *blob.Store
+	blobs     blob.Backend
 	space     *diskspace.Guard
 	gov       *procs.Governor // nil unless Env.AdaptiveProcs
 	cpu       *cpusat.Monitor
@@ -197,12 +197,23 @@ func Build(ctx context.Context, cfg *Config, env Env) (_ *Server, err error) {
 	}
 	store := db
 	s.store = store
-	blobs, err := blob.Open(cfg.Data)
+	blobs, err := blob.OpenDir(cfg.Blobs.Dir)
 	if err != nil {
 		return nil, err
 	}
 	s.blobs = blobs
 	blobs.Admit = space.Admit
+	blobs.Exclusive = cfg.Blobs.Own // under the data folder's lock
+	if !cfg.Blobs.Own {
+		// Object files on a volume of their own (perhaps shared): admit
+		// their bytes against its free space. The reserve file stays in
+		// the data folder, for the metadata.
+		bspace, err := diskspace.Open(cfg.Blobs.Dir, cfg.DiskMinFree, diskspace.Setting{}, logger)
+		if err != nil {
+			return nil, err
+		}
+		blobs.Admit = bspace.Admit
+	}
 	// GOMAXPROCS follows the load (package procs): one P while the server
 	// needs less than a core, but one per core while metadata commits
 	// (fsync) or responses from files (read, sendfile) may block, and one
@@ -220,8 +231,16 @@ func Build(ctx context.Context, cfg *Config, env Env) (_ *Server, err error) {
 	s.cpu = cpusat.New()
 	hashes := bodyhash.New()
 	hashes.Saturated = s.cpu.Saturated
-	// Nothing is in flight before we listen: every unreferenced file is an orphan.
-	if n, err := blobs.Sweep(ctx, time.Now(), store.BlobReferenced); err != nil {
+	// Nothing is in flight before we listen: in a directory of our own,
+	// every unreferenced file is an orphan. A directory given by --blobs
+	// may be shared: another server's blob may be between its commit and
+	// its metadata's, so files get the periodic sweep's hour. (In-flight
+	// blobs are kept by their leases either way.)
+	sweepBefore := time.Now()
+	if !cfg.Blobs.Own {
+		sweepBefore = sweepBefore.Add(-time.Hour)
+	}
+	if n, err := blobs.Sweep(ctx, sweepBefore, store.BlobReferenced); err != nil {
 		logger.Warn("sweeping orphaned object files", "err", err)
 	} else if n > 0 {
 		logger.Info("removed orphaned object files", "count", n)
@@ -481,7 +500,7 @@ func spaceLoop(ctx context.Context, space *diskspace.Guard) {
 	}
 }
 
-func sweepLoop(ctx context.Context, logger *slog.Logger, blobs *blob.Store, referenced func(context.Context, []string) (map[string]bool, error), every time.Duration) {
+func sweepLoop(ctx context.Context, logger *slog.Logger, blobs blob.Backend, referenced func(context.Context, []string) (map[string]bool, error), every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {

@@ -155,7 +155,7 @@ func (g *Governor) Unpin() {
 
 // Pins returns Pin and Unpin as a blocking.Hint, for short calls that block
 // (sqlite.Store.SetBlocking, s3api.Options.Blocking). The Governor itself
-// (Enter and Leave) is the hint for writers (blob.Store.Blocking).
+// (Enter and Leave) is the hint for writers (blob.Dir.Blocking).
 func (g *Governor) Pins() blocking.Hint { return pins{g} }
 
 type pins struct{ g *Governor }
