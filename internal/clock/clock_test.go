@@ -70,7 +70,13 @@ func TestFakeTickerAndOrder(t *testing.T) {
 	note := func() { order = append(order, fmt.Sprintf("func@%v ticks=%d", f.Now().Sub(t0), len(tk.C()))) }
 	f.AfterFunc(15*time.Second, note)
 	f.AfterFunc(5*time.Second, note)
+	if next, ok := f.Next(); !ok || !next.Equal(t0.Add(5*time.Second)) {
+		t.Fatalf("Next %v %v, want 5s", next.Sub(t0), ok)
+	}
 	f.Advance(9 * time.Second)
+	if next, ok := f.Next(); !ok || !next.Equal(t0.Add(10*time.Second)) {
+		t.Fatalf("Next %v %v, want 10s", next.Sub(t0), ok)
+	}
 	if v, ok := recv(tk.C()); ok {
 		t.Fatalf("tick at %v before the period", v)
 	}
@@ -89,6 +95,9 @@ func TestFakeTickerAndOrder(t *testing.T) {
 		t.Fatalf("tick %v %v, want the one at 30s", v, ok)
 	}
 	tk.Stop()
+	if _, ok := f.Next(); ok {
+		t.Fatal("Next with nothing armed")
+	}
 	f.Advance(time.Minute)
 	if _, ok := recv(tk.C()); ok {
 		t.Fatal("a stopped ticker ticked")

@@ -126,6 +126,20 @@ func (f *Fake) Armed() int {
 	return len(f.armed)
 }
 
+// Next returns the earliest deadline of the armed timers and tickers, and
+// false if none is armed.
+func (f *Fake) Next() (time.Time, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var next time.Time
+	for _, t := range f.armed {
+		if next.IsZero() || t.when.Before(next) {
+			next = t.when
+		}
+	}
+	return next, len(f.armed) > 0
+}
+
 // arm schedules t at when. Call with f.mu held.
 func (f *Fake) arm(t *fakeTimer, when time.Time) {
 	f.seq++
