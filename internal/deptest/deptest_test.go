@@ -27,8 +27,9 @@ var (
 	helpers   = []string{"internal/testserver", "internal/s3test", "internal/deptest", "internal/modroot"}
 	compRoot  = []string{"cmd/", "internal/server"}
 	// leaves are tiny stdlib-only packages every room may import: the
-	// names the domain and the machinery share (the "about to block" hint).
-	leaves     = []string{"internal/blocking"}
+	// names the domain and the machinery share (the "about to block" hint,
+	// the clock).
+	leaves     = []string{"internal/blocking", "internal/clock"}
 	everything = [][]string{codecs, domain, frontEnds, machinery, helpers, compRoot, leaves}
 	allRooms   = []string{"proto/", "policy", "iam", "authz", "meta", "blob", "diskspace", "s3api", "iamapi", "console", "internal/", "cmd/"}
 )

@@ -32,6 +32,7 @@ import (
 	"github.com/postern/postern/blob"
 	"github.com/postern/postern/diskspace"
 	"github.com/postern/postern/internal/blocking"
+	"github.com/postern/postern/internal/clock"
 	"github.com/postern/postern/internal/httpx/writehold"
 	"github.com/postern/postern/internal/logx/logbuf"
 	"github.com/postern/postern/internal/logx/textlog"
@@ -109,6 +110,10 @@ type Env struct {
 	// AdaptiveProcs lets the server move GOMAXPROCS with the load (package
 	// procs). A process hosting something else (tests) leaves it false.
 	AdaptiveProcs bool
+	// Clock times the background loops and the performance machinery
+	// (governor, CPU saturation, hashing hold, orphan sweeps). Nil means
+	// clock.Real.
+	Clock clock.Clock
 }
 
 // Server is a postern server built from its configuration: every store is
@@ -117,6 +122,7 @@ type Env struct {
 type Server struct {
 	cfg       *Config
 	env       Env
+	clock     clock.Clock
 	log       *slog.Logger
 	lock      *os.File // the data folder's lock, held until Close
 	db        *sqlite.Store
@@ -146,7 +152,7 @@ func Build(ctx context.Context, cfg *Config, env Env) (_ *Server, err error) {
 	if env.LogOut == nil {
 		env.LogOut = env.Stderr
 	}
-	s := &Server{cfg: cfg, env: env}
+	s := &Server{cfg: cfg, env: env, clock: clock.Or(env.Clock)}
 	defer func() {
 		if err != nil {
 			s.Close() // what was opened before the failure
@@ -222,6 +228,7 @@ func Build(ctx context.Context, cfg *Config, env Env) (_ *Server, err error) {
 	var streaming blocking.Hint // responses from files
 	if env.AdaptiveProcs {
 		s.gov = procs.New(runtime.GOMAXPROCS(0), runtime.GOMAXPROCS)
+		s.gov.Clock = s.clock
 		blobs.Blocking = s.gov // writers: one P more while any is in flight
 		db.SetBlocking(s.gov.Pins())
 		streaming = s.gov.Pins()
@@ -229,22 +236,20 @@ func Build(ctx context.Context, cfg *Config, env Env) (_ *Server, err error) {
 	// Whether the CPUs are saturated: while they are, the MD5s of large
 	// uploads are batched (package bodyhash).
 	s.cpu = cpusat.New()
+	s.cpu.Clock = s.clock
 	hashes := bodyhash.New()
 	hashes.Saturated = s.cpu.Saturated
+	hashes.Clock = s.clock
 	// Nothing is in flight before we listen: in a directory of our own,
 	// every unreferenced file is an orphan. A directory given by --blobs
 	// may be shared: another server's blob may be between its commit and
-	// its metadata's, so files get the periodic sweep's hour. (In-flight
+	// its metadata's, so files get the periodic sweep's grace. (In-flight
 	// blobs are kept by their leases either way.)
-	sweepBefore := time.Now()
+	sweepBefore := s.clock.Now()
 	if !cfg.Blobs.Own {
-		sweepBefore = sweepBefore.Add(-time.Hour)
+		sweepBefore = sweepBefore.Add(-orphanGrace)
 	}
-	if n, err := blobs.Sweep(ctx, sweepBefore, store.BlobReferenced); err != nil {
-		logger.Warn("sweeping orphaned object files", "err", err)
-	} else if n > 0 {
-		logger.Info("removed orphaned object files", "count", n)
-	}
+	sweepOrphans(ctx, logger, s.sweep, sweepBefore)
 
 	netcfg, err := parseNetConfig(cfg.TrustedProxy, cfg.Network)
 	if err != nil {
@@ -340,7 +345,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 		go s.gov.Run(ctx)
 	}
 	go s.cpu.Run(ctx)
-	go spaceLoop(ctx, s.space)
+	go every(ctx, s.clock, spaceEvery, func() { s.space.Refresh() })
 
 	ln = writehold.Listen(ln)
 	scheme := "http"
@@ -369,7 +374,7 @@ Try it:
 	if cfg.DebugAddr != "" {
 		go serveDebug(logger, cfg.DebugAddr)
 	}
-	go sweepLoop(ctx, logger, s.blobs, s.store.BlobReferenced, cfg.SweepEvery)
+	go sweepLoop(ctx, s.clock, logger, s.sweep, cfg.SweepEvery)
 
 	// The console gets its own copy of the TLS settings: Serve modifies the
 	// server's (HTTP/2 setup) concurrently.
@@ -485,37 +490,52 @@ func signed(r *http.Request) bool {
 	return strings.Contains(q, "X-Amz-Signature") || strings.Contains(q, "Signature=")
 }
 
-// spaceLoop measures the data volume now and then, so that the reserve is
-// allocated again and recovery is logged even while no upload asks.
-func spaceLoop(ctx context.Context, space *diskspace.Guard) {
-	t := time.NewTicker(10 * time.Second)
+// spaceEvery is how often Run measures the data volume, so that the
+// reserve is allocated again and recovery is logged even while no upload
+// asks.
+const spaceEvery = 10 * time.Second
+
+// orphanGrace: object files younger than this may belong to uploads still
+// in flight, so the periodic sweeps leave them alone.
+const orphanGrace = time.Hour
+
+// every calls f every d of clk's time until ctx ends.
+func every(ctx context.Context, clk clock.Clock, d time.Duration, f func()) {
+	t := clk.NewTicker(d)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
-			space.Refresh()
+		case <-t.C():
+			f()
 		}
 	}
 }
 
-func sweepLoop(ctx context.Context, logger *slog.Logger, blobs blob.Backend, referenced func(context.Context, []string) (map[string]bool, error), every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			// Files younger than an hour may belong to uploads still in flight.
-			n, err := blobs.Sweep(ctx, time.Now().Add(-time.Hour), referenced)
-			if err != nil && ctx.Err() == nil {
-				logger.Warn("sweeping orphaned object files", "err", err)
-			} else if n > 0 {
-				logger.Info("removed orphaned object files", "count", n)
-			}
-		}
+// sweeper removes the object files that no metadata refers to and that
+// are older than olderThan, and returns how many it removed.
+type sweeper func(ctx context.Context, olderThan time.Time) (int, error)
+
+func (s *Server) sweep(ctx context.Context, olderThan time.Time) (int, error) {
+	return s.blobs.Sweep(ctx, olderThan, s.store.BlobReferenced)
+}
+
+// sweepLoop sweeps orphaned object files older than orphanGrace every
+// interval of clk's time, until ctx ends.
+func sweepLoop(ctx context.Context, clk clock.Clock, logger *slog.Logger, sweep sweeper, interval time.Duration) {
+	every(ctx, clk, interval, func() {
+		sweepOrphans(ctx, logger, sweep, clk.Now().Add(-orphanGrace))
+	})
+}
+
+// sweepOrphans sweeps once and logs what came of it.
+func sweepOrphans(ctx context.Context, logger *slog.Logger, sweep sweeper, olderThan time.Time) {
+	n, err := sweep(ctx, olderThan)
+	if err != nil && ctx.Err() == nil {
+		logger.Warn("sweeping orphaned object files", "err", err)
+	} else if n > 0 {
+		logger.Info("removed orphaned object files", "count", n)
 	}
 }
 

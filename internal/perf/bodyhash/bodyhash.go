@@ -36,6 +36,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/postern/postern/internal/clock"
 	"github.com/postern/postern/internal/perf/simdhash"
 )
 
@@ -62,6 +63,9 @@ type Pool struct {
 	// Saturated, if set before first use, reports whether the CPUs are
 	// saturated; while they are, large writes go through the feeder.
 	Saturated func() bool
+	// Clock, if set before first use, times the feeders' hold. Nil means
+	// clock.Real.
+	Clock clock.Clock
 
 	once    sync.Once
 	feeders []*feeder
@@ -72,6 +76,8 @@ type Pool struct {
 type feeder struct {
 	large atomic.Int32 // large bodies' digests open that use it
 	queue chan *job
+	clock clock.Clock
+	hold  clock.Timer // bounds gather's wait; made on first use
 
 	md5x   simdhash.MD5
 	shax   simdhash.SHA256
@@ -96,7 +102,7 @@ func (p *Pool) Get(size int64, withSHA256 bool) (hash.Hash, func()) {
 			return
 		}
 		for range max(1, runtime.NumCPU()/8) {
-			f := &feeder{queue: make(chan *job, 64)}
+			f := newFeeder(clock.Or(p.Clock))
 			p.feeders = append(p.feeders, f)
 			go f.feed()
 		}
@@ -188,15 +194,17 @@ func (d *digest) direct(b []byte) {
 	d.n += uint64(len(b))
 }
 
+func newFeeder(clk clock.Clock) *feeder {
+	return &feeder{queue: make(chan *job, 64), clock: clk}
+}
+
 // feed is the feeder's goroutine.
 func (p *feeder) feed() {
 	var active []*job
-	hold := time.NewTimer(HoldFor)
-	hold.Stop()
 	for {
 		if len(active) == 0 {
 			active = append(active, <-p.queue)
-			active = p.gather(active, hold)
+			active = p.gather(active)
 		}
 		// Writes queued since join in.
 	more:
@@ -226,18 +234,22 @@ func (p *feeder) feed() {
 
 // gather waits, for at most HoldFor, until as many writes are queued as
 // there are lanes, or as there are large bodies if fewer.
-func (p *feeder) gather(active []*job, hold *time.Timer) []*job {
+func (p *feeder) gather(active []*job) []*job {
 	want := min(lanes, int(p.large.Load()))
 	if len(active) >= want {
 		return active
 	}
-	hold.Reset(HoldFor)
-	defer hold.Stop()
+	if p.hold == nil {
+		p.hold = p.clock.NewTimer(HoldFor)
+	} else {
+		p.hold.Reset(HoldFor)
+	}
+	defer p.hold.Stop()
 	for len(active) < want {
 		select {
 		case j := <-p.queue:
 			active = append(active, j)
-		case <-hold.C:
+		case <-p.hold.C():
 			return active
 		}
 	}

@@ -1,6 +1,7 @@
 package bodyhash
 
 import (
+	"context"
 	"crypto/md5"
 	"crypto/rand"
 	"crypto/sha256"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postern/postern/internal/clock"
 	"github.com/postern/postern/internal/perf/simdhash"
 )
 
@@ -95,10 +97,26 @@ func TestDigestsMatch(t *testing.T) {
 	}
 }
 
+var t0 = time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+
+// within fails the test unless c is ready within a minute (a guard against
+// hanging, not a timing).
+func within(t *testing.T, c <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-c:
+	case <-time.After(time.Minute):
+		t.Fatal(what)
+	}
+}
+
 // The feeder waits for other digests' bytes only for a while: a digest
-// written alone while others stay idle still gets its bytes hashed.
+// written alone while others stay idle still gets its bytes hashed once
+// the Pool's clock has moved HoldFor on.
 func TestFeederWaitIsBounded(t *testing.T) {
 	p := New()
+	clk := clock.NewFake(t0)
+	p.Clock = clk
 	p.Saturated = func() bool { return true }
 	var hs []*digest
 	for i := 0; i < 5; i++ {
@@ -108,20 +126,100 @@ func TestFeederWaitIsBounded(t *testing.T) {
 	}
 	data := make([]byte, 1<<20)
 	rand.Read(data)
-	done := make(chan []byte)
+	done := make(chan struct{})
+	var got []byte
 	go func() {
 		pair{hs[0]}.Write(data)
-		done <- pair{hs[0]}.SumSHA256(hs[0].Sum(nil))
+		got = pair{hs[0]}.SumSHA256(hs[0].Sum(nil))
+		close(done)
 	}()
-	select {
-	case got := <-done:
-		m, s := md5.Sum(data), sha256.Sum256(data)
-		if string(got) != string(m[:])+string(s[:]) {
-			t.Fatal("sums differ after a held write")
+	if len(p.feeders) > 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := clk.BlockUntil(ctx, 1); err != nil {
+			t.Fatal("the feeder never held the write:", err)
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("a lone write through the feeder never finished")
+		clk.Advance(HoldFor)
 	}
+	within(t, done, "a lone write through the feeder never finished")
+	m, s := md5.Sum(data), sha256.Sum256(data)
+	if string(got) != string(m[:])+string(s[:]) {
+		t.Fatal("sums differ after a held write")
+	}
+}
+
+// newJob returns a job over data (whole blocks) from MD5's initial state,
+// and the state crypto/md5 reaches over the same bytes.
+func newJob(t *testing.T, data []byte) (*job, simdhash.MD5State) {
+	t.Helper()
+	want := simdhash.MD5Init
+	(&feeder{}).md5One(&want, data)
+	return &job{md5: simdhash.MD5Init, rest: data, done: make(chan struct{}, 1)}, want
+}
+
+// The feeder holds a write until as many large bodies have bytes waiting
+// as are open, or until HoldFor has passed on its clock, whichever is
+// first; it then hashes what it has.
+func TestFeederHold(t *testing.T) {
+	clk := clock.NewFake(t0)
+	f := newFeeder(clk)
+	go f.feed() // runs for the rest of the process, like the Pool's
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	data := make([]byte, 3*piece)
+	rand.Read(data)
+
+	// Five bodies open, one writing: held for HoldFor, then hashed alone.
+	lone := func(what string) {
+		t.Helper()
+		f.large.Store(5)
+		j, want := newJob(t, data)
+		start := clk.Now()
+		f.queue <- j
+		if err := clk.BlockUntil(ctx, 1); err != nil {
+			t.Fatalf("%s: the feeder did not hold the write: %v", what, err)
+		}
+		if next, ok := clk.Next(); !ok || !next.Equal(start.Add(HoldFor)) {
+			t.Fatalf("%s: hold ends after %v, want %v", what, next.Sub(start), HoldFor)
+		}
+		clk.Advance(HoldFor - 1)
+		select {
+		case <-j.done:
+			t.Fatalf("%s: hashed before the hold was over", what)
+		default:
+		}
+		clk.Advance(1)
+		within(t, j.done, what+": the write was not hashed when the hold was over")
+		if j.md5 != want {
+			t.Fatalf("%s: MD5 state differs from crypto/md5's", what)
+		}
+		if n := clk.Armed(); n != 0 {
+			t.Fatalf("%s: %d timers armed after the batch, want 0", what, n)
+		}
+	}
+	lone("first hold")
+
+	// Two bodies open, both writing: a full batch goes at once, without
+	// the clock moving, and the hold is stopped.
+	f.large.Store(2)
+	j1, want1 := newJob(t, data[:piece])
+	j2, want2 := newJob(t, data)
+	f.queue <- j1
+	f.queue <- j2
+	within(t, j1.done, "a full batch was held")
+	within(t, j2.done, "a full batch was held")
+	if j1.md5 != want1 || j2.md5 != want2 {
+		t.Fatal("batched writes: MD5 states differ from crypto/md5's")
+	}
+	if n := clk.Armed(); n != 0 {
+		t.Fatalf("%d timers armed after a full batch, want 0", n)
+	}
+	if now := clk.Now(); !now.Equal(t0.Add(HoldFor)) {
+		t.Fatalf("the clock moved to %v", now.Sub(t0))
+	}
+
+	// The hold timer is reused: a later lone write is held as long.
+	lone("second hold")
 }
 
 // The feeder's lane-by-lane path, and the moves of state out of and back

@@ -19,6 +19,8 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
+
+	"github.com/postern/postern/internal/clock"
 )
 
 // Defaults for Monitor.
@@ -71,6 +73,9 @@ func ParseStat(stat []byte) (Times, error) {
 
 // Monitor samples /proc/stat every Period once Run is called.
 type Monitor struct {
+	// Clock, if set before Run, times the periods. Nil means clock.Real.
+	Clock clock.Clock
+
 	saturated atomic.Bool
 	read      func() (Times, error)
 }
@@ -88,14 +93,14 @@ func (m *Monitor) Run(ctx context.Context) {
 	if err != nil {
 		return
 	}
-	t := time.NewTicker(Period)
+	t := clock.Or(m.Clock).NewTicker(Period)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			m.saturated.Store(false)
 			return
-		case <-t.C:
+		case <-t.C():
 		}
 		cur, err := m.read()
 		if err != nil {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/postern/postern/internal/clock"
 )
 
 func TestParseStat(t *testing.T) {
@@ -46,14 +48,22 @@ func TestReadStat(t *testing.T) {
 	}
 }
 
+// Monitor reads /proc/stat once at the start and then once every Period
+// of its clock, and reports saturation from each period's idle share; it
+// stops reporting once it cannot read.
 func TestMonitor(t *testing.T) {
 	var nilMon *Monitor
 	if nilMon.Saturated() {
 		t.Fatal("nil Monitor saturated")
 	}
-	// A fake /proc/stat: each period 5 % idle, then 50 %; closed, it fails.
+	t0 := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	clk := clock.NewFake(t0)
+	// A fake /proc/stat: each read says when it happens on reading, then
+	// returns the next of samples, or fails once samples is closed.
+	reading := make(chan time.Time)
 	samples := make(chan Times)
-	m := &Monitor{read: func() (Times, error) {
+	m := &Monitor{Clock: clk, read: func() (Times, error) {
+		reading <- clk.Now()
 		s, ok := <-samples
 		if !ok {
 			return Times{}, errors.New("closed")
@@ -62,27 +72,59 @@ func TestMonitor(t *testing.T) {
 	}}
 	done := make(chan struct{})
 	go func() { m.Run(context.Background()); close(done) }()
+	// read waits for the next read, which must come at the time at; by
+	// then Run has acted on every earlier one.
+	read := func(at time.Time) {
+		t.Helper()
+		select {
+		case got := <-reading:
+			if !got.Equal(at) {
+				t.Fatalf("read at %v, want %v", got.Sub(t0), at.Sub(t0))
+			}
+		case <-time.After(time.Minute): // a guard against hanging, not a timing
+			t.Fatal("no read")
+		}
+		if next, ok := clk.Next(); !at.Equal(t0) && (!ok || !next.Equal(at.Add(Period))) {
+			t.Fatalf("after the read at %v, the next is due at %v, want %v", at.Sub(t0), next.Sub(t0), at.Add(Period).Sub(t0))
+		}
+	}
+	read(t0)
 	samples <- Times{Idle: 0, Total: 0}
-	samples <- Times{Idle: 5, Total: 100}
-	waitFor(t, func() bool { return m.Saturated() })
-	samples <- Times{Idle: 55, Total: 200}
-	waitFor(t, func() bool { return !m.Saturated() })
-	samples <- Times{Idle: 56, Total: 300}
-	waitFor(t, func() bool { return m.Saturated() })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := clk.BlockUntil(ctx, 1); err != nil {
+		t.Fatal("no ticker:", err)
+	}
+	if next, _ := clk.Next(); !next.Equal(t0.Add(Period)) {
+		t.Fatalf("first period ends at %v, want %v", next.Sub(t0), Period)
+	}
+	if m.Saturated() {
+		t.Fatal("saturated before the first period")
+	}
+	clk.Advance(Period - 1)
+	clk.Advance(1)
+	read(t0.Add(Period))
+	samples <- Times{Idle: 5, Total: 100} // 5 % idle
+	clk.Advance(Period)
+	read(t0.Add(2 * Period))
+	if !m.Saturated() {
+		t.Fatal("not saturated after a period 5 % idle")
+	}
+	samples <- Times{Idle: 95, Total: 200} // 90 %
+	clk.Advance(Period)
+	read(t0.Add(3 * Period))
+	if m.Saturated() {
+		t.Fatal("saturated after a period 90 % idle")
+	}
+	samples <- Times{Idle: 96, Total: 300} // 1 % (32 % since the start)
+	clk.Advance(Period)
+	read(t0.Add(4 * Period))
+	if !m.Saturated() {
+		t.Fatal("not saturated after a period 1 % idle")
+	}
 	close(samples)
 	<-done
 	if m.Saturated() {
 		t.Fatal("saturated after Run returned")
-	}
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(time.Minute) // a guard against hanging, not a timing
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not reached")
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/postern/postern/internal/blocking"
+	"github.com/postern/postern/internal/clock"
 )
 
 const (
@@ -56,12 +57,16 @@ const (
 
 // Governor is safe for concurrent use.
 type Governor struct {
+	// Clock, if set before first use, is the time the Governor goes by:
+	// the linger, the samples and the holds. Nil means clock.Real.
+	Clock clock.Clock
+
 	mu     sync.Mutex
 	cores  int  // Ps without writers at full load
 	one    bool // running on one P (load is light)
 	active int  // writers in flight
 	lent   bool // the extra P is lent
-	timer  *time.Timer
+	timer  clock.Timer
 	set    func(int) int // runtime.GOMAXPROCS; replaced in tests
 	linger time.Duration
 
@@ -78,6 +83,8 @@ type Governor struct {
 func New(cores int, set func(int) int) *Governor {
 	return &Governor{cores: cores, set: set, linger: Linger, hold: MinHold}
 }
+
+func (g *Governor) clk() clock.Clock { return clock.Or(g.Clock) }
 
 // procs is the number of Ps the state asks for. Call with g.mu held.
 func (g *Governor) procs() int {
@@ -115,7 +122,7 @@ func (g *Governor) Leave() {
 		return
 	}
 	if g.timer == nil {
-		g.timer = time.AfterFunc(g.linger, g.takeBack)
+		g.timer = g.clk().AfterFunc(g.linger, g.takeBack)
 	} else {
 		g.timer.Reset(g.linger)
 	}
@@ -150,7 +157,7 @@ func (g *Governor) Unpin() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.pinned--
-	g.unpinned = time.Now()
+	g.unpinned = g.clk().Now()
 }
 
 // Pins returns Pin and Unpin as a blocking.Hint, for short calls that block
@@ -177,7 +184,8 @@ func (g *Governor) run(ctx context.Context, cpu func() time.Duration) {
 	if g.cores <= 1 {
 		return
 	}
-	t := time.NewTicker(Interval)
+	clk := g.clk()
+	t := clk.NewTicker(Interval)
 	defer t.Stop()
 	// The use is averaged over Window: one sample is too noisy (a GC
 	// cycle, a burst of connections) to move on.
@@ -186,12 +194,12 @@ func (g *Governor) run(ctx context.Context, cpu func() time.Duration) {
 		at  time.Time
 	}
 	var ring [Window/Interval + 1]reading
-	ring[0] = reading{cpu(), time.Now()}
+	ring[0] = reading{cpu(), clk.Now()}
 	for i := 1; ; i++ {
 		select {
 		case <-ctx.Done():
 			return
-		case now := <-t.C:
+		case now := <-t.C():
 			cur := reading{cpu(), now}
 			ring[i%len(ring)] = cur
 			if i < len(ring)-1 {

@@ -2,9 +2,14 @@ package procs
 
 import (
 	"context"
+	"fmt"
+	"math"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/postern/postern/internal/clock"
 )
 
 type recorder struct {
@@ -28,71 +33,70 @@ func (r *recorder) get() (int, int) {
 	return r.now, len(r.log)
 }
 
-// waitFor waits up to within for GOMAXPROCS to be n, and fails the test if
-// it does not get there.
-func (r *recorder) waitFor(t *testing.T, n int, within time.Duration, what string) {
+// want fails the test unless GOMAXPROCS is n after changes changes.
+func (r *recorder) want(t *testing.T, what string, n, changes int) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for got, _ := r.get(); got != n; got, _ = r.get() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: GOMAXPROCS %d, want %d", what, got, n)
-		}
-		time.Sleep(time.Millisecond)
+	if got, c := r.get(); got != n || c != changes {
+		t.Fatalf("%s: GOMAXPROCS %d after %d changes, want %d after %d", what, got, c, n, changes)
 	}
 }
 
+var t0 = time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+
+// The extra P stays while any writer is in flight and for Linger after the
+// last one left; a writer arriving within the linger keeps it without a
+// change, and the linger starts over when that one leaves.
 func TestLendAndTakeBack(t *testing.T) {
 	r := &recorder{now: 2}
+	clk := clock.NewFake(t0)
 	l := New(2, r.set)
-	// A linger no delay of a busy machine can outlast, until the end: what
-	// happens "within the linger" must not depend on the test's speed.
-	l.linger = time.Hour
+	l.Clock = clk
 
 	l.Enter()
 	l.Enter()
-	if n, changes := r.get(); n != 3 || changes != 1 {
-		t.Fatalf("after two writers: GOMAXPROCS %d after %d changes, want 3 after 1", n, changes)
-	}
+	r.want(t, "after two writers", 3, 1)
 	l.Leave()
-	time.Sleep(60 * time.Millisecond)
-	if n, _ := r.get(); n != 3 {
-		t.Fatalf("one writer still in flight, GOMAXPROCS %d, want 3", n)
-	}
+	clk.Advance(10 * Linger)
+	r.want(t, "one writer still in flight", 3, 1)
 	l.Leave()
-	if n, _ := r.get(); n != 3 {
-		t.Fatalf("GOMAXPROCS %d right after the last writer left, want 3 until the linger is over", n)
-	}
+	clk.Advance(Linger - 1)
+	r.want(t, "just before the linger is over", 3, 1)
 	// A writer arriving within the linger keeps the P without a change.
 	l.Enter()
-	if n, changes := r.get(); n != 3 || changes != 1 {
-		t.Fatalf("writer within the linger: GOMAXPROCS %d after %d changes, want 3 after 1", n, changes)
-	}
-	// Now a short linger: the P is taken back once it is over.
-	l.mu.Lock()
-	l.linger = 20 * time.Millisecond
-	l.mu.Unlock()
+	r.want(t, "writer within the linger", 3, 1)
+	clk.Advance(10 * Linger)
+	r.want(t, "the linger's timer is stopped while a writer is in flight", 3, 1)
 	l.Leave()
-	deadline := time.Now().Add(time.Minute)
-	for {
-		if n, changes := r.get(); n == 2 {
-			if changes != 2 {
-				t.Fatalf("%d changes, want 2", changes)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the extra P was not taken back")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	clk.Advance(Linger - 1)
+	r.want(t, "the linger starts over when the last writer leaves", 3, 1)
+	clk.Advance(1)
+	r.want(t, "the linger is over", 2, 2)
+	clk.Advance(10 * Linger)
+	r.want(t, "long after", 2, 2)
 }
 
-// Many writers entering and leaving at once leave GOMAXPROCS at base once
-// they are all gone, and at base+1 while any is in flight (run with -race).
+// Many writers entering and leaving at once, while the time moves on,
+// leave GOMAXPROCS at base+1 while any is in flight, and at base once they
+// are all gone and the linger is over (run with -race).
 func TestConcurrent(t *testing.T) {
 	r := &recorder{now: 4}
+	clk := clock.NewFake(t0)
 	l := New(4, r.set)
-	l.linger = time.Millisecond
+	l.Clock = clk
+	stop := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() { // lingers end while writers come and go
+		defer close(stopped)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				clk.Advance(Linger)
+				runtime.Gosched()
+			}
+		}
+	}()
 	var wg sync.WaitGroup
 	for i := 0; i < 64; i++ {
 		wg.Add(1)
@@ -108,14 +112,11 @@ func TestConcurrent(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	r.waitFor(t, 4, time.Minute, "after all writers left")
-}
-
-// want fails the test unless GOMAXPROCS is n after changes changes.
-func (r *recorder) want(t *testing.T, what string, n, changes int) {
-	t.Helper()
-	if got, c := r.get(); got != n || c != changes {
-		t.Fatalf("%s: GOMAXPROCS %d after %d changes, want %d after %d", what, got, c, n, changes)
+	close(stop)
+	<-stopped
+	clk.Advance(Linger)
+	if n, _ := r.get(); n != 4 {
+		t.Fatalf("GOMAXPROCS %d after all writers left and the linger, want 4", n)
 	}
 }
 
@@ -125,7 +126,6 @@ func (r *recorder) want(t *testing.T, what string, n, changes int) {
 func TestGovernLoad(t *testing.T) {
 	r := &recorder{now: 4}
 	g := New(4, r.set)
-	t0 := time.Now()
 	at := func(d time.Duration) time.Time { return t0.Add(d) }
 
 	g.observe(0.5, at(0))
@@ -181,9 +181,9 @@ func TestGovernLoad(t *testing.T) {
 // the use has been light for the hold again.
 func TestGovernWithWriters(t *testing.T) {
 	r := &recorder{now: 2}
+	clk := clock.NewFake(t0)
 	g := New(2, r.set)
-	g.linger = time.Millisecond
-	t0 := time.Now()
+	g.Clock = clk
 	g.observe(0.1, t0)
 	g.observe(0.1, t0.Add(MinHold))
 	r.want(t, "idle", 1, 1)
@@ -194,52 +194,100 @@ func TestGovernWithWriters(t *testing.T) {
 	g.observe(0.1, t0.Add(4*MinHold))
 	r.want(t, "light while writing", 3, 2)
 	g.Leave()
-	r.waitFor(t, 2, time.Minute, "after the writer left")
+	clk.Advance(Linger)
+	r.want(t, "the linger after the writer", 2, 3)
 	g.observe(0.1, t0.Add(5*MinHold))
 	r.want(t, "right after the writer", 2, 3)
 	g.observe(0.1, t0.Add(6*MinHold))
 	r.want(t, "light for the hold after the writer", 1, 4)
 }
 
-// Run reads the CPU time and acts on its average: an idle process goes to
-// one P after MinHold, and one whose CPU time grows by more than Busy per
-// second goes back to one per core.
+// Run samples the CPU time every Interval and acts on its average over
+// Window: an idle process goes to one P once the window is full and the
+// use has stayed light for MinHold, and one whose CPU time then grows by a
+// core per second goes back to one per core as soon as the window's
+// average reaches Busy. The ticks are counted, not timed.
 func TestRun(t *testing.T) {
 	r := &recorder{now: 2}
+	clk := clock.NewFake(t0)
 	g := New(2, r.set)
-	var mu sync.Mutex
+	g.Clock = clk
+	ctx, cancel := context.WithCancel(context.Background())
 	var cpu time.Duration
-	var busy bool
-	last := time.Now()
+	busy := false
+	last := clk.Now()
+	// Each reading waits for the test: run's goroutine sends on sampled
+	// and waits for resume, so while the test holds it, run has acted on
+	// every earlier tick and not yet on this one.
+	sampled, resume := make(chan struct{}), make(chan struct{})
 	fake := func() time.Duration {
-		mu.Lock()
-		defer mu.Unlock()
-		now := time.Now()
+		now := clk.Now()
+		select {
+		case sampled <- struct{}{}:
+		case <-ctx.Done():
+			return cpu
+		}
+		select {
+		case <-resume:
+		case <-ctx.Done():
+			return cpu
+		}
 		if busy {
 			cpu += now.Sub(last) // one whole core
 		}
 		last = now
 		return cpu
 	}
-	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { g.run(ctx, fake); close(done) }()
 	defer func() { cancel(); <-done }()
 
-	r.waitFor(t, 1, MinHold+time.Minute, "idle")
-	mu.Lock()
-	busy = true
-	mu.Unlock()
-	r.waitFor(t, 2, MinHold+time.Minute, "one core busy")
+	wait := func() {
+		t.Helper()
+		select {
+		case <-sampled:
+		case <-time.After(time.Minute): // a guard against hanging, not a timing
+			t.Fatal("run took no sample")
+		}
+	}
+	wait() // the first reading: the ticker is armed
+	// step lets run go on, moves one Interval on and returns once run has
+	// acted on every tick before the new one.
+	step := func() {
+		t.Helper()
+		resume <- struct{}{}
+		clk.Advance(Interval)
+		wait()
+	}
+	samples := int(Window / Interval) // readings that fill the window
+	toOne := samples + int(MinHold/Interval)
+	step()
+	for tick := 1; tick < toOne; tick++ {
+		step()
+		r.want(t, fmt.Sprintf("idle, tick %d, before the window and the hold", tick), 2, 0)
+	}
+	step()
+	r.want(t, "idle for the window and the hold", 1, 1)
+
+	busy = true // from the reading held now on
+	// The window's average reaches Busy after this many busy Intervals.
+	window := float64(Window / Interval)
+	toBusy := int(math.Ceil(Busy * window))
+	for tick := 1; tick < toBusy; tick++ {
+		step()
+		r.want(t, "busy for less than Busy of the window", 1, 1)
+	}
+	step()
+	r.want(t, "one core busy", 2, 2)
 }
 
 // A short blocking call (Pin) takes the Governor off one P at once and
 // keeps it at one P per core until Linger after the last one ends.
 func TestPin(t *testing.T) {
 	r := &recorder{now: 2}
+	clk := clock.NewFake(t0)
 	g := New(2, r.set)
-	g.linger = 50 * time.Millisecond
-	t0 := time.Now()
+	g.Clock = clk
 	g.observe(0.1, t0)
 	g.observe(0.1, t0.Add(MinHold))
 	r.want(t, "idle", 1, 1)
@@ -248,19 +296,22 @@ func TestPin(t *testing.T) {
 	p.Enter()
 	r.want(t, "pinned", 2, 2)
 	p.Enter()
+	clk.Advance(time.Minute)
 	p.Leave()
-	now := time.Now()
+	now := clk.Now()
 	g.observe(0.1, now)
 	g.observe(0.1, now.Add(2*MinHold))
 	r.want(t, "light while one call is still pinned", 2, 2)
+	clk.Advance(time.Minute)
 	p.Leave()
-	now = time.Now()
-	g.observe(0.1, now)
-	g.observe(0.1, now.Add(g.linger/2))
-	r.want(t, "right after the last call", 2, 2)
-	time.Sleep(g.linger)
-	now = time.Now()
-	g.observe(0.1, now)
-	g.observe(0.1, now.Add(MinHold))
+	unpinned := clk.Now()
+	g.observe(0.1, unpinned)
+	g.observe(0.1, unpinned.Add(Linger-1))
+	r.want(t, "within the linger after the last call", 2, 2)
+	// The quiet time starts once the linger is over.
+	g.observe(0.1, unpinned.Add(Linger))
+	g.observe(0.1, unpinned.Add(Linger+MinHold-1))
+	r.want(t, "light, not yet for the hold after the linger", 2, 2)
+	g.observe(0.1, unpinned.Add(Linger+MinHold))
 	r.want(t, "light for the hold after the linger", 1, 3)
 }
