@@ -1,0 +1,181 @@
+// Package postgres is the groundwork of Postern's PostgreSQL metadata and
+// identity store (issue 19): it opens a connection pool from a
+// postgres:// URL and brings the database's schema to the version this
+// Postern knows (migrate.go, migrations/*.sql). The meta.Store and
+// iam.Store methods come on top of it.
+//
+// Connection errors never carry the password: URL parse errors do not
+// quote the URL, and any secret of the URL (its password, a password= or
+// sslpassword= parameter) is cut from the driver's messages.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Options tune the pool. The zero value is fine.
+type Options struct {
+	// MaxConns bounds the pool (0: pgx's default, the larger of 4 and the
+	// number of CPUs). The URL's pool_max_conns, when given, wins.
+	MaxConns int32
+	// Logger receives one line per applied migration (nil: none).
+	Logger *slog.Logger
+}
+
+// Open connects to the database the URL names, checks it, and applies
+// the schema migrations this Postern has that the database lacks.
+func Open(ctx context.Context, rawURL string, opts Options) (*pgxpool.Pool, error) {
+	pool, err := Connect(ctx, rawURL, opts)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := Migrate(ctx, pool, opts.Logger); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return pool, nil
+}
+
+// Connect opens a pool and checks that the server answers and that the
+// database's encoding is UTF8 (object keys are UTF-8 text).
+func Connect(ctx context.Context, rawURL string, opts Options) (*pgxpool.Pool, error) {
+	cfg, err := ParseURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	if opts.MaxConns > 0 && !hasParam(rawURL, "pool_max_conns") {
+		cfg.MaxConns = opts.MaxConns
+	}
+	sec := secretsOf(rawURL)
+	shown := Redacted(rawURL)
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("meta/postgres: %s: %s", shown, sec.clean(err))
+	}
+	var enc string
+	if err := pool.QueryRow(ctx, `SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = current_database()`).Scan(&enc); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("meta/postgres: connect to %s: %s", shown, sec.clean(err))
+	}
+	if enc != "UTF8" {
+		pool.Close()
+		return nil, fmt.Errorf("meta/postgres: database %s has encoding %s; Postern needs UTF8 (CREATE DATABASE … ENCODING 'UTF8' TEMPLATE template0)", shown, enc)
+	}
+	return pool, nil
+}
+
+// ParseURL checks a postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?…]
+// URL and returns the pool configuration it describes. Its errors never
+// quote the password.
+func ParseURL(rawURL string) (*pgxpool.Config, error) {
+	if strings.TrimSpace(rawURL) == "" {
+		return nil, errors.New("meta/postgres: empty database URL: want postgres://USER:PASSWORD@HOST:PORT/DATABASE?sslmode=…")
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		// url.Parse's message quotes the whole URL, password included.
+		return nil, errors.New("meta/postgres: the database URL is not a valid URL (a password with characters such as @ / ? # % must be percent-encoded): want postgres://USER:PASSWORD@HOST:PORT/DATABASE?sslmode=…")
+	}
+	if u.Scheme != "postgres" && u.Scheme != "postgresql" {
+		return nil, errors.New("meta/postgres: the database URL must start with postgres:// or postgresql://")
+	}
+	shown := Redacted(rawURL)
+	if u.Host == "" && u.Query().Get("host") == "" {
+		return nil, fmt.Errorf("meta/postgres: database URL %s names no host", shown)
+	}
+	if strings.Trim(u.Path, "/") == "" {
+		return nil, fmt.Errorf("meta/postgres: database URL %s names no database: want postgres://USER@HOST:PORT/DATABASE", shown)
+	}
+	cfg, err := pgxpool.ParseConfig(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("meta/postgres: database URL %s: %s", shown, secretsOf(rawURL).clean(err))
+	}
+	return cfg, nil
+}
+
+// secretParams are the URL query parameters libpq and pgx read secrets from.
+var secretParams = []string{"password", "sslpassword"}
+
+// Redacted returns the URL as it may be shown: its password and secret
+// parameters replaced by xxxxx. A URL that does not parse is not shown.
+func Redacted(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "(invalid URL)"
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	if u.RawQuery != "" {
+		q := u.Query()
+		for _, p := range secretParams {
+			if q.Has(p) {
+				q.Set(p, "xxxxx")
+			}
+		}
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}
+
+func hasParam(rawURL, name string) bool {
+	u, err := url.Parse(rawURL)
+	return err == nil && u.Query().Has(name)
+}
+
+// secrets are the secret strings of a URL, raw and as written in it.
+type secrets []string
+
+func secretsOf(rawURL string) secrets {
+	var s secrets
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return s
+	}
+	if pw, ok := u.User.Password(); ok && pw != "" {
+		s = append(s, pw)
+		if raw := rawPassword(u); raw != pw {
+			s = append(s, raw)
+		}
+	}
+	q := u.Query()
+	for _, p := range secretParams {
+		for _, v := range q[p] {
+			if v != "" {
+				s = append(s, v, url.QueryEscape(v))
+			}
+		}
+	}
+	return s
+}
+
+// rawPassword is the password as written in the URL (percent-encoded).
+func rawPassword(u *url.URL) string {
+	info := u.User.String() // user:password, escaped
+	_, pw, _ := strings.Cut(info, ":")
+	return pw
+}
+
+// clean returns err's text without the secrets. A secret shorter than
+// four bytes cannot be cut out without mangling the text, so the driver's
+// detail is withheld then.
+func (s secrets) clean(err error) string {
+	msg := err.Error()
+	for _, sec := range s {
+		if !strings.Contains(msg, sec) {
+			continue
+		}
+		if len(sec) < 4 {
+			return "connection failed (details withheld: they might contain the password)"
+		}
+		msg = strings.ReplaceAll(msg, sec, "xxxxx")
+	}
+	return msg
+}
