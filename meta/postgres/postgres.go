@@ -5,8 +5,9 @@
 // iam.Store methods come on top of it.
 //
 // Connection errors never carry the password: URL parse errors do not
-// quote the URL, and any secret of the URL (its password, a password= or
-// sslpassword= parameter) is cut from the driver's messages.
+// quote the URL, URLs are shown redacted (Redacted), and the URL's secrets
+// (its password, the values of query parameters not known to be harmless,
+// such as password= and sslpassword=) are cut from the driver's messages.
 package postgres
 
 import (
@@ -17,6 +18,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -83,8 +85,18 @@ func ParseURL(rawURL string) (*pgxpool.Config, error) {
 		// url.Parse's message quotes the whole URL, password included.
 		return nil, errors.New("meta/postgres: the database URL is not a valid URL (a password with characters such as @ / ? # % must be percent-encoded): want postgres://USER:PASSWORD@HOST:PORT/DATABASE?sslmode=…")
 	}
-	if u.Scheme != "postgres" && u.Scheme != "postgresql" {
+	if (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Opaque != "" {
 		return nil, errors.New("meta/postgres: the database URL must start with postgres:// or postgresql://")
+	}
+	if strings.Contains(rawURL, "#") {
+		// Whatever follows a # is a fragment, which the driver ignores:
+		// most likely a password's # that was not encoded.
+		return nil, errors.New("meta/postgres: the database URL has a #: percent-encode it as %23 (in a password, for example)")
+	}
+	if _, err := url.ParseQuery(u.RawQuery); err != nil {
+		// url.Query drops such pairs silently (and Redacted with them);
+		// the driver would quote them.
+		return nil, errors.New("meta/postgres: the database URL's query is not valid (each parameter name=value, percent-encoded)")
 	}
 	shown := Redacted(rawURL)
 	if u.Host == "" && u.Query().Get("host") == "" {
@@ -95,34 +107,65 @@ func ParseURL(rawURL string) (*pgxpool.Config, error) {
 	}
 	cfg, err := pgxpool.ParseConfig(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("meta/postgres: database URL %s: %s", shown, secretsOf(rawURL).clean(err))
+		return nil, fmt.Errorf("meta/postgres: database URL %s: %s", shown, secretsOf(rawURL).clean(withoutConnString(err)))
 	}
 	return cfg, nil
 }
 
-// secretParams are the URL query parameters libpq and pgx read secrets from.
-var secretParams = []string{"password", "sslpassword"}
+// shownParams are the URL query parameters whose values may be shown:
+// they configure the connection and the pool and hold no secret. Every
+// other parameter's value (password, sslpassword, sslkey, anything
+// unknown) is shown as xxxxx and cut from the driver's messages.
+var shownParams = map[string]bool{
+	"sslmode": true, "sslnegotiation": true, "connect_timeout": true,
+	"target_session_attrs": true, "application_name": true, "host": true, "port": true,
+	"dbname": true, "user": true, "search_path": true,
+	"pool_max_conns": true, "pool_min_conns": true, "pool_min_idle_conns": true,
+	"pool_max_conn_lifetime": true, "pool_max_conn_lifetime_jitter": true,
+	"pool_max_conn_idle_time": true, "pool_health_check_period": true,
+	"statement_cache_capacity": true, "description_cache_capacity": true,
+	"default_query_exec_mode": true,
+}
 
-// Redacted returns the URL as it may be shown: its password and secret
-// parameters replaced by xxxxx. A URL that does not parse is not shown.
+// Redacted returns the URL as it may be shown: its password and the values
+// of parameters not known to be harmless replaced by xxxxx, its fragment
+// dropped. A URL that does not parse is not shown.
 func Redacted(rawURL string) string {
 	u, err := url.Parse(rawURL)
-	if err != nil {
+	if err != nil || u.Opaque != "" {
 		return "(invalid URL)"
 	}
+	u.Fragment, u.RawFragment = "", "" // never meaningful, maybe a secret
 	if _, ok := u.User.Password(); ok {
 		u.User = url.UserPassword(u.User.Username(), "xxxxx")
 	}
 	if u.RawQuery != "" {
 		q := u.Query()
-		for _, p := range secretParams {
-			if q.Has(p) {
-				q.Set(p, "xxxxx")
+		for k, vs := range q {
+			if !shownParams[k] {
+				for i := range vs {
+					vs[i] = "xxxxx"
+				}
 			}
 		}
 		u.RawQuery = q.Encode()
 	}
 	return u.String()
+}
+
+// withoutConnString drops the connection string the driver's parse errors
+// quote ("cannot parse `…`: reason"); pgx redacts it only on a best-effort
+// basis.
+func withoutConnString(err error) error {
+	var pe *pgconn.ParseConfigError
+	if !errors.As(err, &pe) {
+		return err
+	}
+	msg := pe.Error()
+	if i := strings.LastIndex(msg, "`: "); strings.HasPrefix(msg, "cannot parse `") && i >= 0 {
+		return errors.New(msg[i+3:])
+	}
+	return errors.New("the driver cannot parse it")
 }
 
 func hasParam(rawURL, name string) bool {
@@ -145,9 +188,11 @@ func secretsOf(rawURL string) secrets {
 			s = append(s, raw)
 		}
 	}
-	q := u.Query()
-	for _, p := range secretParams {
-		for _, v := range q[p] {
+	for k, vs := range u.Query() {
+		if shownParams[k] {
+			continue
+		}
+		for _, v := range vs {
 			if v != "" {
 				s = append(s, v, url.QueryEscape(v))
 			}

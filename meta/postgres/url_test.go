@@ -27,6 +27,10 @@ func TestParseURL(t *testing.T) {
 		{"mysql://postern:" + pw + "@db/postern", "must start with postgres://"},
 		{"postern:" + pw + "@db/postern", "must start with postgres://"},
 		{"host=db user=postern password=" + pw, "must start with postgres://"},
+		{"postgres:postern:" + pw + "@db/postern", "must start with postgres://"},
+		{"postgres://postern:ab#" + pw + "@db/postern", "not a valid URL"},
+		{"postgres://postern@db/postern?sslmode=require#" + pw, "percent-encode it as %23"},
+		{"postgres://postern@db/postern#password=" + pw, "percent-encode it as %23"},
 		{"postgres://postern:" + pw + "@/postern", "names no host"},
 		{"postgres://postern:" + pw + "@db:5432", "names no database"},
 		{"postgres://postern:" + pw + "@db:5432/", "names no database"},
@@ -56,6 +60,8 @@ func TestRedacted(t *testing.T) {
 		"postgres://u@h/db?sslpassword=" + pw:                   "postgres://u@h/db?sslpassword=xxxxx",
 		"postgres://u@h/db":                                     "postgres://u@h/db",
 		"postgres://u:" + pw + "@h/db%zz":                       "(invalid URL)",
+		"postgres://u@h/db#" + pw:                               "postgres://u@h/db",
+		"postgres:u:" + pw + "@h/db":                            "(invalid URL)",
 	} {
 		if got := Redacted(raw); got != want {
 			t.Errorf("Redacted(…) = %q, want %q", got, want)
