@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests drive when it is missing (Debian packages): the
-# real clients (aws CLI, s3cmd, boto3, curl) and Chromium for the console.
+# real clients (aws CLI, s3cmd, boto3, curl), Chromium for the console and
+# the PostgreSQL server the metadata tests start throw-away clusters from
+# (internal/pgtest; they use none of the package's own clusters).
 # scripts/test.sh runs it first; run it alone to prepare a machine.
 set -euo pipefail
 
@@ -10,6 +12,7 @@ command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v s3cmd >/dev/null 2>&1 || need+=(s3cmd)
 python3 -c 'import boto3' >/dev/null 2>&1 || need+=(python3-boto3)
 command -v chromium >/dev/null 2>&1 || need+=(chromium chromium-driver)
+compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || need+=(postgresql)
 if ((${#need[@]})); then
   echo "deps.sh: installing ${need[*]} (Debian packages)"
   SUDO=""

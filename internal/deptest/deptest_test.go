@@ -24,7 +24,7 @@ var (
 	domain    = []string{"policy", "iam", "authz", "meta", "blob", "diskspace"}
 	frontEnds = []string{"s3api", "iamapi", "console"}
 	machinery = []string{"internal/perf/", "internal/httpx/", "internal/logx/"}
-	helpers   = []string{"internal/testserver", "internal/s3test", "internal/deptest", "internal/modroot"}
+	helpers   = []string{"internal/testserver", "internal/s3test", "internal/deptest", "internal/modroot", "internal/pgtest"}
 	compRoot  = []string{"cmd/", "internal/server"}
 	// leaves are tiny stdlib-only packages every room may import: the
 	// names the domain and the machinery share (the "about to block" hint,
