@@ -42,11 +42,8 @@ func (l Location) String() string {
 			q.Set("addressing", "path")
 		}
 	}
-	s := "s3://" + l.Bucket + "/" + l.Prefix
-	if len(q) > 0 {
-		s += "?" + q.Encode()
-	}
-	return s
+	u := url.URL{Scheme: "s3", Host: l.Bucket, Path: "/" + l.Prefix, RawQuery: q.Encode()}
+	return u.String()
 }
 
 // maxPrefix bounds the prefix, leaving room for the 35 bytes of a blob's
