@@ -236,6 +236,10 @@ func TestBackEndDown(t *testing.T) {
 	s3test.WantAPIError(t, err, http.StatusServiceUnavailable, "ServiceUnavailable")
 	_, err = s3test.PutObject(ctx, fc, "front", "obj2", data)
 	s3test.WantAPIError(t, err, http.StatusServiceUnavailable, "ServiceUnavailable")
+	// Larger than a part: the failure comes while the body is being
+	// stored, and must not be taken for the client's (IncompleteBody).
+	_, err = s3test.PutObject(ctx, fc, "front", "obj3", s3test.RandBytes(7, 10<<20))
+	s3test.WantAPIError(t, err, http.StatusServiceUnavailable, "ServiceUnavailable")
 	// Metadata alone does not need the back end.
 	if _, err := fc.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("front"), Key: aws.String("obj")}); err != nil {
 		t.Fatalf("HEAD with the back end down: %v", err)
