@@ -124,7 +124,7 @@ type Server struct {
 	env       Env
 	clock     clock.Clock
 	log       *slog.Logger
-	lock      *os.File // the data folder's lock, held until Close
+	lock      *os.File        // the data folder's lock, held until Close
 	db        *sqlite.Store   // the embedded store, nil with --meta
 	pg        *postgres.Store // the PostgreSQL store (--meta), else nil
 	store     meta.Store
