@@ -254,3 +254,8 @@ func (s *Store) AccountByRootKey(ctx context.Context, accessKey string) (iam.Acc
 	return getOne(ctx, s.rdb, scanAccount, func() error { return iam.Errorf(iam.CodeNoSuchEntity, "The access key cannot be found.") },
 		"get account", `SELECT `+accountCols+` FROM iam_accounts WHERE root_access_key = $1`, accessKey)
 }
+
+// ListAccounts implements iam.Store.
+func (s *Store) ListAccounts(ctx context.Context) ([]iam.Account, error) {
+	return list(ctx, s.rdb, scanAccount, nil, "list accounts", `SELECT `+accountCols+` FROM iam_accounts ORDER BY id`)
+}
