@@ -95,3 +95,28 @@ func (k *keyring) decryptSecret(accessKey string, sealed []byte) (string, error)
 	}
 	return string(pt), nil
 }
+
+// SecretChecker reports whether stored secrets (access keys' and
+// accounts' root secrets) open with a server key, without returning them:
+// postern migrate copies sealed secrets as they are and checks first that
+// the key the new nodes will use opens every one.
+type SecretChecker struct{ k *keyring }
+
+// NewSecretChecker returns a checker for serverKey.
+func NewSecretChecker(serverKey []byte) (*SecretChecker, error) {
+	k, err := newKeyring(serverKey)
+	if err != nil {
+		return nil, err
+	}
+	return &SecretChecker{k: k}, nil
+}
+
+// Check returns nil if sealed is accessKey's secret sealed with the key.
+func (c *SecretChecker) Check(accessKey string, sealed []byte) error {
+	pt, err := open(c.k.secrets, sealed, secretAAD(accessKey))
+	clear(pt)
+	if err != nil {
+		return fmt.Errorf("iam: the secret of %s does not open with this server key", accessKey)
+	}
+	return nil
+}

@@ -50,3 +50,28 @@ func TestParseServerKey(t *testing.T) {
 		}
 	}
 }
+
+// SecretChecker opens what the key sealed for that access key, and nothing
+// sealed with another key or for another access key.
+func TestSecretChecker(t *testing.T) {
+	k1, k2 := bytes.Repeat([]byte{1}, ServerKeySize), bytes.Repeat([]byte{2}, ServerKeySize)
+	ring, _ := newKeyring(k1)
+	sealed := ring.encryptSecret("AKIAONE", "secret")
+	c1, err := NewSecretChecker(k1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2, _ := NewSecretChecker(k2)
+	if err := c1.Check("AKIAONE", sealed); err != nil {
+		t.Fatal(err)
+	}
+	if err := c2.Check("AKIAONE", sealed); err == nil {
+		t.Fatal("another server key opened the secret")
+	}
+	if err := c1.Check("AKIATWO", sealed); err == nil {
+		t.Fatal("the secret opened for another access key")
+	}
+	if _, err := NewSecretChecker(k1[:5]); err == nil {
+		t.Fatal("a short key was accepted")
+	}
+}
