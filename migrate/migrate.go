@@ -63,7 +63,7 @@ func (c Count) Total() int { return c.Copied + c.Existing }
 // Summary is what a run did.
 type Summary struct {
 	Accounts, Users, AccessKeys, Groups, Memberships, Roles, Policies, Attachments, InlinePolicies Count
-	Buckets, BucketConfigs, Objects, Uploads, Parts                                                 Count
+	Buckets, BucketConfigs, Objects, Uploads, Parts                                                Count
 	// BytesCopied is the number of object and part bytes copied and
 	// verified by this run; BytesExisting those found in the target.
 	BytesCopied, BytesExisting int64
