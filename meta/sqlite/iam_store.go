@@ -259,3 +259,21 @@ func (s *Store) AccountByRootKey(ctx context.Context, accessKey string) (iam.Acc
 func (s *Store) ListAccounts(ctx context.Context) ([]iam.Account, error) {
 	return list(ctx, s.rdb, scanAccount, nil, "list accounts", `SELECT `+accountCols+` FROM iam_accounts ORDER BY id`)
 }
+
+// --- the server key check ---------------------------------------------------
+
+// ServerKeyCheck implements iam.Store.
+func (s *Store) ServerKeyCheck(ctx context.Context, check []byte) ([]byte, error) {
+	var kept []byte
+	err := s.write(ctx, func(tx *wtx) error {
+		bg := context.Background()
+		if _, err := tx.ExecContext(bg, `INSERT INTO server_key_check (singleton, sealed) VALUES (1, $1) ON CONFLICT DO NOTHING`, check); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(bg, `SELECT sealed FROM server_key_check WHERE singleton = 1`).Scan(&kept)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("meta/sqlite: server key check: %w", err)
+	}
+	return kept, nil
+}
