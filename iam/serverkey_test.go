@@ -2,6 +2,8 @@ package iam
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"encoding/base64"
 	"encoding/hex"
 	"os"
@@ -73,5 +75,36 @@ func TestSecretChecker(t *testing.T) {
 	}
 	if _, err := NewSecretChecker(k1[:5]); err == nil {
 		t.Fatal("a short key was accepted")
+	}
+}
+
+// keyCheckStore keeps a server key check value, as a store does.
+type keyCheckStore struct {
+	Store
+	kept []byte
+}
+
+func (s *keyCheckStore) ServerKeyCheck(_ context.Context, check []byte) ([]byte, error) {
+	if s.kept == nil {
+		s.kept = check
+	}
+	return s.kept, nil
+}
+
+// SeedKeyCheck leaves a value that the same key opens and another key's
+// service refuses.
+func TestSeedKeyCheck(t *testing.T) {
+	k1, k2 := bytes.Repeat([]byte{1}, ServerKeySize), bytes.Repeat([]byte{2}, ServerKeySize)
+	st := &keyCheckStore{}
+	c1, _ := NewSecretChecker(k1)
+	c2, _ := NewSecretChecker(k2)
+	if err := c1.SeedKeyCheck(context.Background(), st); err != nil || st.kept == nil {
+		t.Fatalf("seed: %v", err)
+	}
+	if err := c1.SeedKeyCheck(context.Background(), st); err != nil {
+		t.Fatalf("second seed with the same key: %v", err)
+	}
+	if err := c2.SeedKeyCheck(context.Background(), st); !errors.Is(err, ErrServerKeyMismatch) {
+		t.Fatalf("another key: %v", err)
 	}
 }

@@ -45,12 +45,21 @@ type Options struct {
 	// ProgressEvery is the least time between two progress lines within a
 	// bucket (default 2 s).
 	ProgressEvery time.Duration
-	// CheckSecret, if set, is asked about every sealed secret (access
-	// keys, accounts' root keys) before it is copied; an error fails that
-	// item. Secrets are copied sealed, as they are.
-	CheckSecret func(accessKey string, sealed []byte) error
+	// Secrets, if set, holds the source's server key: every sealed secret
+	// (access keys, accounts' root keys) must open with it before it is
+	// copied (else that item fails), and the target is first given a
+	// server key check sealed with it (iam.SecretChecker). Secrets are
+	// copied sealed, as they are, so the target's nodes need that key.
+	Secrets Secrets
 	// PageSize is the listing page size (default 1000).
 	PageSize int
+}
+
+// Secrets checks sealed secrets against the source's server key
+// (*iam.SecretChecker).
+type Secrets interface {
+	Check(accessKey string, sealed []byte) error
+	SeedKeyCheck(ctx context.Context, store iam.Store) error
 }
 
 // Count counts one kind of entity: copied by this run, or found already in
@@ -113,6 +122,11 @@ func Run(ctx context.Context, from, to Stores, opt Options) (Summary, error) {
 		opt.PageSize = 1000
 	}
 	r := &run{from: from, to: to, opt: opt}
+	if opt.Secrets != nil {
+		if err := opt.Secrets.SeedKeyCheck(ctx, to.IAM); err != nil {
+			return r.sum, fmt.Errorf("the target: %w", err)
+		}
+	}
 	if err := r.identities(ctx); err != nil {
 		return r.sum, err
 	}
@@ -201,10 +215,10 @@ func iamExists(err error) (bool, error) {
 }
 
 func (r *run) checkSecret(accessKey string, sealed []byte) error {
-	if r.opt.CheckSecret == nil {
+	if r.opt.Secrets == nil {
 		return nil
 	}
-	return r.opt.CheckSecret(accessKey, sealed)
+	return r.opt.Secrets.Check(accessKey, sealed)
 }
 
 func (r *run) account(ctx context.Context, a iam.Account) error {

@@ -286,3 +286,23 @@ func TestRunResumes(t *testing.T) {
 	}
 	same(t, from, to)
 }
+
+// With the source's server key, a secret it cannot open is not copied, and
+// a target whose secrets are sealed with another key is refused at once.
+func TestRunChecksSecrets(t *testing.T) {
+	from, to := open(t), open(t)
+	fill(t, from, 0)
+	c1, err := iam.NewSecretChecker(bytes.Repeat([]byte{1}, iam.ServerKeySize))
+	must(t, err)
+	sum, err := Run(context.Background(), from.Stores, to.Stores, Options{Secrets: c1})
+	if !errors.Is(err, ErrFailed) || len(sum.Failures) != 2 || !strings.Contains(strings.Join(sum.Failures, "\n"), "AKIAALICE") {
+		t.Fatalf("err %v, failures %q", err, sum.Failures) // fill's secrets are not sealed with any key
+	}
+	if _, err := to.IAM.GetAccessKey(context.Background(), "AKIAALICE"); !errors.Is(err, iam.ErrNoSuchEntity) {
+		t.Fatalf("a secret that does not open was copied: %v", err)
+	}
+	c2, _ := iam.NewSecretChecker(bytes.Repeat([]byte{2}, iam.ServerKeySize))
+	if _, err := Run(context.Background(), from.Stores, to.Stores, Options{Secrets: c2}); !errors.Is(err, iam.ErrServerKeyMismatch) {
+		t.Fatalf("target seeded with another key: %v", err)
+	}
+}

@@ -182,7 +182,7 @@ func runMigrate(ctx context.Context, c migrateConfig, out io.Writer) error {
 	sum, err := migrate.Run(ctx,
 		migrate.Stores{Meta: fromDB, IAM: fromDB, Blobs: fromBlobs},
 		migrate.Stores{Meta: toMeta, IAM: toIAM, Blobs: toBlobs},
-		migrate.Options{Progress: out, CheckSecret: checker.Check})
+		migrate.Options{Progress: out, Secrets: checker})
 	fmt.Fprintf(out, "postern migrate: summary (%s):\n", time.Since(started).Round(time.Millisecond))
 	sum.WriteSummary(out)
 	if err != nil {
