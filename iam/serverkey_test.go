@@ -3,9 +3,9 @@ package iam
 import (
 	"bytes"
 	"context"
-	"errors"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
