@@ -8,6 +8,7 @@ import (
 	"syscall"
 
 	"github.com/postern/postern/diskspace"
+	"github.com/postern/postern/meta"
 	"github.com/postern/postern/proto/s3err"
 )
 
@@ -28,8 +29,10 @@ type extraElem struct {
 }
 
 // toError maps any error to an S3 error. Every failure a handler or a codec
-// returns is an *s3err.Error but for local I/O ones: a full disk becomes
-// InsufficientStorage, anything else InternalError, which the caller logs.
+// returns is an *s3err.Error but for the stores' own ones: a full disk
+// becomes InsufficientStorage, an unreachable metadata store
+// (meta.ErrUnavailable, from a handler or from a credential lookup)
+// ServiceUnavailable, anything else InternalError, which the caller logs.
 func toError(err error) (*s3err.Error, bool) {
 	var e *s3err.Error
 	if errors.As(err, &e) {
@@ -37,6 +40,9 @@ func toError(err error) (*s3err.Error, bool) {
 	}
 	if diskFull(err) {
 		return s3err.InsufficientStorage(), true
+	}
+	if errors.Is(err, meta.ErrUnavailable) {
+		return s3err.ServiceUnavailable(), true
 	}
 	return s3err.InternalError(), false
 }

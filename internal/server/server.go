@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -40,6 +39,7 @@ import (
 	"github.com/postern/postern/internal/perf/cpusat"
 	"github.com/postern/postern/internal/perf/procs"
 	"github.com/postern/postern/meta"
+	"github.com/postern/postern/meta/postgres"
 	"github.com/postern/postern/meta/sqlite"
 	"github.com/postern/postern/s3api"
 )
@@ -124,8 +124,9 @@ type Server struct {
 	env       Env
 	clock     clock.Clock
 	log       *slog.Logger
-	lock      *os.File // the data folder's lock, held until Close
-	db        *sqlite.Store
+	lock      *os.File        // the data folder's lock, held until Close
+	db        *sqlite.Store   // the embedded store, nil with --meta
+	pg        *postgres.Store // the PostgreSQL store (--meta), else nil
 	store     meta.Store
 	blobs     blob.Backend
 	space     *diskspace.Guard
@@ -169,6 +170,13 @@ func Build(ctx context.Context, cfg *Config, env Env) (_ *Server, err error) {
 		return nil, err
 	}
 	restrictDataDir(cfg.Data, logger)
+	if cfg.Meta != "" {
+		// Several nodes share the database: what identifies the service
+		// must be the same on every one of them (docs/scaling.md).
+		if err := sharedSettings(cfg, env.Getenv); err != nil {
+			return nil, err
+		}
+	}
 	root, err := resolveRootCredentials(cfg.Data, env.Getenv)
 	if err != nil {
 		return nil, err
@@ -183,25 +191,10 @@ func Build(ctx context.Context, cfg *Config, env Env) (_ *Server, err error) {
 		return nil, err
 	}
 	s.space = space
-	// Every request reads its bucket; a short-lived cache spares most of
-	// those reads. Recent objects' metadata (and small objects' bytes) are
-	// kept in memory too. The embedded store is its database's only
-	// writer, so it keeps both exact itself (package meta/sqlite).
-	db, err := sqlite.Open(ctx, filepath.Join(cfg.Data, "meta.db"), logger,
-		sqlite.WithBucketCache(time.Second), sqlite.WithObjectCache(50_000, 64<<20))
+	store, idStore, dbPing, err := s.openStores(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("metadata store: %w", err)
+		return nil, err
 	}
-	s.db = db
-	db.SetSpace(space)
-	// The database holds encrypted secrets and every object's metadata:
-	// readable by the server's user only, whatever the umask.
-	for _, f := range []string{"meta.db", "meta.db-wal", "meta.db-shm"} {
-		if err := os.Chmod(filepath.Join(cfg.Data, f), 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			logger.Warn("restricting database permissions", "file", f, "err", err)
-		}
-	}
-	store := db
 	s.store = store
 	blobs, err := blob.OpenDir(cfg.Blobs.Dir)
 	if err != nil {
@@ -230,7 +223,9 @@ func Build(ctx context.Context, cfg *Config, env Env) (_ *Server, err error) {
 		s.gov = procs.New(runtime.GOMAXPROCS(0), runtime.GOMAXPROCS)
 		s.gov.Clock = s.clock
 		blobs.Blocking = s.gov // writers: one P more while any is in flight
-		db.SetBlocking(s.gov.Pins())
+		if s.db != nil {
+			s.db.SetBlocking(s.gov.Pins())
+		}
 		streaming = s.gov.Pins()
 	}
 	// Whether the CPUs are saturated: while they are, the MD5s of large
@@ -255,7 +250,7 @@ func Build(ctx context.Context, cfg *Config, env Env) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	ident, err := newIdentity(ctx, cfg, db, s.root, netcfg, logger)
+	ident, err := newIdentity(ctx, cfg, idStore, s.root, netcfg, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -282,15 +277,10 @@ func Build(ctx context.Context, cfg *Config, env Env) (_ *Server, err error) {
 		Hashes:       hashes,
 		HoldWrites:   func(ctx context.Context) func() error { return writehold.Hold(ctx).Release },
 	})
-	// Ready means the database answers: a lookup of a name no bucket can have.
-	ping := func(ctx context.Context) error {
-		_, err := store.GetBucket(ctx, "-")
-		if errors.Is(err, meta.ErrNoSuchBucket) {
-			return nil
-		}
-		return err
-	}
-	handler := rootHandler(s3, promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}), &s.ready, ping)
+	// Ready means serving, with the database and the blob store answering.
+	ready := &readiness{serving: &s.ready, clock: s.clock, log: logger,
+		comps: []*component{databaseComponent(dbPing), blobsComponent(blobs)}}
+	handler := rootHandler(s3, promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}), ready)
 	handler = withIdentityAPI(handler, ident.api) // IAM and STS before S3
 	handler = s3api.Guard(handler, s3api.Limits{BodyTimeout: cfg.BodyTimeout, BodyMinRate: cfg.BodyMinRate})
 	s.handler = handler
@@ -328,6 +318,9 @@ func (s *Server) Close() error {
 	var err error
 	if s.db != nil {
 		err = s.db.Close()
+	}
+	if s.pg != nil {
+		s.pg.Close()
 	}
 	if s.lock != nil {
 		s.lock.Close()
@@ -454,7 +447,7 @@ func displayAddr(addr string) string {
 // rootHandler routes the few non-S3 endpoints and hands everything else to S3.
 // /health/* and /metrics answer only unsigned requests, so that buckets named
 // "health" or "metrics" stay reachable through signed S3 requests.
-func rootHandler(s3 http.Handler, metricsHandler http.Handler, ready *atomic.Bool, ping func(context.Context) error) http.Handler {
+func rootHandler(s3 http.Handler, metricsHandler http.Handler, ready http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && !signed(r) {
 			switch r.URL.Path {
@@ -463,15 +456,7 @@ func rootHandler(s3 http.Handler, metricsHandler http.Handler, ready *atomic.Boo
 				w.Write([]byte("ok\n"))
 				return
 			case "/health/ready":
-				w.Header().Set("Content-Type", "text/plain")
-				ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-				defer cancel()
-				if !ready.Load() || ping(ctx) != nil {
-					w.WriteHeader(http.StatusServiceUnavailable)
-					w.Write([]byte("not ready\n"))
-					return
-				}
-				w.Write([]byte("ready\n"))
+				ready.ServeHTTP(w, r)
 				return
 			case "/metrics":
 				metricsHandler.ServeHTTP(w, r)

@@ -96,6 +96,15 @@ func InsufficientStorage() *Error {
 		"The server's storage is nearly full: uploads are refused so that the space kept in reserve stays available for deletes. Delete objects or ask the administrator to free space, then try again.")
 }
 
+// ServiceUnavailable is AWS's 503 for a request the service cannot serve
+// now but may later, unchanged; SDKs retry it with back-off. Postern
+// answers it when its metadata store (a PostgreSQL database) is
+// unreachable.
+func ServiceUnavailable() *Error {
+	return New(http.StatusServiceUnavailable, "ServiceUnavailable",
+		"Service is unable to handle request: the metadata store is unreachable. Please try again.")
+}
+
 func InvalidArgument(msg string) *Error { return New(400, "InvalidArgument", msg) }
 
 func InvalidRequest(msg string) *Error { return New(400, "InvalidRequest", msg) }
