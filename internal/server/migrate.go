@@ -36,6 +36,7 @@ func MigrateMain(args []string, stderr io.Writer) error {
 	fromBlobs := fs.String("from-blobs", "", "where that deployment's object files are, if its server ran with --blobs (default: FROM/blobs)")
 	target := fs.String("meta", "", "where metadata and identities go: postgres://USER@HOST:PORT/DB?sslmode=… (env POSTERN_META), or the directory of a new embedded data folder")
 	blobsTo := fs.String("blobs", "", "where object bytes go: a directory or file:///path (env POSTERN_BLOBS; default for a data folder target: META/blobs)")
+	every := fs.Duration("progress", 2*time.Second, "least time between two progress lines (0: one line per object)")
 	serverKey := fs.String("server-key", "", "the server key the deployment ran with, if not FROM/server.key (env POSTERN_SERVER_KEY)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: postern migrate --from DATA_DIR --meta postgres://… --blobs DIR\n\nCopies an embedded deployment (SQLite and files in DATA_DIR) into PostgreSQL and shared storage.\nResumable: run it again after an interruption; a run over a migrated target changes nothing.\n\nFlags:")
@@ -64,11 +65,12 @@ func MigrateMain(args []string, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	return runMigrate(ctx, migrateConfig{from: *from, fromBlobs: *fromBlobs, target: *target, blobs: *blobsTo, serverKey: *serverKey}, stderr)
+	return runMigrate(ctx, migrateConfig{from: *from, fromBlobs: *fromBlobs, target: *target, blobs: *blobsTo, serverKey: *serverKey, progress: max(*every, time.Nanosecond)}, stderr)
 }
 
 type migrateConfig struct {
 	from, fromBlobs, target, blobs, serverKey string
+	progress                                  time.Duration
 }
 
 func isPostgresURL(s string) bool {
@@ -182,7 +184,7 @@ func runMigrate(ctx context.Context, c migrateConfig, out io.Writer) error {
 	sum, err := migrate.Run(ctx,
 		migrate.Stores{Meta: fromDB, IAM: fromDB, Blobs: fromBlobs},
 		migrate.Stores{Meta: toMeta, IAM: toIAM, Blobs: toBlobs},
-		migrate.Options{Progress: out, Secrets: checker})
+		migrate.Options{Progress: out, ProgressEvery: c.progress, Secrets: checker})
 	fmt.Fprintf(out, "postern migrate: summary (%s):\n", time.Since(started).Round(time.Millisecond))
 	sum.WriteSummary(out)
 	if err != nil {
