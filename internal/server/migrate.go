@@ -171,6 +171,9 @@ func runMigrate(ctx context.Context, c migrateConfig, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
+	if loc.Dir == "" { // a back end that is not a directory
+		return fmt.Errorf("migrate: --blobs %q: migrate copies into a directory (or file:///path) only", c.blobs)
+	}
 	if same, _ := sameDir(fromBlobDir, loc.Dir); same {
 		return errors.New("migrate: --blobs names the source's own object files")
 	}
