@@ -32,11 +32,11 @@ func (s *Server) openStores(ctx context.Context) (meta.Store, iam.Store, func(co
 			return nil, nil, nil, fmt.Errorf("metadata store: %w", err)
 		}
 		s.pg = pg
-		ms, ok1 := any(pg).(meta.Store)
-		is, ok2 := any(pg).(iam.Store)
-		if !ok1 || !ok2 {
-			return nil, nil, nil, errors.New("metadata store: this build's PostgreSQL store does not implement the metadata and identity stores yet (issue 19)")
-		}
+		var ms meta.Store = pg
+		var is iam.Store = pg
+		// The store's errors are the driver's: the front ends ask this
+		// classifier which of them mean "unreachable" (503).
+		s.unavailable = postgres.Unavailable
 		return ms, is, pg.Ping, nil
 	}
 	// Every request reads its bucket; a short-lived cache spares most of
