@@ -24,7 +24,7 @@ import (
 func benchHandler(b testing.TB) (*Handler, sigv4.Credentials) {
 	dir := b.TempDir()
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(dir, "meta.db"), nil, sqlite.WithBucketCache(time.Second))
+	db, err := sqlite.Open(ctx, filepath.Join(dir, "meta.db"), nil, sqlite.WithBucketCache(time.Second), sqlite.WithObjectCache(50_000, 64<<20))
 	if err != nil {
 		b.Fatal(err)
 	}
