@@ -28,6 +28,11 @@ var ErrNotFound = errors.New("blob: not found")
 // must be retried.
 var ErrLeaseLost = errors.New("blob: in-flight blob was swept as abandoned")
 
+// ErrUnavailable wraps the failures of a blob store that did not answer:
+// unreachable, timed out, or answering 5xx (a remote store such as S3).
+// The request that needed it may be retried later (503 ServiceUnavailable).
+var ErrUnavailable = errors.New("blob store unavailable")
+
 // Backend holds object bytes. Every method may block on I/O (a disk, a
 // network file system, an S3 service) and takes the caller's context.
 type Backend interface {

@@ -178,7 +178,7 @@ func (h *Handler) receiveBody(req *request, newDst func(size int64) (io.Writer, 
 		// Large bodies move in 1 MiB steps: 32× fewer read and write
 		// system calls than io.Copy's 32 KiB, for the same hashing work.
 		bufp := h.copyBufs.Get().(*[]byte)
-		n, err = io.CopyBuffer(struct{ io.Writer }{dst}, body, *bufp)
+		n, err = io.CopyBuffer(storeWriter{dst}, body, *bufp)
 		h.copyBufs.Put(bufp)
 	}
 	req.bytesIn += n
@@ -245,8 +245,34 @@ func (h *Handler) receiveBody(req *request, newDst func(size int64) (io.Writer, 
 	return &received{size: n, etag: set.ETag(), checksums: sums}, nil
 }
 
+// storeWriter marks the failures of the writer a body goes to (a blob
+// store), so that they are not mistaken for the client's (hiding the
+// destination's ReadFrom, as io.CopyBuffer needs).
+type storeWriter struct{ w io.Writer }
+
+func (s storeWriter) Write(p []byte) (int, error) {
+	n, err := s.w.Write(p)
+	if err != nil {
+		err = &storeError{err}
+	}
+	return n, err
+}
+
+// storeError is a failure to store a body's bytes.
+type storeError struct{ err error }
+
+func (e *storeError) Error() string { return e.err.Error() }
+func (e *storeError) Unwrap() error { return e.err }
+
 // bodyError maps a failure while reading a request body to an S3 error.
 func bodyError(err error) error {
+	var se *storeError
+	if errors.As(err, &se) && !errors.Is(err, blob.ErrLeaseLost) {
+		// The store failed, not the client: ServiceUnavailable, a full
+		// disk or an internal error (toError decides). A swept lease stays
+		// below: the client's body stalled for longer than the lease.
+		return se.err
+	}
 	var e *s3err.Error
 	if errors.As(err, &e) {
 		return e // the aws-chunked decoder's: the answer already

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/postern/postern/blob"
 	"github.com/postern/postern/diskspace"
 	"github.com/postern/postern/proto/s3err"
 )
@@ -29,7 +30,8 @@ type extraElem struct {
 
 // toError maps any error to an S3 error. Every failure a handler or a codec
 // returns is an *s3err.Error but for local I/O ones: a full disk becomes
-// InsufficientStorage, anything else InternalError, which the caller logs.
+// InsufficientStorage, a blob store that does not answer ServiceUnavailable,
+// anything else InternalError, which the caller logs.
 func toError(err error) (*s3err.Error, bool) {
 	var e *s3err.Error
 	if errors.As(err, &e) {
@@ -37,6 +39,9 @@ func toError(err error) (*s3err.Error, bool) {
 	}
 	if diskFull(err) {
 		return s3err.InsufficientStorage(), true
+	}
+	if errors.Is(err, blob.ErrUnavailable) {
+		return s3err.ServiceUnavailable(), false // logged: the operator must know
 	}
 	return s3err.InternalError(), false
 }

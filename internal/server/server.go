@@ -203,22 +203,16 @@ func Build(ctx context.Context, cfg *Config, env Env) (_ *Server, err error) {
 	}
 	store := db
 	s.store = store
-	blobs, err := blob.OpenDir(cfg.Blobs.Dir)
+	blobs, dir, err := openBlobs(ctx, cfg, space, logger)
 	if err != nil {
 		return nil, err
 	}
 	s.blobs = blobs
-	blobs.Admit = space.Admit
-	blobs.Exclusive = cfg.Blobs.Own // under the data folder's lock
-	if !cfg.Blobs.Own {
-		// Object files on a volume of their own (perhaps shared): admit
-		// their bytes against its free space. The reserve file stays in
-		// the data folder, for the metadata.
-		bspace, err := diskspace.Open(cfg.Blobs.Dir, cfg.DiskMinFree, diskspace.Setting{}, logger)
-		if err != nil {
-			return nil, err
-		}
-		blobs.Admit = bspace.Admit
+	// Uploads are admitted against the data volume's free space; with an
+	// S3 back end only their metadata (and inline bytes) land there.
+	var uploadSpace interface{ Admit(int64) error } = space
+	if dir == nil {
+		uploadSpace = metaSpace{space}
 	}
 	// GOMAXPROCS follows the load (package procs): one P while the server
 	// needs less than a core, but one per core while metadata commits
@@ -229,7 +223,9 @@ func Build(ctx context.Context, cfg *Config, env Env) (_ *Server, err error) {
 	if env.AdaptiveProcs {
 		s.gov = procs.New(runtime.GOMAXPROCS(0), runtime.GOMAXPROCS)
 		s.gov.Clock = s.clock
-		blobs.Blocking = s.gov // writers: one P more while any is in flight
+		if dir != nil {
+			dir.Blocking = s.gov // writers: one P more while any is in flight
+		}
 		db.SetBlocking(s.gov.Pins())
 		streaming = s.gov.Pins()
 	}
@@ -245,11 +241,15 @@ func Build(ctx context.Context, cfg *Config, env Env) (_ *Server, err error) {
 	// may be shared: another server's blob may be between its commit and
 	// its metadata's, so files get the periodic sweep's grace. (In-flight
 	// blobs are kept by their leases either way.)
+	// An S3 back end is swept by the periodic sweep only: listing a large
+	// bucket would hold up the start.
 	sweepBefore := s.clock.Now()
 	if !cfg.Blobs.Own {
 		sweepBefore = sweepBefore.Add(-orphanGrace)
 	}
-	sweepOrphans(ctx, logger, s.sweep, sweepBefore)
+	if dir != nil {
+		sweepOrphans(ctx, logger, s.sweep, sweepBefore)
+	}
 
 	netcfg, err := parseNetConfig(cfg.TrustedProxy, cfg.Network)
 	if err != nil {
@@ -277,7 +277,7 @@ func Build(ctx context.Context, cfg *Config, env Env) (_ *Server, err error) {
 		Network:      netcfg,
 		DisableSigV2: cfg.SigV2 == "false",
 		Outpost:      outpostFor(cfg.OutpostID, cfg.Region, cfg.AccountID),
-		Space:        space,
+		Space:        uploadSpace,
 		Blocking:     streaming,
 		Hashes:       hashes,
 		HoldWrites:   func(ctx context.Context) func() error { return writehold.Hold(ctx).Release },

@@ -88,6 +88,12 @@ func InternalError() *Error {
 	return New(500, "InternalError", "We encountered an internal error. Please try again.")
 }
 
+// ServiceUnavailable is S3's answer when it cannot serve a request for now
+// (here: the blob store behind the server does not answer). SDKs retry it.
+func ServiceUnavailable() *Error {
+	return New(http.StatusServiceUnavailable, "ServiceUnavailable", "Service is unable to handle request.")
+}
+
 // InsufficientStorage is not in S3's catalogue (AWS never runs out of
 // space); 507 and this code name the condition plainly. SDKs do not retry
 // it: the client must wait until space is freed.

@@ -54,9 +54,9 @@ func TestSharedBlobsDirectory(t *testing.T) {
 // saying so.
 func TestBlobsSchemeRefused(t *testing.T) {
 	for arg, want := range map[string]string{
-		"s3://bucket/prefix": "S3 back end is not built yet",
-		"gopher://x/y":       `unknown scheme "gopher"`,
-		"file://host/x":      "not on host",
+		"s3://bucket:9000/prefix": "give the service's address as ?endpoint=",
+		"gopher://x/y":            `unknown scheme "gopher"`,
+		"file://host/x":           "not on host",
 	} {
 		cmd := exec.Command(testserver.Binary(t), "server", "--data", t.TempDir(), "--blobs", arg, "--listen", "127.0.0.1:0", "--console-listen", "off")
 		cmd.Env = s3test.EnvWithoutAWS()
