@@ -29,12 +29,6 @@ type cluster struct {
 	url  *url.URL // superuser connection to the postgres database
 	pid  int      // the postmaster
 	done chan error
-
-	// What launching it again on the same port needs (StopServer,
-	// StartServer).
-	bin, data, password string
-	cred                *syscall.Credential
-	port                int
 }
 
 // installHint ends every error that means "PostgreSQL is not usable here".
@@ -134,7 +128,7 @@ func startCluster() (*cluster, error) {
 	// A free port can be taken between our probe and the server's bind:
 	// try again on another one then.
 	for attempt := 0; ; attempt++ {
-		c, bindErr, err := launch(bin, dir, data, cred, password, 0)
+		c, bindErr, err := launch(bin, dir, data, cred, password)
 		if err == nil {
 			return c, nil
 		}
@@ -144,13 +138,12 @@ func startCluster() (*cluster, error) {
 	}
 }
 
-// launch starts the postmaster on port (a free one when 0) and waits until
-// it accepts connections. bindErr reports that it could not bind its port.
-func launch(bin, dir, data string, cred *syscall.Credential, password string, port int) (c *cluster, bindErr bool, err error) {
-	if port == 0 {
-		if port, err = freePort(); err != nil {
-			return nil, false, err
-		}
+// launch starts the postmaster on a free port and waits until it accepts
+// connections. bindErr reports that it could not bind its port.
+func launch(bin, dir, data string, cred *syscall.Credential, password string) (c *cluster, bindErr bool, err error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, false, err
 	}
 	logPath := filepath.Join(dir, "postgres.log")
 	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
@@ -201,8 +194,7 @@ func launch(bin, dir, data string, cred *syscall.Credential, password string, po
 		Path:     "/postgres",
 		RawQuery: "sslmode=disable",
 	}
-	c = &cluster{dir: dir, url: u, pid: cmd.Process.Pid, done: done,
-		bin: bin, data: data, password: password, cred: cred, port: port}
+	c = &cluster{dir: dir, url: u, pid: cmd.Process.Pid, done: done}
 
 	// Ready when a connection succeeds; failed when the process exits.
 	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
@@ -243,19 +235,6 @@ func freePort() (int, error) {
 
 // stop shuts the server down (fast shutdown: SIGINT) and removes its folder.
 func (c *cluster) stop() error {
-	if c.pid == 0 { // shut down by StopServer and not started again
-		return os.RemoveAll(c.dir)
-	}
-	err := c.shutdown()
-	if rerr := os.RemoveAll(c.dir); rerr != nil && err == nil {
-		err = rerr
-	}
-	return err
-}
-
-// shutdown stops the postmaster (fast shutdown: SIGINT; it ends the
-// sessions and exits) and waits for it, keeping the data folder.
-func (c *cluster) shutdown() error {
 	_ = syscall.Kill(c.pid, syscall.SIGINT)
 	var err error
 	select {
@@ -265,27 +244,8 @@ func (c *cluster) shutdown() error {
 		<-c.done
 		err = errors.New("fast shutdown did not finish; killed the process group")
 	}
-	c.pid = 0
-	return err
-}
-
-// restart starts the postmaster again on its port and data folder. The
-// port is free again after the shutdown unless another program took it
-// meanwhile: retry a few times then (its address is in every DSN given
-// out, so no other port will do).
-func (c *cluster) restart() error {
-	var err error
-	for attempt := 0; attempt < 5; attempt++ {
-		var n *cluster
-		var bindErr bool
-		n, bindErr, err = launch(c.bin, c.dir, c.data, c.cred, c.password, c.port)
-		if err == nil {
-			c.pid, c.done = n.pid, n.done
-			return nil
-		}
-		if !bindErr {
-			break
-		}
+	if rerr := os.RemoveAll(c.dir); rerr != nil && err == nil {
+		err = rerr
 	}
 	return err
 }

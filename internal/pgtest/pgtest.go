@@ -116,62 +116,6 @@ func DSN(t testing.TB) string {
 	return u.String()
 }
 
-var (
-	downMu sync.Mutex
-	down   bool
-)
-
-// StopServer shuts the throw-away cluster down (fast shutdown: sessions are
-// ended, new connections refused) so that a test can watch its clients ride
-// out a database outage; StartServer starts it again on the same address,
-// with the same data, and returns once it accepts connections. A test that
-// stops the server and does not start it again gets it started when it ends
-// (before its databases are dropped). The stop affects every test of the
-// binary that uses the server: do not run such a test in parallel with
-// others. Skipped when POSTERN_TEST_POSTGRES names a server (pgtest does
-// not own that one).
-func StopServer(t testing.TB) {
-	t.Helper()
-	if own == nil {
-		t.Skipf("pgtest: StopServer needs the throw-away cluster (%s names a server of one's own)", EnvVar)
-	}
-	downMu.Lock()
-	defer downMu.Unlock()
-	if down {
-		t.Fatal("pgtest: StopServer: already stopped")
-	}
-	if err := own.shutdown(); err != nil {
-		t.Fatalf("pgtest: stop the server: %v", err)
-	}
-	down = true
-	t.Cleanup(func() {
-		downMu.Lock()
-		defer downMu.Unlock()
-		if down {
-			if err := own.restart(); err != nil {
-				t.Errorf("pgtest: start the server again: %v", redact(err))
-				return
-			}
-			down = false
-		}
-	})
-}
-
-// StartServer starts the server StopServer stopped and waits until it
-// accepts connections.
-func StartServer(t testing.TB) {
-	t.Helper()
-	downMu.Lock()
-	defer downMu.Unlock()
-	if own == nil || !down {
-		t.Fatal("pgtest: StartServer without StopServer")
-	}
-	if err := own.restart(); err != nil {
-		t.Fatalf("pgtest: start the server again: %v", redact(err))
-	}
-	down = false
-}
-
 // start finds or starts the server and returns its administrative URL.
 func start(env string) (*url.URL, *cluster, error) {
 	if env != "" {

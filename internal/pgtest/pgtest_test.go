@@ -197,26 +197,3 @@ func readPort(path string) (int, error) {
 	}
 	return strconv.Atoi(strings.TrimSpace(lines[3]))
 }
-
-// StopServer refuses connections until StartServer, which brings the same
-// server (same address, same data) back.
-func TestStopStartServer(t *testing.T) {
-	dsn := DSN(t)
-	ctx := context.Background()
-	c := connect(t, dsn)
-	if _, err := c.Exec(ctx, `CREATE TABLE kept (x int); INSERT INTO kept VALUES (42)`); err != nil {
-		t.Fatal(err)
-	}
-	StopServer(t)
-	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if conn, err := pgx.Connect(cctx, dsn); err == nil {
-		conn.Close(ctx)
-		t.Fatal("connected while the server is stopped")
-	}
-	StartServer(t)
-	var x int
-	if err := connect(t, dsn).QueryRow(ctx, `SELECT x FROM kept`).Scan(&x); err != nil || x != 42 {
-		t.Fatalf("after the restart: x=%d err=%v", x, err)
-	}
-}

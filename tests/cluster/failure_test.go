@@ -119,12 +119,21 @@ func TestKillNodeDuringUploads(t *testing.T) {
 // the nodes recover without a restart (/health/ready 200, PUT and GET
 // work on every node).
 func TestDatabaseDown(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, c *cluster) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) { databaseDown(t, b) })
+	}
+}
+
+func databaseDown(t *testing.T, b backend) {
+	{
+		// A PostgreSQL of this test's own: the shared one stays up.
+		pg := pgtest.NewCluster(t)
+		c := startClusterOn(t, b, pg.DSN(t))
 		bucket := s3test.NewBucket(t, c.s3[0], "dbdown")
 		before := s3test.RandBytes(30, 100<<10)
 		s3test.Put(t, c.s3[0], bucket, "before.bin", before)
 
-		pgtest.StopServer(t)
+		pg.Stop(t)
 		down := time.Now()
 		const outage = 10 * time.Second
 		requests := 0
@@ -155,7 +164,7 @@ func TestDatabaseDown(t *testing.T) {
 		}
 		t.Logf("%d requests answered 503 during the %v outage", requests, outage)
 
-		pgtest.StartServer(t)
+		pg.Start(t)
 		for i, node := range c.nodes {
 			d := waitFor(t, "/health/ready 200 on "+name(i), 60*time.Second, func() bool { return ready(node) == 200 })
 			t.Logf("node %s ready %v after the database came back", name(i), d.Round(time.Millisecond))
@@ -167,7 +176,7 @@ func TestDatabaseDown(t *testing.T) {
 			got, _ := get(t, c.s3[(i+1)%3], bucket, key)
 			sameBytes(t, "written on "+name(i)+" after the outage", got, v)
 		}
-	})
+	}
 }
 
 // wantUnavailable fails unless resp is 503 ServiceUnavailable with an S3

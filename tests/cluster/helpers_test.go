@@ -87,7 +87,13 @@ type cluster struct {
 
 func startCluster(t *testing.T, b backend) *cluster {
 	t.Helper()
-	c := &cluster{t: t, dsn: pgtest.DSN(t)}
+	return startClusterOn(t, b, pgtest.DSN(t))
+}
+
+// startClusterOn starts the nodes on the database dsn.
+func startClusterOn(t *testing.T, b backend, dsn string) *cluster {
+	t.Helper()
+	c := &cluster{t: t, dsn: dsn}
 	var env []string
 	c.blobs, env = b.blobs(t)
 	var key [32]byte
