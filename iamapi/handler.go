@@ -21,6 +21,7 @@ import (
 
 	"github.com/postern/postern/authz"
 	"github.com/postern/postern/iam"
+	"github.com/postern/postern/meta"
 	"github.com/postern/postern/policy"
 	"github.com/postern/postern/proto/s3err"
 	"github.com/postern/postern/proto/sigv4"
@@ -415,6 +416,9 @@ func (c *call) apiError(err error) *apiError {
 	switch {
 	case errors.As(err, &ae):
 		return ae
+	case errors.Is(err, meta.ErrUnavailable):
+		// IAM's and STS's code for a temporary failure; SDKs retry it.
+		return errf(http.StatusServiceUnavailable, "ServiceUnavailable", "The request has failed due to a temporary failure of the server: the metadata store is unreachable.")
 	case errors.Is(err, iam.ErrExpiredToken):
 		return errf(http.StatusForbidden, "ExpiredToken", "The security token included in the request is expired")
 	case errors.Is(err, iam.ErrInvalidToken):

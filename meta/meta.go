@@ -23,6 +23,13 @@ var (
 	ErrNoSuchUpload     = errors.New("meta: no such upload")
 	ErrNoSuchConfig     = errors.New("meta: no such bucket configuration")
 	ErrPreconditionFail = errors.New("meta: precondition failed")
+
+	// ErrUnavailable is wrapped by the errors of a store that cannot
+	// reach its database (connection refused or lost, the server shutting
+	// down, a bounded wait that ran out). The request may succeed later
+	// unchanged: the front ends answer 503 ServiceUnavailable. The
+	// embedded SQLite store never returns it.
+	ErrUnavailable = errors.New("meta: the metadata store is unreachable")
 )
 
 // Bucket is a bucket's metadata.

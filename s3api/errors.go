@@ -9,6 +9,7 @@ import (
 
 	"github.com/postern/postern/blob"
 	"github.com/postern/postern/diskspace"
+	"github.com/postern/postern/meta"
 	"github.com/postern/postern/proto/s3err"
 )
 
@@ -29,9 +30,11 @@ type extraElem struct {
 }
 
 // toError maps any error to an S3 error. Every failure a handler or a codec
-// returns is an *s3err.Error but for local I/O ones: a full disk becomes
-// InsufficientStorage, a blob store that does not answer ServiceUnavailable,
-// anything else InternalError, which the caller logs.
+// returns is an *s3err.Error but for the stores' own ones: a full disk
+// becomes InsufficientStorage, a blob store that does not answer or an
+// unreachable metadata store (meta.ErrUnavailable, from a handler or from a
+// credential lookup) ServiceUnavailable, anything else InternalError, which
+// the caller logs.
 func toError(err error) (*s3err.Error, bool) {
 	var e *s3err.Error
 	if errors.As(err, &e) {
@@ -39,6 +42,9 @@ func toError(err error) (*s3err.Error, bool) {
 	}
 	if diskFull(err) {
 		return s3err.InsufficientStorage(), true
+	}
+	if errors.Is(err, meta.ErrUnavailable) {
+		return s3err.ServiceUnavailable(), true
 	}
 	if errors.Is(err, blob.ErrUnavailable) {
 		return s3err.ServiceUnavailable(), false // logged: the operator must know

@@ -23,12 +23,19 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// cluster is the throw-away PostgreSQL of this test binary.
+// cluster is a throw-away PostgreSQL: the one shared by a test binary, or
+// a test's own (NewCluster).
 type cluster struct {
 	dir  string   // temporary folder: data/, the socket, the log
 	url  *url.URL // superuser connection to the postgres database
-	pid  int      // the postmaster
+	pid  int      // the postmaster; 0 while stopped
 	done chan error
+
+	// What a restart on the same port needs.
+	bin, data string
+	cred      *syscall.Credential
+	password  string
+	port      int
 }
 
 // installHint ends every error that means "PostgreSQL is not usable here".
@@ -127,8 +134,12 @@ func startCluster() (*cluster, error) {
 
 	// A free port can be taken between our probe and the server's bind:
 	// try again on another one then.
+	c := &cluster{dir: dir, bin: bin, data: data, cred: cred, password: password}
 	for attempt := 0; ; attempt++ {
-		c, bindErr, err := launch(bin, dir, data, cred, password)
+		if c.port, err = freePort(); err != nil {
+			return fail(err)
+		}
+		bindErr, err := c.launch()
 		if err == nil {
 			return c, nil
 		}
@@ -138,17 +149,14 @@ func startCluster() (*cluster, error) {
 	}
 }
 
-// launch starts the postmaster on a free port and waits until it accepts
+// launch starts the postmaster on c.port and waits until it accepts
 // connections. bindErr reports that it could not bind its port.
-func launch(bin, dir, data string, cred *syscall.Credential, password string) (c *cluster, bindErr bool, err error) {
-	port, err := freePort()
-	if err != nil {
-		return nil, false, err
-	}
+func (c *cluster) launch() (bindErr bool, err error) {
+	bin, dir, data, cred, password, port := c.bin, c.dir, c.data, c.cred, c.password, c.port
 	logPath := filepath.Join(dir, "postgres.log")
 	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
 	if err != nil {
-		return nil, false, err
+		return false, err
 	}
 	defer logf.Close()
 	cmd := exec.Command(filepath.Join(bin, "postgres"), "-D", data,
@@ -185,7 +193,7 @@ func launch(bin, dir, data string, cred *syscall.Credential, password string) (c
 		done <- cmd.Wait()
 	}()
 	if err := <-started; err != nil {
-		return nil, false, fmt.Errorf("start postgres: %v", err)
+		return false, fmt.Errorf("start postgres: %v", err)
 	}
 	u := &url.URL{
 		Scheme:   "postgres",
@@ -194,7 +202,7 @@ func launch(bin, dir, data string, cred *syscall.Credential, password string) (c
 		Path:     "/postgres",
 		RawQuery: "sslmode=disable",
 	}
-	c = &cluster{dir: dir, url: u, pid: cmd.Process.Pid, done: done}
+	c.url, c.pid, c.done = u, cmd.Process.Pid, done
 
 	// Ready when a connection succeeds; failed when the process exits.
 	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
@@ -207,18 +215,20 @@ func launch(bin, dir, data string, cred *syscall.Credential, password string) (c
 		ccancel()
 		if err == nil {
 			conn.Close(context.Background())
-			return c, false, nil
+			return false, nil
 		}
 		select {
 		case werr := <-done:
 			log, _ := os.ReadFile(logPath)
 			bind := bytes.Contains(log, []byte("could not bind")) || bytes.Contains(log, []byte("Address already in use"))
-			return nil, bind, fmt.Errorf("postgres exited before accepting connections (%v):\n%s", werr, log)
+			c.pid = 0
+			return bind, fmt.Errorf("postgres exited before accepting connections (%v):\n%s", werr, log)
 		case <-ctx.Done():
 			_ = syscall.Kill(-c.pid, syscall.SIGKILL)
 			<-done
+			c.pid = 0
 			log, _ := os.ReadFile(logPath)
-			return nil, false, fmt.Errorf("postgres did not accept connections within %v (last error: %v):\n%s", hangGuard, strings.ReplaceAll(err.Error(), password, "xxxxx"), log)
+			return false, fmt.Errorf("postgres did not accept connections within %v (last error: %v):\n%s", hangGuard, strings.ReplaceAll(err.Error(), password, "xxxxx"), log)
 		case <-tick.C:
 		}
 	}
@@ -233,8 +243,22 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// stop shuts the server down (fast shutdown: SIGINT) and removes its folder.
+// stop shuts the server down and removes its folder.
 func (c *cluster) stop() error {
+	err := c.halt()
+	if rerr := os.RemoveAll(c.dir); rerr != nil && err == nil {
+		err = rerr
+	}
+	return err
+}
+
+// halt shuts the server down (fast shutdown: SIGINT; the backends end
+// their sessions with admin_shutdown) and waits until it has exited.
+func (c *cluster) halt() error {
+	if c.pid == 0 {
+		return nil
+	}
+	_ = c.resume() // if paused
 	_ = syscall.Kill(c.pid, syscall.SIGINT)
 	var err error
 	select {
@@ -244,10 +268,94 @@ func (c *cluster) stop() error {
 		<-c.done
 		err = errors.New("fast shutdown did not finish; killed the process group")
 	}
-	if rerr := os.RemoveAll(c.dir); rerr != nil && err == nil {
-		err = rerr
-	}
+	c.pid = 0
 	return err
+}
+
+// restart starts the stopped server again on its port.
+func (c *cluster) restart() error {
+	if c.pid != 0 {
+		return errors.New("the server is running")
+	}
+	_, err := c.launch()
+	return err
+}
+
+// pause stops the postmaster and then every process it forked (each
+// backend calls setsid, so they are not in its process group): first the
+// postmaster, and once the kernel shows it stopped (it can fork no more),
+// its children.
+func (c *cluster) pause() error {
+	if c.pid == 0 {
+		return errors.New("the server is stopped")
+	}
+	if err := syscall.Kill(c.pid, syscall.SIGSTOP); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(hangGuard)
+	for state(c.pid) != 'T' {
+		if time.Now().After(deadline) {
+			return errors.New("the postmaster did not stop")
+		}
+		time.Sleep(time.Millisecond) // polling /proc for the stop
+	}
+	for _, pid := range children(c.pid) {
+		_ = syscall.Kill(pid, syscall.SIGSTOP)
+	}
+	return nil
+}
+
+// resume continues what pause stopped: the children, then the postmaster.
+func (c *cluster) resume() error {
+	if c.pid == 0 {
+		return errors.New("the server is stopped")
+	}
+	for _, pid := range children(c.pid) {
+		_ = syscall.Kill(pid, syscall.SIGCONT)
+	}
+	return syscall.Kill(c.pid, syscall.SIGCONT)
+}
+
+// children lists the processes whose parent is pid.
+func children(pid int) []int {
+	var out []int
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if ppid, _ := statFields(p); ppid == pid {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// state is the process state letter of /proc/pid/stat (0 if unknown).
+func state(pid int) byte {
+	_, st := statFields(pid)
+	return st
+}
+
+// statFields reads the parent pid and state of /proc/pid/stat.
+func statFields(pid int) (ppid int, state byte) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, 0
+	}
+	// pid (comm) state ppid ...: comm may hold spaces and parentheses.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 || i+2 >= len(s) {
+		return 0, 0
+	}
+	f := strings.Fields(s[i+2:])
+	if len(f) < 2 {
+		return 0, 0
+	}
+	ppid, _ = strconv.Atoi(f[1])
+	return ppid, f[0][0]
 }
 
 // removeStale removes the folders of throw-away clusters whose test binary

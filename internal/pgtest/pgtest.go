@@ -94,7 +94,14 @@ func DSN(t testing.TB) string {
 	if startErr != nil {
 		t.Fatalf("pgtest: %v", startErr)
 	}
+	return createDatabase(t, admin)
+}
 
+// createDatabase creates an empty database on the server adminURL connects
+// to, dropped when the test ends, and returns its URL.
+func createDatabase(t testing.TB, adminURL *url.URL) string {
+	t.Helper()
+	adminExec := func(ctx context.Context, sql string) error { return adminExecOn(ctx, adminURL, sql) }
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	name := "postern_test_" + hex.EncodeToString(b[:])
@@ -110,7 +117,7 @@ func DSN(t testing.TB) string {
 			t.Errorf("pgtest: drop database %s: %v", name, err)
 		}
 	})
-	u := *admin
+	u := *adminURL
 	u.Path = "/" + name
 	u.RawPath = ""
 	return u.String()
@@ -135,22 +142,22 @@ func start(env string) (*url.URL, *cluster, error) {
 	return c.url, c, nil
 }
 
-func adminExec(ctx context.Context, sql string) error {
-	conn, err := pgx.Connect(ctx, admin.String())
+func adminExecOn(ctx context.Context, adminURL *url.URL, sql string) error {
+	conn, err := pgx.Connect(ctx, adminURL.String())
 	if err != nil {
-		return redact(err)
+		return redact(adminURL, err)
 	}
 	defer conn.Close(context.Background())
 	_, err = conn.Exec(ctx, sql)
-	return redact(err)
+	return redact(adminURL, err)
 }
 
 // redact keeps the administrative password out of error text.
-func redact(err error) error {
+func redact(adminURL *url.URL, err error) error {
 	if err == nil {
 		return nil
 	}
-	if pw, ok := admin.User.Password(); ok && pw != "" && strings.Contains(err.Error(), pw) {
+	if pw, ok := adminURL.User.Password(); ok && pw != "" && strings.Contains(err.Error(), pw) {
 		return errors.New(strings.ReplaceAll(err.Error(), pw, "xxxxx"))
 	}
 	return err

@@ -79,6 +79,10 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) (int,
 	if migrationsErr != nil {
 		return 0, fmt.Errorf("meta/postgres: built-in migrations: %w", migrationsErr)
 	}
+	// Waiting for another node's migration (the advisory lock) and
+	// applying a long one are slow by design: no per-statement bound
+	// (Options.OpTimeout), only ctx's.
+	ctx = Unbounded(ctx)
 	for {
 		version, applied, err := migrateStep(ctx, pool)
 		if err != nil {

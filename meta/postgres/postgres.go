@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -29,6 +30,15 @@ type Options struct {
 	MaxConns int32
 	// Logger receives one line per applied migration (nil: none).
 	Logger *slog.Logger
+	// ConnectTimeout bounds making one connection (0:
+	// DefaultConnectTimeout; negative: none). The URL's connect_timeout,
+	// when given, wins.
+	ConnectTimeout time.Duration
+	// OpTimeout bounds each statement and each wait for a pooled
+	// connection (0: DefaultOpTimeout; negative: none), so that a database
+	// that stops answering makes requests fail (Unavailable) instead of
+	// hang. See bounds.
+	OpTimeout time.Duration
 }
 
 // Open connects to the database the URL names, checks it, and applies
@@ -54,6 +64,21 @@ func Connect(ctx context.Context, rawURL string, opts Options) (*pgxpool.Pool, e
 	}
 	if opts.MaxConns > 0 && !hasParam(rawURL, "pool_max_conns") {
 		cfg.MaxConns = opts.MaxConns
+	}
+	if !hasParam(rawURL, "connect_timeout") {
+		switch {
+		case opts.ConnectTimeout == 0:
+			cfg.ConnConfig.ConnectTimeout = DefaultConnectTimeout
+		case opts.ConnectTimeout > 0:
+			cfg.ConnConfig.ConnectTimeout = opts.ConnectTimeout
+		}
+	}
+	op := opts.OpTimeout
+	if op == 0 {
+		op = DefaultOpTimeout
+	}
+	if op > 0 {
+		cfg.ConnConfig.Tracer = bounds{d: op}
 	}
 	sec := secretsOf(rawURL)
 	shown := Redacted(rawURL)

@@ -89,7 +89,9 @@ func InternalError() *Error {
 }
 
 // ServiceUnavailable is S3's answer when it cannot serve a request for now
-// (here: the blob store behind the server does not answer). SDKs retry it.
+// but may later, unchanged (here: the blob store behind the server does not
+// answer, or the metadata store, a PostgreSQL database, is unreachable).
+// SDKs retry it with back-off.
 func ServiceUnavailable() *Error {
 	return New(http.StatusServiceUnavailable, "ServiceUnavailable", "Service is unable to handle request.")
 }
