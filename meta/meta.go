@@ -14,6 +14,12 @@ import (
 	"time"
 )
 
+// TimePrecision is the precision of the times a Store keeps (CreatedAt,
+// LastModified, Initiated): every store truncates them to the microsecond,
+// what PostgreSQL's timestamptz holds, so that all stores return the same
+// times. S3 shows times to the second (HTTP dates) or the millisecond (XML).
+const TimePrecision = time.Microsecond
+
 // Errors returned by a Store. Callers compare with errors.Is.
 var (
 	ErrNoSuchBucket     = errors.New("meta: no such bucket")

@@ -39,6 +39,7 @@ func testUploadLifecycle(t *testing.T, open Opener) {
 		t.Errorf("CreateUpload(missing bucket) = %v", err)
 	}
 	got, err := s.GetUpload(ctx, "b", "dir/obj", "up1")
+	u.Initiated = u.Initiated.Truncate(meta.TimePrecision) // times are kept to the microsecond
 	if err != nil || !reflect.DeepEqual(got, u) {
 		t.Errorf("GetUpload =\n%+v, %v\nwant\n%+v", got, err, u)
 	}
@@ -230,7 +231,7 @@ func testListUploadsProperty(t *testing.T, open Opener) {
 			}
 			u := refUpload{key: k, id: fmt.Sprintf("id%03d-%d", r.IntN(1000), i), init: int64(1 + r.IntN(3))}
 			ups = append(ups, u)
-			if err := s.CreateUpload(ctx, meta.Upload{ID: u.id, Bucket: bucket, Key: k, Initiated: time.Unix(0, u.init)}); err != nil {
+			if err := s.CreateUpload(ctx, meta.Upload{ID: u.id, Bucket: bucket, Key: k, Initiated: time.Unix(0, u.init*int64(meta.TimePrecision))}); err != nil {
 				t.Fatal(err)
 			}
 		}

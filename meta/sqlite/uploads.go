@@ -28,7 +28,7 @@ type template struct {
 
 func toTemplate(o meta.Object) template {
 	return template{o.ContentType, o.ContentEncoding, o.ContentDisposition, o.ContentLanguage, o.CacheControl,
-		o.Expires, o.UserMeta, o.Checksums, o.ChecksumType, o.LastModified, o.PartsCount}
+		o.Expires, o.UserMeta, o.Checksums, o.ChecksumType, o.LastModified.Truncate(meta.TimePrecision), o.PartsCount}
 }
 
 func (t template) object() meta.Object {

@@ -40,11 +40,13 @@ func upperBound(p string) []byte {
 	return b
 }
 
+// encTime is the stored form of a time, truncated to meta.TimePrecision
+// as every meta.Store does.
 func encTime(t time.Time) int64 {
 	if t.IsZero() {
 		return 0
 	}
-	return t.UnixNano()
+	return t.Truncate(meta.TimePrecision).UnixNano()
 }
 
 func decTime(n int64) time.Time {

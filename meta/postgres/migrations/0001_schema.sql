@@ -8,8 +8,11 @@
 --     bytes, which for UTF-8 is code-point order, the order S3 lists in and
 --     Go's string comparison (SQLite's BINARY collation). The database's
 --     default collation (often en_US) never decides an order here.
---     PostgreSQL text cannot hold U+0000: the store must refuse such a key
---     before it reaches SQL.
+--   * Object keys (objects.key, uploads.key) are bytea, not text: S3 keys
+--     may hold U+0000, which text cannot, and bytea compares and orders by
+--     bytes (memcmp, then length), which for UTF-8 is code-point order, as
+--     meta/sqlite's BLOB keys do. A prefix is the range
+--     key >= prefix AND key < postern_successor(prefix).
 --   * Times are timestamptz (microseconds); NULL is Go's zero time.
 --   * Maps and lists Postern encodes as JSON (user metadata, checksums,
 --     segments, upload templates) are jsonb. Policy documents stay text:
@@ -19,6 +22,17 @@
 --     sealed with the server key by package iam.
 --   * Deletions are explicit (no ON DELETE CASCADE), as in the SQLite
 --     store: the store must see the rows it removes to report freed blobs.
+
+-- postern_successor(b) is the smallest byte string greater than every
+-- string that starts with b, or NULL when there is none (b empty or all
+-- 0xFF bytes): the exclusive upper bound of the keys with prefix b. Listings
+-- use it to skip over every key under a common prefix in one index probe.
+CREATE FUNCTION postern_successor(b bytea) RETURNS bytea
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN CASE WHEN length(rtrim(b, '\xff'::bytea)) = 0 THEN NULL
+        ELSE substring(rtrim(b, '\xff'::bytea) FROM 1 FOR length(rtrim(b, '\xff'::bytea)) - 1)
+            || set_byte('\x00'::bytea, 0, get_byte(rtrim(b, '\xff'::bytea), length(rtrim(b, '\xff'::bytea)) - 1) + 1)
+        END;
 
 CREATE TABLE buckets (
     name       text COLLATE "C" NOT NULL PRIMARY KEY,
@@ -42,7 +56,7 @@ CREATE TABLE bucket_configs (
 -- ORDER BY key, and prefixes as key ranges.
 CREATE TABLE objects (
     bucket              text COLLATE "C" NOT NULL REFERENCES buckets (name),
-    key                 text COLLATE "C" NOT NULL,
+    key                 bytea            NOT NULL,
     size                bigint           NOT NULL CHECK (size >= 0),
     etag                text             NOT NULL,
     last_modified       timestamptz      NOT NULL,
@@ -66,7 +80,7 @@ CREATE TABLE objects (
 CREATE TABLE uploads (
     upload_id          text COLLATE "C" NOT NULL PRIMARY KEY,
     bucket             text COLLATE "C" NOT NULL REFERENCES buckets (name),
-    key                text COLLATE "C" NOT NULL,
+    key                bytea            NOT NULL,
     initiated          timestamptz      NOT NULL,
     template           jsonb            NOT NULL,
     checksum_algorithm text             NOT NULL DEFAULT '',
