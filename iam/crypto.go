@@ -1,6 +1,8 @@
 package iam
 
 import (
+	"bytes"
+	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hkdf"
@@ -94,4 +96,30 @@ func (k *keyring) decryptSecret(accessKey string, sealed []byte) (string, error)
 		return "", fmt.Errorf("iam: secret of %s does not decrypt with this server key: %w", accessKey, err)
 	}
 	return string(pt), nil
+}
+
+// ErrServerKeyMismatch: the store's secrets were sealed with another server
+// key. Every node sharing a database must be given the same key.
+var ErrServerKeyMismatch = errors.New("this database's secrets were sealed with another server key; give every node the same --server-key")
+
+// The server key check is a constant sealed with the secrets key under its
+// own additional data (no access key id can produce it), kept by the store.
+var (
+	checkPlaintext = []byte("postern server key check v1")
+	checkAAD       = []byte("postern server key check")
+)
+
+// checkServerKey has the store keep a sealed check value if it keeps none
+// (the first start of a database) and opens the one it keeps: a value this
+// key cannot open means the store's secrets were sealed with another key.
+func (s *Service) checkServerKey(ctx context.Context) error {
+	kept, err := s.store.ServerKeyCheck(ctx, seal(s.keys.secrets, checkPlaintext, checkAAD))
+	if err != nil {
+		return fmt.Errorf("iam: server key check: %w", err)
+	}
+	pt, err := open(s.keys.secrets, kept, checkAAD)
+	if err != nil || !bytes.Equal(pt, checkPlaintext) {
+		return ErrServerKeyMismatch
+	}
+	return nil
 }

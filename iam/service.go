@@ -94,9 +94,13 @@ func NewService(cfg Config) (*Service, error) {
 	return s, nil
 }
 
-// Init records the default account in the store (so CreateAccount cannot
-// reuse its id). Call it once at startup.
+// Init checks that the server key opens the store's secrets
+// (ErrServerKeyMismatch when not) and records the default account in the
+// store (so CreateAccount cannot reuse its id). Call it once at startup.
 func (s *Service) Init(ctx context.Context) error {
+	if err := s.checkServerKey(ctx); err != nil {
+		return err
+	}
 	_, err := s.store.GetAccount(ctx, s.account)
 	if errors.Is(err, ErrNoSuchEntity) {
 		err = s.store.CreateAccount(ctx, Account{ID: s.account, CreatedAt: s.now().UTC()})

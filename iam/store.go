@@ -89,4 +89,10 @@ type Store interface {
 	// policies, the default versions of its attached managed policies and,
 	// for a user, the inline and attached policies of its groups.
 	PolicyDocuments(ctx context.Context, id string) ([]string, error)
+
+	// ServerKeyCheck returns the server key check value the store keeps (a
+	// constant sealed with the server key, see Service.Init); when it keeps
+	// none yet, it keeps check and returns it, in one atomic step, so that
+	// of several nodes starting at once the first one's value wins.
+	ServerKeyCheck(ctx context.Context, check []byte) ([]byte, error)
 }

@@ -35,6 +35,7 @@ func Run(t *testing.T, open Opener) {
 		{"InlinePolicies", testInlinePolicies},
 		{"ManagedPolicies", testManagedPolicies},
 		{"Scenario", testScenario},
+		{"ServerKeyCheck", testServerKeyCheck},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
 	}
@@ -505,4 +506,21 @@ func testManagedPolicies(t *testing.T, s iam.Store) {
 	checkErr(t, s.DeletePolicy(ctx, arn), iam.ErrNoSuchEntity)
 	_, err = s.GetPolicyVersion(ctx, arn, "v3")
 	checkErr(t, err, iam.ErrNoSuchEntity)
+}
+
+// testServerKeyCheck: the first value given is kept and returned to every
+// later caller, which cannot replace it.
+func testServerKeyCheck(t *testing.T, s iam.Store) {
+	ctx := context.Background()
+	first := []byte{0, 1, 2, 0xff}
+	got, err := s.ServerKeyCheck(ctx, first)
+	checkErr(t, err, nil)
+	if !reflect.DeepEqual(got, first) {
+		t.Fatalf("first ServerKeyCheck = %x, want %x", got, first)
+	}
+	got, err = s.ServerKeyCheck(ctx, []byte("another"))
+	checkErr(t, err, nil)
+	if !reflect.DeepEqual(got, first) {
+		t.Fatalf("second ServerKeyCheck = %x, want the first value %x", got, first)
+	}
 }

@@ -36,7 +36,7 @@ var wantTables = []string{
 	"iam_access_keys", "iam_accounts", "iam_attachments", "iam_group_members",
 	"iam_groups", "iam_inline_policies", "iam_policies", "iam_policy_versions",
 	"iam_roles", "iam_users",
-	"objects", "parts", "schema_version", "uploads",
+	"objects", "parts", "schema_version", "server_key_check", "uploads",
 }
 
 func tables(t *testing.T, pool *pgxpool.Pool) []string {

@@ -254,3 +254,21 @@ func (s *Store) AccountByRootKey(ctx context.Context, accessKey string) (iam.Acc
 	return getOne(ctx, s.rdb, scanAccount, func() error { return iam.Errorf(iam.CodeNoSuchEntity, "The access key cannot be found.") },
 		"get account", `SELECT `+accountCols+` FROM iam_accounts WHERE root_access_key = $1`, accessKey)
 }
+
+// --- the server key check ---------------------------------------------------
+
+// ServerKeyCheck implements iam.Store.
+func (s *Store) ServerKeyCheck(ctx context.Context, check []byte) ([]byte, error) {
+	var kept []byte
+	err := s.write(ctx, func(tx *wtx) error {
+		bg := context.Background()
+		if _, err := tx.ExecContext(bg, `INSERT INTO server_key_check (singleton, sealed) VALUES (1, $1) ON CONFLICT DO NOTHING`, check); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(bg, `SELECT sealed FROM server_key_check WHERE singleton = 1`).Scan(&kept)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("meta/sqlite: server key check: %w", err)
+	}
+	return kept, nil
+}

@@ -181,6 +181,14 @@ var migrations = [][]string{
 		)`,
 		`CREATE INDEX iam_attachments_policy ON iam_attachments (policy_id, owner_id)`,
 	},
+	// 4: the server key check (iam.Service.Init): a constant sealed with the
+	// server key at first start, opened at every start.
+	{
+		`CREATE TABLE server_key_check (
+			singleton INTEGER NOT NULL PRIMARY KEY CHECK (singleton = 1),
+			sealed    BLOB    NOT NULL
+		)`,
+	},
 }
 
 // migrate creates the schema_version table if needed and applies pending
