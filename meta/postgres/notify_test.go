@@ -18,10 +18,8 @@ import (
 	"github.com/postern/postern/internal/pgtest"
 )
 
-// hangGuard bounds each wait for an event so that a lost event fails the
-// test instead of hanging it. It is not a timing assertion: events arrive
-// in milliseconds.
-const hangGuard = 30 * time.Second
+// hangGuard (unavailable_test.go) bounds each wait for an event so that a
+// lost event fails the test instead of hanging it.
 
 // events subscribes to l and returns the channel of its events.
 func events(t *testing.T, l *Listener) <-chan Event {
