@@ -49,6 +49,11 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Unavailable, if set, reports whether a store's error means that the
+	// metadata store cannot be reached (see s3api.Options.Unavailable):
+	// 503 ServiceUnavailable. Errors wrapping meta.ErrUnavailable do so
+	// always.
+	Unavailable func(error) bool
 }
 
 // Handler serves IAM and STS.
@@ -416,7 +421,7 @@ func (c *call) apiError(err error) *apiError {
 	switch {
 	case errors.As(err, &ae):
 		return ae
-	case errors.Is(err, meta.ErrUnavailable):
+	case errors.Is(err, meta.ErrUnavailable), c.h != nil && c.h.cfg.Unavailable != nil && c.h.cfg.Unavailable(err):
 		// IAM's and STS's code for a temporary failure; SDKs retry it.
 		return errf(http.StatusServiceUnavailable, "ServiceUnavailable", "The request has failed due to a temporary failure of the server: the metadata store is unreachable.")
 	case errors.Is(err, iam.ErrExpiredToken):

@@ -52,6 +52,16 @@ func toError(err error) (*s3err.Error, bool) {
 	return s3err.InternalError(), false
 }
 
+// toError is toError with the store's classification of unavailability
+// (Options.Unavailable) for the errors it does not know.
+func (h *Handler) toError(err error) (*s3err.Error, bool) {
+	e, known := toError(err)
+	if !known && h.opts.Unavailable != nil && h.opts.Unavailable(err) {
+		return s3err.ServiceUnavailable(), true
+	}
+	return e, known
+}
+
 // diskFull reports whether err is a write that failed, or was refused, for
 // lack of disk space.
 func diskFull(err error) bool {

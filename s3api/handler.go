@@ -82,6 +82,12 @@ type Options struct {
 	// written over HTTP/1.x; the connection may then hold its writes until
 	// release is called, so that headers and body leave in one write.
 	HoldWrites func(ctx context.Context) (release func() error)
+	// Unavailable, if set, reports whether a store's error means that the
+	// metadata store cannot be reached (the composition root passes the
+	// store's own classifier, e.g. postgres.Unavailable): such errors
+	// answer 503 ServiceUnavailable. Errors wrapping meta.ErrUnavailable
+	// do so always.
+	Unavailable func(error) bool
 }
 
 // Hashes supplies MD5 digests for request bodies.
@@ -253,7 +259,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 
 	if err := h.serve(req); err != nil {
-		e, known := toError(err)
+		e, known := h.toError(err)
 		if !known {
 			h.log.Error("request failed", "request_id", req.id, "op", req.op, "bucket", req.bucket, "err", err)
 		}

@@ -592,7 +592,7 @@ func (h *Handler) deleteObjects(req *request, b *meta.Bucket) error {
 			v.id = *ob.VersionID
 		}
 		if err := h.authorizeVersion(req, "s3:DeleteObject", b, key, v); err != nil {
-			e, _ := toError(err)
+			e, _ := h.toError(err)
 			res.Errors = append(res.Errors, deleteError{Key: key, VersionID: ob.VersionID, Code: e.Code, Message: e.Message})
 			continue
 		}
@@ -606,7 +606,7 @@ func (h *Handler) deleteObjects(req *request, b *meta.Bucket) error {
 		}
 		freed, err := h.deps.Meta.DeleteObject(req.r.Context(), b.Name, key, meta.Condition{})
 		if err != nil {
-			e, known := toError(mapMetaErr(err))
+			e, known := h.toError(mapMetaErr(err))
 			if !known {
 				h.log.Error("DeleteObjects: delete", "request_id", req.id, "err", err)
 			}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/postern/postern/diskspace"
 	"github.com/postern/postern/iam"
+	"github.com/postern/postern/meta/postgres"
 )
 
 // Config holds the server's settings. Precedence, highest first:
@@ -21,6 +22,7 @@ import (
 type Config struct {
 	Config       string        `json:"-"`
 	Data         string        `json:"data"`
+	Meta         string        `json:"meta"` // postgres:// URL; empty: SQLite in Data
 	BlobsStr     string        `json:"blobs"`
 	Blobs        BlobLocation  `json:"-"`
 	Listen       string        `json:"listen"`
@@ -83,6 +85,7 @@ func (c *Config) settings() []setting {
 	return []setting{
 		{"config", "POSTERN_CONFIG", "", "optional JSON config file (keys are these flag names)", &c.Config, false},
 		{"data", "POSTERN_DATA", defaultData, "data folder: metadata database and object files", &c.Data, false},
+		{"meta", "POSTERN_META", "", "metadata and identity store: postgres://USER[:PASSWORD]@HOST:PORT/DATABASE?sslmode=…, a PostgreSQL database several servers may share (needs --server-key and POSTERN_ROOT_*; see docs/scaling.md); default: SQLite in DATA/meta.db", &c.Meta, false},
 		{"blobs", "POSTERN_BLOBS", "", "where object files live: a directory or file:///path, which several servers may share (default: DATA/blobs)", &c.BlobsStr, false},
 		{"listen", "POSTERN_LISTEN", DefaultListen, "address to serve S3 on (host:port)", &c.Listen, false},
 		{"region", "POSTERN_REGION", DefaultRegion, "region name clients sign requests for", &c.Region, false},
@@ -216,6 +219,13 @@ func LoadConfig(args []string, getenv func(string) string, stderr io.Writer) (*C
 	}
 	if c.Blobs, err = parseBlobs(c.BlobsStr, c.Data); err != nil {
 		return nil, err
+	}
+	if c.Meta != "" {
+		// Checked now, connected to in Build; the errors never quote
+		// the password.
+		if _, err := postgres.ParseURL(c.Meta); err != nil {
+			return nil, fmt.Errorf("meta: %w", err)
+		}
 	}
 	return c, nil
 }

@@ -20,7 +20,7 @@ type identity struct {
 
 // newIdentity loads (or creates) the server key and builds the identity
 // service over the metadata store and the IAM/STS handler.
-func newIdentity(ctx context.Context, cfg *Config, store iam.Store, root rootCredentials, netcfg *authz.NetConfig, logger *slog.Logger) (*identity, error) {
+func newIdentity(ctx context.Context, cfg *Config, store iam.Store, root rootCredentials, netcfg *authz.NetConfig, unavailable func(error) bool, logger *slog.Logger) (*identity, error) {
 	key, created, err := iam.LoadServerKey(cfg.Data, cfg.ServerKey)
 	if err != nil {
 		return nil, err
@@ -44,7 +44,7 @@ func newIdentity(ctx context.Context, cfg *Config, store iam.Store, root rootCre
 	if err := svc.Init(ctx); err != nil {
 		return nil, fmt.Errorf("identities: %w", err)
 	}
-	api := iamapi.New(iamapi.Config{Service: svc, Region: cfg.Region, Net: netcfg, Logger: logger})
+	api := iamapi.New(iamapi.Config{Service: svc, Region: cfg.Region, Net: netcfg, Logger: logger, Unavailable: unavailable})
 	return &identity{svc: svc, api: api}, nil
 }
 

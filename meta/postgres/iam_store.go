@@ -37,8 +37,6 @@ func nameKey(name string) string { return strings.ToLower(name) }
 // title capitalizes an entity type as IAM's messages do ("User").
 func title(t iam.EntityType) string { return strings.ToUpper(string(t[:1])) + string(t[1:]) }
 
-// querier (meta_util.go) is what *pgxpool.Pool and pgx.Tx offer.
-
 // storable reports whether every s can be stored in (and so looked up in)
 // a PostgreSQL text column: valid UTF-8 without U+0000. Lookups by values
 // that come from requests (access key ids, above all) answer "not found"

@@ -18,8 +18,10 @@ import (
 	"github.com/postern/postern/internal/pgtest"
 )
 
-// hangGuard (unavailable_test.go) bounds each wait for an event so that a
-// lost event fails the test instead of hanging it.
+// hangGuard bounds each wait for an event so that a lost event fails the
+// test instead of hanging it. It is not a timing assertion: events arrive
+// in milliseconds.
+const hangGuard = 30 * time.Second
 
 // events subscribes to l and returns the channel of its events.
 func events(t *testing.T, l *Listener) <-chan Event {

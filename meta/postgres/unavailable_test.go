@@ -13,9 +13,6 @@ import (
 	"github.com/postern/postern/meta"
 )
 
-// hangGuard only keeps a broken test from hanging; nothing is timed.
-const hangGuard = 2 * time.Minute
-
 func query(pool *pgxpool.Pool) error {
 	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 	defer cancel()
