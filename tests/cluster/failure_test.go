@@ -125,57 +125,55 @@ func TestDatabaseDown(t *testing.T) {
 }
 
 func databaseDown(t *testing.T, b backend) {
-	{
-		// A PostgreSQL of this test's own: the shared one stays up.
-		pg := pgtest.NewCluster(t)
-		c := startClusterOn(t, b, pg.DSN(t))
-		bucket := s3test.NewBucket(t, c.s3[0], "dbdown")
-		before := s3test.RandBytes(30, 100<<10)
-		s3test.Put(t, c.s3[0], bucket, "before.bin", before)
+	// A PostgreSQL of this test's own: the shared one stays up.
+	pg := pgtest.NewCluster(t)
+	c := startClusterOn(t, b, pg.DSN(t))
+	bucket := s3test.NewBucket(t, c.s3[0], "dbdown")
+	before := s3test.RandBytes(30, 100<<10)
+	s3test.Put(t, c.s3[0], bucket, "before.bin", before)
 
-		pg.Stop(t)
-		down := time.Now()
-		const outage = 10 * time.Second
-		requests := 0
-		// Requests round-robin over the nodes for the outage's length:
-		// each must end in a clean 503 (a GET may also be served from a
-		// node's cache, whole).
-		for n := 0; time.Since(down) < outage || n < 3; n++ {
-			node := c.nodes[n%3]
-			switch n % 3 {
-			case 0:
-				resp, body := s3test.DoSigned(t, node, http.MethodPut, fmt.Sprintf("/%s/during-%d", bucket, n), []byte("x"), nil)
-				wantUnavailable(t, fmt.Sprintf("PUT on %s with the database down", name(n%3)), resp, body)
-			case 1:
-				resp, body := s3test.DoSigned(t, node, http.MethodGet, "/"+bucket+"/before.bin", nil, nil)
-				if resp.StatusCode == 200 {
-					sameBytes(t, "GET served from a cache with the database down", body, before)
-				} else {
-					wantUnavailable(t, fmt.Sprintf("GET on %s with the database down", name(n%3)), resp, body)
-				}
-			case 2:
-				resp, body := s3test.DoSigned(t, node, http.MethodGet, "/"+bucket+"?list-type=2", nil, nil)
-				wantUnavailable(t, fmt.Sprintf("ListObjectsV2 on %s with the database down", name(n%3)), resp, body)
+	pg.Stop(t)
+	down := time.Now()
+	const outage = 10 * time.Second
+	requests := 0
+	// Requests round-robin over the nodes for the outage's length:
+	// each must end in a clean 503 (a GET may also be served from a
+	// node's cache, whole).
+	for n := 0; time.Since(down) < outage || n < 3; n++ {
+		node := c.nodes[n%3]
+		switch n % 3 {
+		case 0:
+			resp, body := s3test.DoSigned(t, node, http.MethodPut, fmt.Sprintf("/%s/during-%d", bucket, n), []byte("x"), nil)
+			wantUnavailable(t, fmt.Sprintf("PUT on %s with the database down", name(n%3)), resp, body)
+		case 1:
+			resp, body := s3test.DoSigned(t, node, http.MethodGet, "/"+bucket+"/before.bin", nil, nil)
+			if resp.StatusCode == 200 {
+				sameBytes(t, "GET served from a cache with the database down", body, before)
+			} else {
+				wantUnavailable(t, fmt.Sprintf("GET on %s with the database down", name(n%3)), resp, body)
 			}
-			if code := ready(node); code != http.StatusServiceUnavailable {
-				t.Fatalf("/health/ready on %s with the database down: %d, want 503", name(n%3), code)
-			}
-			requests++
+		case 2:
+			resp, body := s3test.DoSigned(t, node, http.MethodGet, "/"+bucket+"?list-type=2", nil, nil)
+			wantUnavailable(t, fmt.Sprintf("ListObjectsV2 on %s with the database down", name(n%3)), resp, body)
 		}
-		t.Logf("%d requests answered 503 during the %v outage", requests, outage)
+		if code := ready(node); code != http.StatusServiceUnavailable {
+			t.Fatalf("/health/ready on %s with the database down: %d, want 503", name(n%3), code)
+		}
+		requests++
+	}
+	t.Logf("%d requests answered 503 during the %v outage", requests, outage)
 
-		pg.Start(t)
-		for i, node := range c.nodes {
-			d := waitFor(t, "/health/ready 200 on "+name(i), 60*time.Second, func() bool { return ready(node) == 200 })
-			t.Logf("node %s ready %v after the database came back", name(i), d.Round(time.Millisecond))
-		}
-		for i := range c.s3 {
-			key := fmt.Sprintf("after-%d", i)
-			v := s3test.RandBytes(uint64(40+i), 80<<10)
-			s3test.Put(t, c.s3[i], bucket, key, v)
-			got, _ := get(t, c.s3[(i+1)%3], bucket, key)
-			sameBytes(t, "written on "+name(i)+" after the outage", got, v)
-		}
+	pg.Start(t)
+	for i, node := range c.nodes {
+		d := waitFor(t, "/health/ready 200 on "+name(i), 60*time.Second, func() bool { return ready(node) == 200 })
+		t.Logf("node %s ready %v after the database came back", name(i), d.Round(time.Millisecond))
+	}
+	for i := range c.s3 {
+		key := fmt.Sprintf("after-%d", i)
+		v := s3test.RandBytes(uint64(40+i), 80<<10)
+		s3test.Put(t, c.s3[i], bucket, key, v)
+		got, _ := get(t, c.s3[(i+1)%3], bucket, key)
+		sameBytes(t, "written on "+name(i)+" after the outage", got, v)
 	}
 }
 
