@@ -98,6 +98,49 @@ func (k *keyring) decryptSecret(accessKey string, sealed []byte) (string, error)
 	return string(pt), nil
 }
 
+// SecretChecker reports whether stored secrets (access keys' and
+// accounts' root secrets) open with a server key, without returning them:
+// postern migrate copies sealed secrets as they are and checks first that
+// the key the new nodes will use opens every one.
+type SecretChecker struct{ k *keyring }
+
+// NewSecretChecker returns a checker for serverKey.
+func NewSecretChecker(serverKey []byte) (*SecretChecker, error) {
+	k, err := newKeyring(serverKey)
+	if err != nil {
+		return nil, err
+	}
+	return &SecretChecker{k: k}, nil
+}
+
+// Check returns nil if sealed is accessKey's secret sealed with the key.
+func (c *SecretChecker) Check(accessKey string, sealed []byte) error {
+	pt, err := open(c.k.secrets, sealed, secretAAD(accessKey))
+	clear(pt)
+	if err != nil {
+		return fmt.Errorf("iam: the secret of %s does not open with this server key", accessKey)
+	}
+	return nil
+}
+
+// SeedKeyCheck has store keep a server key check sealed with the
+// checker's key, unless it keeps one already, and fails with
+// ErrServerKeyMismatch when the one it keeps was sealed with another key:
+// postern migrate seeds its target with the source's key, so that a node
+// later started with another key refuses to start rather than failing
+// every migrated secret.
+func (c *SecretChecker) SeedKeyCheck(ctx context.Context, store Store) error {
+	kept, err := store.ServerKeyCheck(ctx, seal(c.k.secrets, checkPlaintext, checkAAD))
+	if err != nil {
+		return fmt.Errorf("iam: server key check: %w", err)
+	}
+	pt, err := open(c.k.secrets, kept, checkAAD)
+	if err != nil || !bytes.Equal(pt, checkPlaintext) {
+		return ErrServerKeyMismatch
+	}
+	return nil
+}
+
 // ErrServerKeyMismatch: the store's secrets were sealed with another server
 // key. Every node sharing a database must be given the same key.
 var ErrServerKeyMismatch = errors.New("this database's secrets were sealed with another server key; give every node the same --server-key")

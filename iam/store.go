@@ -19,6 +19,9 @@ type Store interface {
 	CreateAccount(ctx context.Context, a Account) error
 	GetAccount(ctx context.Context, id string) (Account, error)
 	AccountByRootKey(ctx context.Context, accessKey string) (Account, error)
+	// ListAccounts returns every account, by id (postern migrate copies
+	// them all).
+	ListAccounts(ctx context.Context) ([]Account, error)
 
 	// Users. DeleteUser fails with DeleteConflict while the user has access
 	// keys, policies or group memberships, as IAM does.
@@ -69,6 +72,12 @@ type Store interface {
 	// Managed policies. DeletePolicy fails with DeleteConflict while the
 	// policy is attached or has versions besides the default.
 	CreatePolicy(ctx context.Context, p ManagedPolicy, doc string) error
+	// ImportPolicy creates a managed policy with exactly these versions
+	// (ids, documents, times; p.DefaultVersion names the default), so that
+	// a copy keeps the version ids of its original; the next version
+	// created is numbered after the highest. EntityAlreadyExists when the
+	// name is taken. Used by postern migrate.
+	ImportPolicy(ctx context.Context, p ManagedPolicy, versions []PolicyVersion) error
 	GetPolicy(ctx context.Context, arn string) (ManagedPolicy, error)
 	ListPolicies(ctx context.Context, account, pathPrefix string, onlyAttached bool) ([]ManagedPolicy, error)
 	DeletePolicy(ctx context.Context, arn string) error

@@ -31,8 +31,8 @@ type extraElem struct {
 
 // toError maps any error to an S3 error. Every failure a handler or a codec
 // returns is an *s3err.Error but for the stores' own ones: a full disk
-// becomes InsufficientStorage, a blob store that does not answer or an
-// unreachable metadata store (meta.ErrUnavailable, from a handler or from a
+// becomes InsufficientStorage, a store that does not answer
+// (blob.ErrUnavailable; meta.ErrUnavailable, from a handler or from a
 // credential lookup) ServiceUnavailable, anything else InternalError, which
 // the caller logs.
 func toError(err error) (*s3err.Error, bool) {
@@ -43,11 +43,11 @@ func toError(err error) (*s3err.Error, bool) {
 	if diskFull(err) {
 		return s3err.InsufficientStorage(), true
 	}
-	if errors.Is(err, meta.ErrUnavailable) {
-		return s3err.ServiceUnavailable(), true
-	}
 	if errors.Is(err, blob.ErrUnavailable) {
-		return s3err.ServiceUnavailable(), false // logged: the operator must know
+		return s3err.ServiceUnavailable("blob store"), false // logged: the operator must know
+	}
+	if errors.Is(err, meta.ErrUnavailable) {
+		return s3err.ServiceUnavailable("metadata store"), true
 	}
 	return s3err.InternalError(), false
 }
@@ -57,7 +57,7 @@ func toError(err error) (*s3err.Error, bool) {
 func (h *Handler) toError(err error) (*s3err.Error, bool) {
 	e, known := toError(err)
 	if !known && h.opts.Unavailable != nil && h.opts.Unavailable(err) {
-		return s3err.ServiceUnavailable(), true
+		return s3err.ServiceUnavailable("metadata store"), true
 	}
 	return e, known
 }

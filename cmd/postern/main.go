@@ -5,6 +5,7 @@
 //	postern presign s3://B/K  print a presigned URL
 //	postern presign-post …    print a presigned POST form
 //	postern admin account create --id 12DIGITS   create an account (prints its root keys)
+//	postern migrate --from DATA --meta postgres://… --blobs DIR   copy an embedded deployment
 //	postern version           print the version
 package main
 
@@ -32,6 +33,8 @@ func main() {
 		err = runPresignPost(os.Args[2:], os.Stdout, os.Stderr)
 	case "admin":
 		err = runAdmin(os.Args[2:], os.Stdout, os.Stderr)
+	case "migrate":
+		err = server.MigrateMain(os.Args[2:], os.Stderr)
 	case "version":
 		fmt.Println("postern", version)
 	case "-h", "--help", "help":
@@ -55,6 +58,8 @@ Commands:
   presign       print a presigned URL for one request: presign s3://BUCKET/KEY [--method M] [--expires-in D]
   presign-post  print a presigned browser POST upload form as JSON
   admin         operator commands: admin account create --id 12DIGITS [--endpoint-url URL]
+  migrate       copy an embedded deployment into PostgreSQL and shared storage:
+                migrate --from DATA_DIR --meta postgres://… --blobs DIR (resumable)
   version       print the version
 
 Run 'postern server -h' for the server's settings.

@@ -34,6 +34,7 @@ func Run(t *testing.T, open Opener) {
 		{"Roles", testRoles},
 		{"InlinePolicies", testInlinePolicies},
 		{"ManagedPolicies", testManagedPolicies},
+		{"ImportPolicy", testImportPolicy},
 		{"Scenario", testScenario},
 		{"ServerKeyCheck", testServerKeyCheck},
 	} {
@@ -82,6 +83,62 @@ func testAccounts(t *testing.T, s iam.Store) {
 	checkErr(t, err, iam.ErrNoSuchEntity)
 	_, err = s.AccountByRootKey(ctx, "AKIANOPE")
 	checkErr(t, err, iam.ErrNoSuchEntity)
+
+	// ListAccounts: every account, by id, with its root key.
+	checkErr(t, s.CreateAccount(ctx, iam.Account{ID: "000011112222", CreatedAt: now.Add(time.Hour)}), nil)
+	all, err := s.ListAccounts(ctx)
+	checkErr(t, err, nil)
+	if len(all) != 2 || all[0].ID != "000011112222" || all[0].RootAccessKey != "" || !all[0].CreatedAt.Equal(now.Add(time.Hour)) ||
+		all[1].ID != acct || all[1].RootAccessKey != "AKIAROOT" || !reflect.DeepEqual(all[1].RootSecret, []byte{1, 2, 3}) {
+		t.Fatalf("ListAccounts = %+v", all)
+	}
+}
+
+// testImportPolicy: a policy imported with its versions keeps their ids,
+// documents, times and default; the next version is numbered after the
+// highest; a taken name is refused.
+func testImportPolicy(t *testing.T, s iam.Store) {
+	ctx := context.Background()
+	mustAccount(t, s, acct)
+	p := iam.ManagedPolicy{ID: "ANPAIMP", AccountID: acct, Name: "Imp", Path: "/x/", Description: "d", DefaultVersion: "v4", CreatedAt: now, UpdatedAt: now.Add(2 * time.Hour)}
+	vs := []iam.PolicyVersion{
+		{VersionID: "v4", Document: "doc4", CreatedAt: now.Add(2 * time.Hour)},
+		{VersionID: "v2", Document: "doc2", CreatedAt: now.Add(time.Hour)},
+	}
+	checkErr(t, s.ImportPolicy(ctx, p, vs), nil)
+	checkErr(t, s.ImportPolicy(ctx, p, vs), iam.ErrEntityAlreadyExists)
+	got, err := s.GetPolicy(ctx, p.ARN())
+	checkErr(t, err, nil)
+	if got.ID != p.ID || got.DefaultVersion != "v4" || got.Description != "d" || !got.CreatedAt.Equal(now) || !got.UpdatedAt.Equal(now.Add(2*time.Hour)) {
+		t.Fatalf("GetPolicy = %+v", got)
+	}
+	list, err := s.ListPolicyVersions(ctx, p.ARN())
+	checkErr(t, err, nil)
+	if len(list) != 2 || list[0].VersionID != "v4" || !list[0].IsDefault || list[0].Document != "doc4" ||
+		list[1].VersionID != "v2" || list[1].IsDefault || list[1].Document != "doc2" || !list[1].CreatedAt.Equal(now.Add(time.Hour)) {
+		t.Fatalf("ListPolicyVersions = %+v", list)
+	}
+	docs, err := s.PolicyDocuments(ctx, "AIDANONE")
+	checkErr(t, err, nil)
+	if len(docs) != 0 {
+		t.Fatalf("PolicyDocuments = %v", docs)
+	}
+	v, err := s.CreatePolicyVersion(ctx, p.ARN(), "doc5", false, now)
+	checkErr(t, err, nil)
+	if v.VersionID != "v5" {
+		t.Fatalf("next version after an import of v2, v4 = %s, want v5", v.VersionID)
+	}
+	// A default that is not among the versions, or no versions, is refused.
+	bad := iam.ManagedPolicy{ID: "ANPABAD", AccountID: acct, Name: "Bad", Path: "/", DefaultVersion: "v3", CreatedAt: now, UpdatedAt: now}
+	if err := s.ImportPolicy(ctx, bad, vs); err == nil {
+		t.Fatal("ImportPolicy accepted a default version it was not given")
+	}
+	if err := s.ImportPolicy(ctx, bad, nil); err == nil {
+		t.Fatal("ImportPolicy accepted no versions")
+	}
+	if _, err := s.GetPolicy(ctx, bad.ARN()); !errors.Is(err, iam.ErrNoSuchEntity) {
+		t.Fatalf("a refused import left a policy behind: %v", err)
+	}
 }
 
 func userNames(us []iam.User) []string {

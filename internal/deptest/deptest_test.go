@@ -21,7 +21,7 @@ const module = "github.com/postern/postern/"
 // Rooms of the tree, by import-path prefix (module-relative).
 var (
 	codecs    = []string{"proto/"}
-	domain    = []string{"policy", "iam", "authz", "meta", "blob", "diskspace"}
+	domain    = []string{"policy", "iam", "authz", "meta", "blob", "diskspace", "migrate"}
 	frontEnds = []string{"s3api", "iamapi", "console"}
 	machinery = []string{"internal/perf/", "internal/httpx/", "internal/logx/"}
 	helpers   = []string{"internal/testserver", "internal/s3test", "internal/deptest", "internal/modroot", "internal/pgtest"}

@@ -124,6 +124,45 @@ func (s *Store) CreatePolicy(ctx context.Context, p iam.ManagedPolicy, doc strin
 	})
 }
 
+// ImportPolicy implements iam.Store.
+func (s *Store) ImportPolicy(ctx context.Context, p iam.ManagedPolicy, versions []iam.PolicyVersion) error {
+	if !storable(p.ID, p.AccountID, p.Name, p.Path, p.Description, p.DefaultVersion) {
+		return errUnstorable()
+	}
+	next, hasDefault := 0, false
+	for _, v := range versions {
+		n, err := strconv.Atoi(strings.TrimPrefix(v.VersionID, "v"))
+		if err != nil || n < 1 || "v"+strconv.Itoa(n) != v.VersionID {
+			return fmt.Errorf("meta/postgres: import policy %s: bad version id %q", p.ARN(), v.VersionID)
+		}
+		if !storable(v.Document) {
+			return errUnstorable()
+		}
+		next = max(next, n+1)
+		hasDefault = hasDefault || v.VersionID == p.DefaultVersion
+	}
+	if len(versions) == 0 || len(versions) > iam.MaxPolicyVersions || !hasDefault {
+		return fmt.Errorf("meta/postgres: import policy %s: want 1 to %d versions including the default %q", p.ARN(), iam.MaxPolicyVersions, p.DefaultVersion)
+	}
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `INSERT INTO iam_policies (id, account, arn, name, name_key, path, description, default_version, next_version, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING`,
+			p.ID, p.AccountID, p.ARN(), p.Name, nameKey(p.Name), p.Path, p.Description, p.DefaultVersion, next, p.CreatedAt, p.UpdatedAt)
+		if err := affected(tag, err, func() error {
+			return iam.Errorf(iam.CodeEntityAlreadyExists, "A policy called %s already exists. Duplicate names are not allowed.", p.Name)
+		}); err != nil {
+			return err
+		}
+		for _, v := range versions {
+			if _, err := tx.Exec(ctx, `INSERT INTO iam_policy_versions (policy_id, version, doc, created_at) VALUES ($1, $2, $3, $4)`,
+				p.ID, v.VersionID, v.Document, v.CreatedAt); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 const policyCols = `p.id, p.account, p.name, p.path, p.description, p.default_version, p.created_at, p.updated_at,
 	(SELECT COUNT(*) FROM iam_attachments a WHERE a.policy_id = p.id)`
 

@@ -348,6 +348,11 @@ func (s *Store) AccountByRootKey(ctx context.Context, accessKey string) (iam.Acc
 	return getOne(ctx, s.pool, scanAccount, notFound, "get account", `SELECT `+accountCols+` FROM iam_accounts WHERE root_access_key = $1`, accessKey)
 }
 
+// ListAccounts implements iam.Store.
+func (s *Store) ListAccounts(ctx context.Context) ([]iam.Account, error) {
+	return list(ctx, s.pool, scanAccount, nil, "list accounts", `SELECT `+accountCols+` FROM iam_accounts ORDER BY id COLLATE "C"`)
+}
+
 // --- the server key check ---------------------------------------------------
 
 // ServerKeyCheck implements iam.Store: one statement inserts the value or

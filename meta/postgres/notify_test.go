@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -394,16 +393,6 @@ func FuzzParseEvent(f *testing.F) {
 		}
 	})
 }
-
-// queryCounter counts the statements a pool sends (each one round trip,
-// with the extended protocol's prepared statements cached per connection).
-type queryCounter struct{ n atomic.Int64 }
-
-func (c *queryCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
-	c.n.Add(1)
-	return ctx
-}
-func (c *queryCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
 
 // BenchmarkRequestIdentity measures what a request signed with a user's
 // access key costs the identity service on PostgreSQL: the credential

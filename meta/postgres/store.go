@@ -2,15 +2,11 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"sync"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 )
-
-// ErrClosed is returned by methods called after Close.
-var ErrClosed = errors.New("meta/postgres: store closed")
 
 // Store is Postern's metadata (meta.Store) and identity (iam.Store) store on
 // PostgreSQL. It keeps no state of its own besides the pool: every method

@@ -255,6 +255,11 @@ func (s *Store) AccountByRootKey(ctx context.Context, accessKey string) (iam.Acc
 		"get account", `SELECT `+accountCols+` FROM iam_accounts WHERE root_access_key = $1`, accessKey)
 }
 
+// ListAccounts implements iam.Store.
+func (s *Store) ListAccounts(ctx context.Context) ([]iam.Account, error) {
+	return list(ctx, s.rdb, scanAccount, nil, "list accounts", `SELECT `+accountCols+` FROM iam_accounts ORDER BY id`)
+}
+
 // --- the server key check ---------------------------------------------------
 
 // ServerKeyCheck implements iam.Store.

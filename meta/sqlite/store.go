@@ -74,6 +74,7 @@ type Store struct {
 	// queued after the writer has stopped draining.
 	closeMu   sync.RWMutex
 	closed    bool
+	readOnly  bool // OpenReadOnly: no writer, no write connection
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -224,7 +225,10 @@ func (s *Store) Close() error {
 		close(s.quit)
 		s.closeMu.Unlock()
 		<-s.done
-		s.closeErr = errors.Join(s.rdb.Close(), s.wdb.Close())
+		s.closeErr = s.rdb.Close()
+		if s.wdb != nil {
+			s.closeErr = errors.Join(s.closeErr, s.wdb.Close())
+		}
 	})
 	return s.closeErr
 }
@@ -254,6 +258,9 @@ func (s *Store) write(ctx context.Context, fn func(tx *wtx) error) error {
 		return err
 	}
 	r := &writeReq{fn: fn, done: make(chan struct{})}
+	if s.readOnly {
+		return ErrReadOnly
+	}
 	s.closeMu.RLock()
 	if s.closed {
 		s.closeMu.RUnlock()

@@ -88,20 +88,21 @@ func InternalError() *Error {
 	return New(500, "InternalError", "We encountered an internal error. Please try again.")
 }
 
-// ServiceUnavailable is S3's answer when it cannot serve a request for now
-// but may later, unchanged (here: the blob store behind the server does not
-// answer, or the metadata store, a PostgreSQL database, is unreachable).
-// SDKs retry it with back-off.
-func ServiceUnavailable() *Error {
-	return New(http.StatusServiceUnavailable, "ServiceUnavailable", "Service is unable to handle request.")
-}
-
 // InsufficientStorage is not in S3's catalogue (AWS never runs out of
 // space); 507 and this code name the condition plainly. SDKs do not retry
 // it: the client must wait until space is freed.
 func InsufficientStorage() *Error {
 	return New(http.StatusInsufficientStorage, "InsufficientStorage",
 		"The server's storage is nearly full: uploads are refused so that the space kept in reserve stays available for deletes. Delete objects or ask the administrator to free space, then try again.")
+}
+
+// ServiceUnavailable is AWS's 503 for a request the service cannot serve
+// now but may later, unchanged; SDKs retry it with back-off. Postern
+// answers it when a store behind it (what: "metadata store", "blob store")
+// does not answer.
+func ServiceUnavailable(what string) *Error {
+	return New(http.StatusServiceUnavailable, "ServiceUnavailable",
+		"Service is unable to handle request: the "+what+" is unreachable. Please try again.")
 }
 
 func InvalidArgument(msg string) *Error { return New(400, "InvalidArgument", msg) }
