@@ -78,6 +78,9 @@ type Options struct {
 	DataDir string   // reuse a data folder (for restarts); a temp dir when empty
 	Args    []string // extra flags for `postern server`
 	Env     []string // extra environment, KEY=VALUE
+	// Host is the loopback address to listen on (e.g. 127.0.0.2, for
+	// several nodes on one machine); default 127.0.0.1. Start only.
+	Host string
 }
 
 // Server is a running postern process.
@@ -106,7 +109,11 @@ type Server struct {
 func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
 	s := newServer(t, opts)
-	s.start("127.0.0.1:0")
+	host := opts.Host
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	s.start(net.JoinHostPort(host, "0"))
 	s.cleanup(s.Kill)
 	return s
 }
