@@ -34,6 +34,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/postern/postern/blob"
 )
@@ -138,11 +139,27 @@ func Open(ctx context.Context, l Location) (*Store, error) {
 		o.UsePathStyle = !l.VirtualHost
 		// Do not hash every body with SHA-256 for the signature (over
 		// plain http the SDK would): the CRC32 checksum already guards
-		// the bytes, at a fraction of the CPU.
-		o.APIOptions = append(o.APIOptions, v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware)
+		// the bytes, at a fraction of the CPU. Swapping the signer's
+		// payload hashing is not enough: the SDK's checksum middleware
+		// would still compute a SHA-256 beside the CRC32 and sign it,
+		// unless the payload hash is settled before it runs.
+		o.APIOptions = append(o.APIOptions, v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware, addUnsignedPayload)
 	})
 	return New(c, l.Bucket, l.Prefix), nil
 }
+
+// addUnsignedPayload settles every request's payload hash as
+// UNSIGNED-PAYLOAD at the build step, before the checksum middleware
+// (finalize) decides whether to hash the body with SHA-256 as well.
+func addUnsignedPayload(stack *middleware.Stack) error {
+	return stack.Build.Add(middleware.BuildMiddlewareFunc("PosternUnsignedPayload",
+		func(ctx context.Context, in middleware.BuildInput, next middleware.BuildHandler) (middleware.BuildOutput, middleware.Metadata, error) {
+			return next.HandleBuild(v4.SetPayloadHash(ctx, unsignedPayload), in)
+		}), middleware.After)
+}
+
+// unsignedPayload is SigV4's x-amz-content-sha256 for a body not hashed.
+const unsignedPayload = "UNSIGNED-PAYLOAD"
 
 // New builds a Store on an S3 client of the caller's.
 func New(c *s3.Client, bucket, prefix string) *Store {
