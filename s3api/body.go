@@ -172,8 +172,13 @@ func (h *Handler) receiveBody(req *request, newDst func(size int64) (io.Writer, 
 	body := io.TeeReader(fullReader{lr}, set)
 	var n int64
 	if bw := directWriter(dst); bw != nil {
-		// The body is read straight into the blob's aligned block.
-		n, err = bw.ReadFrom(body)
+		// The body is read straight into the blob's own buffer. What
+		// fails that is not the body's read is the store's.
+		src := &sourceReader{r: body}
+		n, err = bw.ReadFrom(src)
+		if err != nil && err != src.err {
+			err = &storeError{err}
+		}
 	} else {
 		// Large bodies move in 1 MiB steps: 32× fewer read and write
 		// system calls than io.Copy's 32 KiB, for the same hashing work.
@@ -254,6 +259,21 @@ func (s storeWriter) Write(p []byte) (int, error) {
 	n, err := s.w.Write(p)
 	if err != nil {
 		err = &storeError{err}
+	}
+	return n, err
+}
+
+// sourceReader remembers the error its reader returned, so that a direct
+// writer's failures (the store's) can be told from the body's.
+type sourceReader struct {
+	r   io.Reader
+	err error
+}
+
+func (s *sourceReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err != nil {
+		s.err = err
 	}
 	return n, err
 }

@@ -34,6 +34,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/postern/postern/blob"
 )
@@ -138,11 +139,27 @@ func Open(ctx context.Context, l Location) (*Store, error) {
 		o.UsePathStyle = !l.VirtualHost
 		// Do not hash every body with SHA-256 for the signature (over
 		// plain http the SDK would): the CRC32 checksum already guards
-		// the bytes, at a fraction of the CPU.
-		o.APIOptions = append(o.APIOptions, v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware)
+		// the bytes, at a fraction of the CPU. Swapping the signer's
+		// payload hashing is not enough: the SDK's checksum middleware
+		// would still compute a SHA-256 beside the CRC32 and sign it,
+		// unless the payload hash is settled before it runs.
+		o.APIOptions = append(o.APIOptions, v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware, addUnsignedPayload)
 	})
 	return New(c, l.Bucket, l.Prefix), nil
 }
+
+// addUnsignedPayload settles every request's payload hash as
+// UNSIGNED-PAYLOAD at the build step, before the checksum middleware
+// (finalize) decides whether to hash the body with SHA-256 as well.
+func addUnsignedPayload(stack *middleware.Stack) error {
+	return stack.Build.Add(middleware.BuildMiddlewareFunc("PosternUnsignedPayload",
+		func(ctx context.Context, in middleware.BuildInput, next middleware.BuildHandler) (middleware.BuildOutput, middleware.Metadata, error) {
+			return next.HandleBuild(v4.SetPayloadHash(ctx, unsignedPayload), in)
+		}), middleware.After)
+}
+
+// unsignedPayload is SigV4's x-amz-content-sha256 for a body not hashed.
+const unsignedPayload = "UNSIGNED-PAYLOAD"
 
 // New builds a Store on an S3 client of the caller's.
 func New(c *s3.Client, bucket, prefix string) *Store {
@@ -339,6 +356,52 @@ func (r *rangeReader) Read(p []byte) (int, error) {
 		}
 	}
 	return n, err
+}
+
+// getChunk is the piece WriteTo gathers from the back end before writing
+// it on: one write to the client per MiB rather than per 32 KiB (io.Copy's
+// buffer), and back-end reads as large as the socket has bytes.
+const getChunk = 1 << 20
+
+var getBufs = sync.Pool{New: func() any { b := make([]byte, getChunk); return &b }}
+
+// WriteTo copies the rest of the range to w in pieces of getChunk bytes
+// (the last may be shorter), each read under Read's watchdog.
+func (r *rangeReader) WriteTo(w io.Writer) (int64, error) {
+	bp := getBufs.Get().(*[]byte)
+	defer getBufs.Put(bp)
+	buf := *bp
+	var total int64
+	for {
+		n, empty := 0, 0
+		var rerr error
+		for n < len(buf) && rerr == nil {
+			var k int
+			k, rerr = r.Read(buf[n:])
+			n += k
+			if empty++; k > 0 {
+				empty = 0
+			} else if empty >= 100 && rerr == nil {
+				rerr = io.ErrNoProgress
+			}
+		}
+		if n > 0 {
+			m, werr := w.Write(buf[:n])
+			total += int64(m)
+			if werr != nil {
+				return total, werr
+			}
+			if m < n {
+				return total, io.ErrShortWrite
+			}
+		}
+		if rerr == io.EOF {
+			return total, nil
+		}
+		if rerr != nil {
+			return total, rerr
+		}
+	}
 }
 
 func (r *rangeReader) Close() error {

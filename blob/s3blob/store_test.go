@@ -253,3 +253,74 @@ func TestUnavailable(t *testing.T) {
 		t.Fatalf("Sweep: %v, want ErrUnavailable", err)
 	}
 }
+
+// countingWriter counts the Write calls it gets (and has no ReadFrom,
+// as a network connection has none for this source).
+type countingWriter struct {
+	buf    bytes.Buffer
+	writes int
+}
+
+func (w *countingWriter) Write(p []byte) (int, error) { w.writes++; return w.buf.Write(p) }
+
+// A blob read with io.Copy (as s3api sends it to the client) moves in
+// pieces of 1 MiB, gathered from the back end, not in io.Copy's 32 KiB:
+// one write system call per MiB to the client.
+func TestReadInLargePieces(t *testing.T) {
+	_, st := backEnd(t)
+	data := s3test.RandBytes(4, 3<<20+5)
+	id := write(t, st, data, true)
+	r, err := st.Open(s3test.Ctx(t), id, 3, int64(len(data))-3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var w countingWriter
+	n, err := io.Copy(&w, r)
+	if err != nil || n != int64(len(data))-3 {
+		t.Fatalf("io.Copy: %d bytes, %v", n, err)
+	}
+	s3test.EqualBytes(t, "blob read with io.Copy", w.buf.Bytes(), data[3:])
+	if w.writes != 4 { // three full MiB and the 2 bytes left
+		t.Fatalf("the blob came in %d writes, want 4 (1 MiB each)", w.writes)
+	}
+}
+
+// maxReader records the largest buffer it was asked to fill.
+type maxReader struct {
+	r   io.Reader
+	max int
+}
+
+func (m *maxReader) Read(p []byte) (int, error) {
+	m.max = max(m.max, len(p))
+	return m.r.Read(p)
+}
+
+// The writer takes a body straight into its part buffers (s3api hands
+// DirectWriters the body rather than copying it through a buffer of its
+// own), at most 1 MiB per Read so that the caller's hash reads the piece
+// from the CPU's cache.
+func TestWriterReadsDirect(t *testing.T) {
+	_, st := backEnd(t)
+	w, err := st.Create(s3test.Ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Abort()
+	if d, ok := w.(blob.DirectWriter); !ok || !d.Direct() {
+		t.Fatal("the s3 writer is not a DirectWriter reporting Direct")
+	}
+	data := s3test.RandBytes(5, 11<<20+7) // three parts of 5 MiB, the last short
+	src := &maxReader{r: bytes.NewReader(data)}
+	if n, err := w.ReadFrom(src); err != nil || n != int64(len(data)) {
+		t.Fatalf("ReadFrom: %d, %v", n, err)
+	}
+	if src.max > 1<<20 {
+		t.Fatalf("ReadFrom asked for %d bytes at once, want at most 1 MiB", src.max)
+	}
+	if err := w.Commit(s3test.Ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	s3test.EqualBytes(t, "blob written with ReadFrom", read(t, st, w.ID(), 0, int64(len(data))), data)
+}

@@ -43,6 +43,8 @@ type writer struct {
 	err      error // the first part upload's failure
 }
 
+var _ blob.DirectWriter = (*writer)(nil)
+
 // Create starts a new blob. Nothing reaches the back end until PartSize
 // bytes have been written (or Commit).
 func (s *Store) Create(ctx context.Context) (blob.Writer, error) {
@@ -58,9 +60,21 @@ func (w *writer) ID() string    { return w.id }
 func (w *writer) Size() int64   { return w.n }
 func (w *writer) failed() error { w.mu.Lock(); defer w.mu.Unlock(); return w.err }
 
+// growMax is the largest buffer a blob grows into by doubling; a blob
+// that outgrows it moves into a pooled buffer of PartSize. Small blobs
+// take little memory; a large one is copied once, at most growMax bytes,
+// rather than at every doubling up to PartSize (8 MiB of copies and 16 MiB
+// of garbage per blob).
+const growMax = 1 << 20
+
+// readChunk is the most ReadFrom asks its source for at once: the caller
+// hashes each piece as it is read (s3api's MD5 for the ETag), and a piece
+// of this size is still in the CPU's cache when the hash reads it.
+const readChunk = 1 << 20
+
 // room makes sure the buffer has free capacity: it grows (doubling, up to
-// PartSize) while the blob is small, so that small blobs take little
-// memory, and is sent as a part once full.
+// growMax, then to a pooled PartSize buffer) while the blob is small, and
+// is sent as a part once full.
 func (w *writer) room() error {
 	if w.done {
 		return errors.New("blob: writer already finished")
@@ -70,7 +84,12 @@ func (w *writer) room() error {
 		return nil
 	}
 	if cap(w.buf) < size {
-		nb := make([]byte, len(w.buf), min(max(2*cap(w.buf), 64<<10), size))
+		var nb []byte
+		if c := 2 * cap(w.buf); c <= growMax && c < size {
+			nb = make([]byte, len(w.buf), max(c, 64<<10))
+		} else {
+			nb = w.s.getBuf()[:len(w.buf)]
+		}
 		copy(nb, w.buf)
 		w.buf = nb
 		return nil
@@ -97,14 +116,20 @@ func (w *writer) Write(p []byte) (int, error) {
 	return written, nil
 }
 
-// ReadFrom reads straight into the part buffer, sparing a copy.
+// Direct reports true: ReadFrom reads a body straight into the part
+// buffer (s3api then hands it the body instead of copying it through a
+// buffer of its own).
+func (w *writer) Direct() bool { return true }
+
+// ReadFrom reads straight into the part buffer, sparing a copy, at most
+// readChunk bytes per Read.
 func (w *writer) ReadFrom(r io.Reader) (int64, error) {
 	var total int64
 	for empty := 0; ; {
 		if err := w.room(); err != nil {
 			return total, err
 		}
-		k, err := r.Read(w.buf[len(w.buf):cap(w.buf)])
+		k, err := r.Read(w.buf[len(w.buf):min(cap(w.buf), len(w.buf)+readChunk)])
 		w.buf = w.buf[:len(w.buf)+k]
 		w.n += int64(k)
 		total += int64(k)
