@@ -172,12 +172,13 @@ for n in "${SETUPS[@]}"; do
   for ((k = 1; k <= n; k++)); do
     addr=127.0.0.1:$((base + k))
     addrs+=("$addr")
-    mkdir -p "$d/node$k"
-    cmds+="POSTERN_ROOT_ACCESS_KEY=$AK POSTERN_ROOT_SECRET_KEY=$SK $POSTERN server"
-    cmds+=" --meta 'postgres://postgres:$PGPASS@127.0.0.1:$PG_PORT/bench_n$n?sslmode=disable'"
-    cmds+=" --server-key $SERVER_KEY --blobs $d/blobs --data $d/node$k --listen $addr"
+    mkdir -p -m 700 "$d/node$k"
+    cmds+="$POSTERN server --blobs $d/blobs --data $d/node$k --listen $addr"
     cmds+=" --console-listen off >$OUT/logs/n$n/node$k.log 2>&1 &"$'\n'
   done
+  # Secrets in the environment (and a private file), not on command lines that ps shows.
+  secrets="export POSTERN_ROOT_ACCESS_KEY=$AK POSTERN_ROOT_SECRET_KEY=$SK POSTERN_SERVER_KEY=$SERVER_KEY"
+  secrets+=" POSTERN_META='postgres://postgres:$PGPASS@127.0.0.1:$PG_PORT/bench_n$n?sslmode=disable'"
   render_nginx "127.0.0.1:$base" "${addrs[@]}" >"$d/nginx/postern.conf"
   cp "$d/nginx/postern.conf" "$OUT/logs/n$n/nginx-postern.conf"
   cat >"$d/nginx/nginx.conf" <<EOF
@@ -198,8 +199,10 @@ http {
 EOF
   ngu=$(id -un); [[ $(id -u) == 0 ]] && { ngu=nobody; chown -R nobody "$d/nginx"; }
   # Nodes first; nginx once they all answer /health/ready (else it would mark them down).
+  (umask 077 && : >"$d/tier.sh")
   cat >"$d/tier.sh" <<EOF
 $(declare -f as)
+$secrets
 $cmds
 for a in ${addrs[*]}; do
   for _ in \$(seq 1 240); do curl -fsS -o /dev/null "http://\$a/health/ready" 2>/dev/null && break; sleep 0.25; done
