@@ -12,12 +12,11 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/postern/postern/proto/s3err"
-
 	"github.com/postern/postern/blob"
 	"github.com/postern/postern/iam"
 	"github.com/postern/postern/meta"
 	"github.com/postern/postern/proto/checksum"
+	"github.com/postern/postern/proto/s3err"
 )
 
 // httpTime is the format of Last-Modified and the conditional request headers.
@@ -125,8 +124,8 @@ func storableText(header, s, what string) error {
 	if bad == "" {
 		return nil
 	}
-	// The header is named by the message and ArgumentName; a name that is
-	// not UTF-8 is shown with its bad bytes escaped, the value never.
+	// The header is named by the message and ArgumentName, with U+FFFD for
+	// the bad bytes of a bad name; the value is never echoed.
 	name := strings.ToValidUTF8(header, "\uFFFD")
 	name = strings.Map(func(r rune) rune {
 		if r < ' ' || r == 0x7f {
