@@ -3,17 +3,20 @@ package s3api
 import (
 	"encoding/xml"
 	"errors"
-	"github.com/postern/postern/proto/s3err"
+	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/postern/postern/blob"
 	"github.com/postern/postern/iam"
 	"github.com/postern/postern/meta"
 	"github.com/postern/postern/proto/checksum"
+	"github.com/postern/postern/proto/s3err"
 )
 
 // httpTime is the format of Last-Modified and the conditional request headers.
@@ -64,7 +67,75 @@ func objectMetadata(hdr http.Header) (meta.Object, error) {
 	if total > MaxUserMetadata {
 		return o, s3err.MetadataTooLarge()
 	}
-	return o, nil
+	return o, checkStoredMetadata(&o)
+}
+
+// checkStoredMetadata refuses stored metadata (the content headers, and
+// x-amz-meta-* names and values) that is not text every metadata store
+// keeps as given and every GET can send back as a header: it must be valid
+// UTF-8 (PostgreSQL's text refuses anything else, SQLite would keep the
+// bytes) and hold no control character but tab (no NUL, which PostgreSQL
+// cannot store; net/http refuses the others in request headers, so they
+// only arrive through POST form fields). PutObject, CopyObject (REPLACE),
+// CreateMultipartUpload and POST Object all pass their metadata through
+// here, so every store answers the same 400 InvalidArgument naming the
+// header, instead of one store keeping it and another failing with a 500.
+func checkStoredMetadata(o *meta.Object) error {
+	for _, f := range [...]struct{ name, value string }{
+		{"Content-Type", o.ContentType},
+		{"Content-Encoding", o.ContentEncoding},
+		{"Content-Disposition", o.ContentDisposition},
+		{"Content-Language", o.ContentLanguage},
+		{"Cache-Control", o.CacheControl},
+		{"Expires", o.Expires},
+	} {
+		if err := storableText(f.name, f.value, "value"); err != nil {
+			return err
+		}
+	}
+	// Sorted, so that a request with several bad headers always names the
+	// same one.
+	names := make([]string, 0, len(o.UserMeta))
+	for k := range o.UserMeta {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for _, k := range names {
+		if err := storableText("x-amz-meta-"+k, k, "name"); err != nil {
+			return err
+		}
+		if err := storableText("x-amz-meta-"+k, o.UserMeta[k], "value"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// storableText returns InvalidArgument naming header when s, its name or
+// its value (what), is not valid UTF-8 or holds a control character other
+// than tab.
+func storableText(header, s, what string) error {
+	bad := ""
+	if !utf8.ValidString(s) {
+		bad = "is not valid UTF-8"
+	} else if strings.ContainsFunc(s, func(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }) {
+		bad = "contains a control character"
+	}
+	if bad == "" {
+		return nil
+	}
+	// The header is named by the message and ArgumentName, with U+FFFD for
+	// the bad bytes of a bad name; the value is never echoed.
+	name := strings.ToValidUTF8(header, "\uFFFD")
+	name = strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return '\uFFFD'
+		}
+		return r
+	}, name)
+	e := s3err.InvalidArgument(fmt.Sprintf("The %s of header %s %s.", what, name, bad))
+	e.Extra = append(e.Extra, s3err.KV{Key: "ArgumentName", Value: name})
+	return e
 }
 
 // writeObjectHeaders sets the response headers describing o.

@@ -171,6 +171,9 @@ func (h *Handler) postObject(req *request, b *meta.Bucket) error {
 	if total > MaxUserMetadata {
 		return s3err.MetadataTooLarge()
 	}
+	if err := checkStoredMetadata(&o); err != nil {
+		return err
+	}
 
 	maxSize := int64(MaxPutSize)
 	if pol != nil {
