@@ -127,6 +127,8 @@ type Server struct {
 	lock  *os.File        // the data folder's lock, held until Close
 	db    *sqlite.Store   // the embedded store, nil with --meta
 	pg    *postgres.Store // the PostgreSQL store (--meta), else nil
+	// pgListen receives the database's invalidations for pg's cache.
+	pgListen *postgres.Listener
 	// unavailable classifies the store's errors: true for "the database
 	// cannot be reached" (503). Nil for the embedded store.
 	unavailable func(error) bool
@@ -325,6 +327,9 @@ func (s *Server) Close() error {
 	}
 	if s.pg != nil {
 		s.pg.Close()
+	}
+	if s.pgListen != nil {
+		s.pgListen.Close()
 	}
 	if s.lock != nil {
 		s.lock.Close()

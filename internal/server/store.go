@@ -24,14 +24,23 @@ func (s *Server) openStores(ctx context.Context) (meta.Store, iam.Store, func(co
 	if cfg.Meta != "" {
 		shown := postgres.Redacted(cfg.Meta)
 		logger.Info("metadata store: PostgreSQL", "url", shown)
-		// No cache is put in front of this store: the caches that are
-		// exact for a single writer are the SQLite store's own, and
-		// another node may change any row at any time.
-		pg, err := postgres.OpenStore(ctx, cfg.Meta, postgres.Options{Logger: logger})
+		// 16 connections rather than pgx's default (4 on this 2-core
+		// machine): a request waits on the database for most of its time,
+		// and a pool of 4 left the CPU idle with 32 requests in flight
+		// (docs/performance.md). The URL's pool_max_conns wins.
+		pg, err := postgres.OpenStore(ctx, cfg.Meta, postgres.Options{Logger: logger, MaxConns: 16})
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("metadata store: %w", err)
 		}
 		s.pg = pg
+		// Another node may change any row at any time: no cache is put in
+		// front of this store (the caches exact for a single writer are
+		// the SQLite store's own). The store's own cache of buckets,
+		// access keys and identity policies is exact across nodes: it
+		// forgets what the database's invalidation events name, and is
+		// bypassed while the listener is not confirmed alive.
+		s.pgListen = pg.Listen(postgres.ListenerOptions{Logger: logger})
+		pg.UseCache(s.pgListen, postgres.CacheOptions{})
 		var ms meta.Store = pg
 		var is iam.Store = pg
 		// The store's errors are the driver's: the front ends ask this

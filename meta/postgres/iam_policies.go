@@ -489,5 +489,18 @@ func (s *Store) PolicyDocuments(ctx context.Context, id string) ([]string, error
 	if !storable(id) {
 		return nil, nil
 	}
-	return list(ctx, s.pool, scanString, nil, "policy documents", sqlPolicyDocuments, id)
+	var gen uint64
+	var keepIt bool
+	if s.cache != nil {
+		docs, hit, g, ok := s.cache.policyDocs(id)
+		if hit {
+			return docs, nil
+		}
+		gen, keepIt = g, ok
+	}
+	docs, err := list(ctx, s.pool, scanString, nil, "policy documents", sqlPolicyDocuments, id)
+	if err == nil && keepIt {
+		s.cache.keepPolicyDocs(id, docs, gen)
+	}
+	return docs, err
 }

@@ -55,9 +55,16 @@ func errUnstorable() error {
 	return iam.Errorf(iam.CodeValidationError, "The request contains text that is not valid UTF-8 or contains a NUL character.")
 }
 
-// tx runs fn in one transaction, committed when fn returns nil.
+// tx runs fn in one transaction, committed when fn returns nil. Every
+// identity write that can take access away runs in one (and notifies in
+// it): once it has committed, this node's cache forgets every access key
+// and policy set at once, without waiting for its own notification.
 func (s *Store) tx(ctx context.Context, fn func(tx pgx.Tx) error) error {
-	return pgx.BeginFunc(ctx, s.pool, fn)
+	err := pgx.BeginFunc(ctx, s.pool, fn)
+	if err == nil && s.cache != nil {
+		s.cache.invalidate(Event{Kind: EventPolicies})
+	}
+	return err
 }
 
 // isUnique reports whether err is a unique violation (SQLSTATE 23505).

@@ -132,8 +132,21 @@ func (s *Store) GetAccessKey(ctx context.Context, id string) (iam.AccessKey, err
 	if !storable(id) {
 		return iam.AccessKey{}, noKey(id)()
 	}
-	return getOne(ctx, s.pool, scanKey, noKey(id), "get access key",
+	var gen uint64
+	var keepIt bool
+	if s.cache != nil {
+		k, hit, g, ok := s.cache.accessKey(id)
+		if hit {
+			return k, nil
+		}
+		gen, keepIt = g, ok
+	}
+	k, err := getOne(ctx, s.pool, scanKey, noKey(id), "get access key",
 		`SELECT `+keyCols+` FROM iam_access_keys k JOIN iam_users u ON u.id = k.user_id WHERE k.id = $1`, id)
+	if err == nil && keepIt {
+		s.cache.keepAccessKey(k, gen)
+	}
+	return k, err
 }
 
 // ListAccessKeys implements iam.Store.
@@ -176,13 +189,21 @@ func (s *Store) changeKey(ctx context.Context, account, userName, id, stmt strin
 	})
 }
 
-// TouchAccessKey implements iam.Store. Last use changes no access: it is
-// not announced.
+// TouchAccessKey implements iam.Store. Last use changes no access, but
+// nodes' caches keep the key with its last use (GetAccessKeyLastUsed reads
+// it through GetAccessKey): the update announces the key (EventAccessKey),
+// in the same statement, so that they forget it. Service records a use at
+// most once a minute per key and node.
 func (s *Store) TouchAccessKey(ctx context.Context, id string, when time.Time, service, region string) error {
 	if !storable(id, service, region) {
 		return nil
 	}
-	_, err := s.pool.Exec(ctx, `UPDATE iam_access_keys SET last_used = $1, last_service = $2, last_region = $3
-		WHERE id = $4 AND (last_used IS NULL OR last_used < $1)`, when, service, region, id)
+	_, err := s.pool.Exec(ctx, `WITH u AS (UPDATE iam_access_keys SET last_used = $1, last_service = $2, last_region = $3
+		WHERE id = $4 AND (last_used IS NULL OR last_used < $1) RETURNING id)
+		SELECT pg_notify($5, $6) FROM u`, when, service, region, id,
+		InvalidationChannel, Event{Kind: EventAccessKey, ID: id}.payload())
+	if err == nil && s.cache != nil {
+		s.cache.invalidate(Event{Kind: EventAccessKey, ID: id})
+	}
 	return err
 }

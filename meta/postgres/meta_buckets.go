@@ -53,8 +53,38 @@ const sqlGetBucket = `SELECT owner, region, created_at,
 	(SELECT doc FROM bucket_configs WHERE bucket = b.name AND kind = 'cors')
 	FROM buckets b WHERE name = $1`
 
-// GetBucket implements meta.Store.
+// GetBucket implements meta.Store. With a cache (UseCache) a bucket found
+// is kept until an event says it changed; a missing bucket is not kept.
 func (s *Store) GetBucket(ctx context.Context, name string) (meta.Bucket, error) {
+	if s.cache == nil {
+		return s.getBucket(ctx, name)
+	}
+	b, hit, gen, ok := s.cache.bucket(name)
+	if hit {
+		return b, nil
+	}
+	b, err := s.getBucket(ctx, name)
+	if err == nil && ok {
+		s.cache.keepBucket(b, gen)
+	}
+	return b, err
+}
+
+// bucketChanged announces, inside tx, that bucket's configuration changed
+// or that it was deleted.
+func bucketChanged(ctx context.Context, tx pgx.Tx, bucket string) error {
+	return notify(ctx, tx, Event{Kind: EventBucket, ID: bucket})
+}
+
+// forgetBucket makes this node's cache forget bucket once a write to it has
+// committed (other nodes learn it from the write's event).
+func (s *Store) forgetBucket(bucket string) {
+	if s.cache != nil {
+		s.cache.invalidate(Event{Kind: EventBucket, ID: bucket})
+	}
+}
+
+func (s *Store) getBucket(ctx context.Context, name string) (meta.Bucket, error) {
 	b := meta.Bucket{Name: name}
 	var created time.Time
 	var policy, pab, cors []byte
@@ -145,12 +175,15 @@ func (s *Store) DeleteBucket(ctx context.Context, name string) (freed []string, 
 				return err
 			}
 		}
-		freed, err = releaseRefs(ctx, tx, blobs, nil)
-		return err
+		if freed, err = releaseRefs(ctx, tx, blobs, nil); err != nil {
+			return err
+		}
+		return bucketChanged(ctx, tx, name)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("meta/postgres: delete bucket %q: %w", name, err)
 	}
+	s.forgetBucket(name)
 	return freed, nil
 }
 
@@ -159,16 +192,23 @@ func (s *Store) PutBucketConfig(ctx context.Context, bucket, kind string, doc []
 	if doc == nil {
 		doc = []byte{}
 	}
-	// One statement: the foreign key refuses a missing bucket, and the
-	// bucket row's key-share lock orders it against DeleteBucket.
-	_, err := s.pool.Exec(ctx, `INSERT INTO bucket_configs (bucket, kind, doc) VALUES ($1, $2, $3)
-		ON CONFLICT (bucket, kind) DO UPDATE SET doc = excluded.doc`, bucket, kind, doc)
+	// The foreign key refuses a missing bucket, and the bucket row's
+	// key-share lock orders the write against DeleteBucket; the event goes
+	// out with the commit.
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO bucket_configs (bucket, kind, doc) VALUES ($1, $2, $3)
+			ON CONFLICT (bucket, kind) DO UPDATE SET doc = excluded.doc`, bucket, kind, doc); err != nil {
+			return err
+		}
+		return bucketChanged(ctx, tx, bucket)
+	})
 	if pgCode(err) == pgForeignKeyViolation {
 		err = meta.ErrNoSuchBucket
 	}
 	if err != nil {
 		return fmt.Errorf("meta/postgres: put bucket config %q/%q: %w", bucket, kind, err)
 	}
+	s.forgetBucket(bucket)
 	return nil
 }
 
@@ -197,13 +237,20 @@ func (s *Store) GetBucketConfig(ctx context.Context, bucket, kind string) ([]byt
 // does not exist is not an error (as in S3); a missing bucket is.
 func (s *Store) DeleteBucketConfig(ctx context.Context, bucket, kind string) error {
 	var exists bool
-	err := s.pool.QueryRow(ctx, `WITH d AS (DELETE FROM bucket_configs WHERE bucket = $1 AND kind = $2)
-		SELECT EXISTS (SELECT 1 FROM buckets WHERE name = $1)`, bucket, kind).Scan(&exists)
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `WITH d AS (DELETE FROM bucket_configs WHERE bucket = $1 AND kind = $2)
+			SELECT EXISTS (SELECT 1 FROM buckets WHERE name = $1)`, bucket, kind).Scan(&exists)
+		if err != nil || !exists {
+			return err
+		}
+		return bucketChanged(ctx, tx, bucket)
+	})
 	if err == nil && !exists {
 		err = meta.ErrNoSuchBucket
 	}
 	if err != nil {
 		return fmt.Errorf("meta/postgres: delete bucket config %q/%q: %w", bucket, kind, err)
 	}
+	s.forgetBucket(bucket)
 	return nil
 }

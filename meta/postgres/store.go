@@ -9,16 +9,19 @@ import (
 )
 
 // Store is Postern's metadata (meta.Store) and identity (iam.Store) store on
-// PostgreSQL. It keeps no state of its own besides the pool: every method
-// is one transaction (or one statement) against the database, so any
-// number of Store instances, in one process or on many nodes, may share a
-// database.
+// PostgreSQL. Every method is one transaction (or one statement) against
+// the database, so any number of Store instances, in one process or on
+// many nodes, may share a database. Its only state besides the pool is the
+// optional node-side cache (UseCache, cache.go), exact through the
+// database's invalidation events.
 //
 // The meta.Store methods are in the meta*.go files, the iam.Store methods
 // in iam*.go.
 type Store struct {
 	pool   *pgxpool.Pool
 	logger *slog.Logger
+	// cache is nil unless UseCache gave the Store a Listener (cache.go).
+	cache *nodeCache
 
 	closeOnce sync.Once
 }
@@ -54,6 +57,11 @@ func OpenStore(ctx context.Context, rawURL string, opts Options) (*Store, error)
 // Close closes the pool, waiting for the connections in use to be
 // returned. Calls after the first do nothing.
 func (s *Store) Close() error {
-	s.closeOnce.Do(s.pool.Close)
+	s.closeOnce.Do(func() {
+		if s.cache != nil {
+			s.cache.unsubscribe()
+		}
+		s.pool.Close()
+	})
 	return nil
 }
