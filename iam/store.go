@@ -12,8 +12,12 @@ import (
 //
 // The store keeps what it is given: it generates no ids or secrets and does
 // no cryptography (Service does), so an implementation is plain persistence.
-// Every method must see the latest committed state: credentials and policies
-// are read on every request so that revocation is immediate.
+// Credentials and policies are read through the store on every request, so
+// a revoke takes effect on the next one: every method must see the latest
+// committed state, or — for a store shared by several nodes that caches —
+// a state no older than its invalidation bound (meta/postgres: the
+// LISTEN/NOTIFY event, at most 0.5 s when its connection stalls;
+// docs/security.md).
 type Store interface {
 	// Accounts.
 	CreateAccount(ctx context.Context, a Account) error
