@@ -296,3 +296,45 @@ type Store interface {
 
 	Close() error
 }
+
+// ObjectsPage assembles a ListObjects page from a store's entries in
+// listing order: split returns an entry's common prefix, or its object.
+// NextAfter is the last entry returned, and empty when not truncated.
+func ObjectsPage[E any](entries []E, truncated bool, split func(E) (prefix string, o *Object)) ListObjectsResult {
+	var res ListObjectsResult
+	for _, e := range entries {
+		if cp, o := split(e); o == nil {
+			res.CommonPrefixes = append(res.CommonPrefixes, cp)
+			res.NextAfter = cp
+		} else {
+			res.Objects = append(res.Objects, *o)
+			res.NextAfter = o.Key
+		}
+	}
+	res.IsTruncated = truncated
+	if !truncated {
+		res.NextAfter = ""
+	}
+	return res
+}
+
+// VersionsPage assembles a ListVersions page the same way. Postern keeps
+// one version per key, so each object is listed once, as its key's null
+// version and the latest one.
+func VersionsPage[E any](entries []E, truncated bool, split func(E) (prefix string, o *Object)) ListVersionsResult {
+	var res ListVersionsResult
+	for _, e := range entries {
+		if cp, o := split(e); o == nil {
+			res.CommonPrefixes = append(res.CommonPrefixes, cp)
+			res.NextKeyMarker, res.NextVersionIDMarker = cp, ""
+		} else {
+			res.Versions = append(res.Versions, ObjectVersion{Object: *o, VersionID: NullVersionID, IsLatest: true})
+			res.NextKeyMarker, res.NextVersionIDMarker = o.Key, NullVersionID
+		}
+	}
+	res.IsTruncated = truncated
+	if !truncated {
+		res.NextKeyMarker, res.NextVersionIDMarker = "", ""
+	}
+	return res
+}

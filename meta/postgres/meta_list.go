@@ -87,20 +87,7 @@ func (s *Store) ListObjects(ctx context.Context, bucket string, opt meta.ListObj
 	if err != nil {
 		return res, fmt.Errorf("meta/postgres: list objects in %q: %w", bucket, err)
 	}
-	for _, e := range entries {
-		if e.isCP {
-			res.CommonPrefixes = append(res.CommonPrefixes, e.prefix)
-			res.NextAfter = e.prefix
-		} else {
-			res.Objects = append(res.Objects, e.row)
-			res.NextAfter = e.row.Key
-		}
-	}
-	res.IsTruncated = truncated
-	if !truncated {
-		res.NextAfter = ""
-	}
-	return res, nil
+	return meta.ObjectsPage(entries, truncated, splitEntry), nil
 }
 
 // ListVersions implements meta.Store. Postern keeps one version per key, so
@@ -115,20 +102,15 @@ func (s *Store) ListVersions(ctx context.Context, bucket string, opt meta.ListVe
 	if err != nil {
 		return res, fmt.Errorf("meta/postgres: list versions in %q: %w", bucket, err)
 	}
-	for _, e := range entries {
-		if e.isCP {
-			res.CommonPrefixes = append(res.CommonPrefixes, e.prefix)
-			res.NextKeyMarker, res.NextVersionIDMarker = e.prefix, ""
-		} else {
-			res.Versions = append(res.Versions, meta.ObjectVersion{Object: e.row, VersionID: meta.NullVersionID, IsLatest: true})
-			res.NextKeyMarker, res.NextVersionIDMarker = e.row.Key, meta.NullVersionID
-		}
+	return meta.VersionsPage(entries, truncated, splitEntry), nil
+}
+
+// splitEntry tells a common prefix from an object, for meta's page builders.
+func splitEntry(e entry[meta.Object]) (string, *meta.Object) {
+	if e.isCP {
+		return e.prefix, nil
 	}
-	res.IsTruncated = truncated
-	if !truncated {
-		res.NextKeyMarker, res.NextVersionIDMarker = "", ""
-	}
-	return res, nil
+	return "", &e.row
 }
 
 // entry is one item of a listing page: a row or a common prefix.
