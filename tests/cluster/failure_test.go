@@ -133,6 +133,12 @@ func databaseDown(t *testing.T, b backend) {
 	s3test.Put(t, c.s3[0], bucket, "before.bin", before)
 
 	pg.Stop(t)
+	// /health/ready serves one check for up to 250 ms, so a node's last
+	// "ready" may still be served just after the stop: wait for each node
+	// to notice (the event), then require 503 on every poll.
+	for i, node := range c.nodes {
+		waitFor(t, "/health/ready 503 on "+name(i), 60*time.Second, func() bool { return ready(node) == http.StatusServiceUnavailable })
+	}
 	down := time.Now()
 	const outage = 10 * time.Second
 	requests := 0
