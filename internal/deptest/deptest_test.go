@@ -21,8 +21,8 @@ const module = "github.com/postern/postern/"
 // Rooms of the tree, by import-path prefix (module-relative).
 var (
 	codecs    = []string{"proto/"}
-	domain    = []string{"policy", "iam", "authz", "meta", "blob", "diskspace", "migrate"}
-	frontEnds = []string{"s3api", "iamapi", "console"}
+	domain    = []string{"policy", "iam", "authz", "meta", "blob", "diskspace", "migrate", "share"}
+	frontEnds = []string{"s3api", "iamapi", "shareapi", "console"}
 	machinery = []string{"internal/perf/", "internal/httpx/", "internal/logx/"}
 	helpers   = []string{"internal/testserver", "internal/s3test", "internal/deptest", "internal/modroot", "internal/pgtest"}
 	compRoot  = []string{"cmd/", "internal/server"}
@@ -31,7 +31,7 @@ var (
 	// the clock).
 	leaves     = []string{"internal/blocking", "internal/clock"}
 	everything = [][]string{codecs, domain, frontEnds, machinery, helpers, compRoot, leaves}
-	allRooms   = []string{"proto/", "policy", "iam", "authz", "meta", "blob", "diskspace", "s3api", "iamapi", "console", "internal/", "cmd/"}
+	allRooms   = []string{"proto/", "policy", "iam", "authz", "meta", "blob", "diskspace", "share", "s3api", "iamapi", "shareapi", "console", "internal/", "cmd/"}
 )
 
 // allowed lists imports that cross a boundary today, each with its reason.
@@ -141,7 +141,7 @@ func TestImportDirections(t *testing.T) {
 		}
 	}
 	// The stores' conformance suites are run by the stores' tests only.
-	suites := []string{"meta/metatest", "iam/iamtest"}
+	suites := []string{"meta/metatest", "iam/iamtest", "share/sharetest"}
 	for pkg, imps := range pkgs {
 		for _, imp := range imps {
 			if in(imp, helpers) && !in(pkg, helpers) {
