@@ -1,6 +1,7 @@
 // Package migrate copies a Postern deployment from one set of stores to
 // another: identities (iam.Store), buckets, objects and multipart uploads
-// (meta.Store) and object bytes (blob.Backend). `postern migrate` uses it to
+// (meta.Store), object bytes (blob.Backend) and tracked share links with
+// their audit rows (share.Store, share.Importer). `postern migrate` uses it to
 // move an embedded deployment (SQLite and files in a data folder) onto
 // PostgreSQL and shared storage; it knows the stores only by their
 // interfaces.
@@ -29,6 +30,7 @@ import (
 	"github.com/postern/postern/iam"
 	"github.com/postern/postern/meta"
 	"github.com/postern/postern/policy"
+	"github.com/postern/postern/share"
 )
 
 // Stores is one side of a migration.
@@ -36,6 +38,10 @@ type Stores struct {
 	Meta  meta.Store
 	IAM   iam.Store
 	Blobs blob.Backend
+	// Shares, when set on both sides, are copied with their audit rows;
+	// both must also implement share.Importer (the source's ExportAudit,
+	// the target's ImportShare).
+	Shares share.Store
 }
 
 // Options tune a run.
@@ -73,6 +79,7 @@ func (c Count) Total() int { return c.Copied + c.Existing }
 type Summary struct {
 	Accounts, Users, AccessKeys, Groups, Memberships, Roles, Policies, Attachments, InlinePolicies Count
 	Buckets, BucketConfigs, Objects, Uploads, Parts                                                Count
+	Shares, ShareAudit                                                                             Count
 	// BytesCopied is the number of object and part bytes copied and
 	// verified by this run; BytesExisting those found in the target.
 	BytesCopied, BytesExisting int64
@@ -101,6 +108,7 @@ func (s *Summary) counts() []namedCount {
 		{"policy attachments", s.Attachments}, {"inline policies", s.InlinePolicies},
 		{"buckets", s.Buckets}, {"bucket configurations", s.BucketConfigs}, {"objects", s.Objects},
 		{"multipart uploads", s.Uploads}, {"upload parts", s.Parts},
+		{"shares", s.Shares}, {"share audit rows", s.ShareAudit},
 	}
 }
 
@@ -131,6 +139,9 @@ func Run(ctx context.Context, from, to Stores, opt Options) (Summary, error) {
 		return r.sum, err
 	}
 	if err := r.buckets(ctx); err != nil {
+		return r.sum, err
+	}
+	if err := r.shares(ctx); err != nil {
 		return r.sum, err
 	}
 	if len(r.sum.Failures) > 0 {
@@ -886,4 +897,146 @@ func (r *run) part(ctx context.Context, u meta.Upload, p meta.Part, have map[int
 	r.sum.Parts.Copied++
 	r.sum.BytesCopied += p.Segment.Size
 	return nil
+}
+
+// --- shares ------------------------------------------------------------------
+
+// shares copies every account's shares, each with all its audit rows, in
+// one transaction of the target's (ImportShare): a share is in the target
+// whole or not at all, so a run carries on where the last one stopped. A
+// share found in the target must equal the source's (uses, revocation and
+// audit count included), else it is a conflict. Each copy is read back and
+// compared.
+func (r *run) shares(ctx context.Context) error {
+	if r.from.Shares == nil || r.to.Shares == nil {
+		return nil
+	}
+	exp, ok := r.from.Shares.(share.Importer)
+	if !ok {
+		return errors.New("the source's share store cannot export audit rows (share.Importer)")
+	}
+	imp, ok := r.to.Shares.(share.Importer)
+	if !ok {
+		return errors.New("the target's share store cannot import shares (share.Importer)")
+	}
+	accounts, err := r.from.IAM.ListAccounts(ctx)
+	if err != nil {
+		return fmt.Errorf("listing the source's accounts: %w", err)
+	}
+	for _, a := range accounts {
+		f := share.Filter{AccountID: a.ID, Limit: share.MaxList}
+		for {
+			page, more, err := r.from.Shares.ListShares(ctx, f)
+			if err != nil {
+				return fmt.Errorf("listing the shares of %s: %w", a.ID, err)
+			}
+			for _, sh := range page {
+				if err := r.share(ctx, exp, imp, sh); err != nil {
+					return err
+				}
+			}
+			if !more || len(page) == 0 {
+				break
+			}
+			f.After = page[len(page)-1].ID
+		}
+	}
+	r.printf("shares: %d shares, %d audit rows", r.sum.Shares.Total(), r.sum.ShareAudit.Total())
+	return nil
+}
+
+func (r *run) share(ctx context.Context, exp, imp share.Importer, sh share.Share) error {
+	audit, err := exp.ExportAudit(ctx, sh.ID)
+	if err != nil {
+		return fmt.Errorf("share %s: reading its audit rows: %w", sh.ID, err)
+	}
+	got, err := r.to.Shares.GetShare(ctx, sh.ID)
+	switch {
+	case err == nil:
+		if d := shareDiff(got, sh); d != "" {
+			r.fail("share %s: the target's differs from the source's (%s)", sh.ID, d)
+			return nil
+		}
+		_, total, err := r.to.Shares.ListAudit(ctx, sh.ID, 1)
+		if err != nil {
+			return fmt.Errorf("share %s in the target: %w", sh.ID, err)
+		}
+		if total != int64(len(audit)) {
+			r.fail("share %s: the target has %d audit rows, the source %d", sh.ID, total, len(audit))
+			return nil
+		}
+		r.sum.Shares.Existing++
+		r.sum.ShareAudit.Existing += len(audit)
+		return nil
+	case !errors.Is(err, share.ErrNoSuchShare):
+		return fmt.Errorf("share %s in the target: %w", sh.ID, err)
+	}
+	if err := imp.ImportShare(ctx, sh, audit); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		r.fail("share %s: %v", sh.ID, err)
+		return nil
+	}
+	// Read back: the share as stored and every audit row.
+	got, err = r.to.Shares.GetShare(ctx, sh.ID)
+	if err != nil {
+		return fmt.Errorf("share %s in the target: %w", sh.ID, err)
+	}
+	back, err := imp.ExportAudit(ctx, sh.ID)
+	if err != nil {
+		return fmt.Errorf("share %s in the target: %w", sh.ID, err)
+	}
+	if d := shareDiff(got, sh); d != "" {
+		r.fail("share %s: copied, but the target's reads back different (%s)", sh.ID, d)
+		return nil
+	}
+	if d := auditDiff(back, audit); d != "" {
+		r.fail("share %s: copied, but its audit rows read back different (%s)", sh.ID, d)
+		return nil
+	}
+	r.sum.Shares.Copied++
+	r.sum.ShareAudit.Copied += len(audit)
+	return nil
+}
+
+// shareDiff names the first field in which a and b differ ("" when none).
+func shareDiff(a, b share.Share) string {
+	times := []struct {
+		name string
+		x, y time.Time
+	}{{"created", a.CreatedAt, b.CreatedAt}, {"expires", a.Expires, b.Expires}, {"revoked at", a.RevokedAt, b.RevokedAt}, {"last used", a.LastUsed, b.LastUsed}}
+	for _, t := range times {
+		if !t.x.Equal(t.y) {
+			return fmt.Sprintf("%s %v, not %v", t.name, t.x, t.y)
+		}
+	}
+	a.CreatedAt, a.Expires, a.RevokedAt, a.LastUsed = b.CreatedAt, b.Expires, b.RevokedAt, b.LastUsed
+	switch {
+	case a.Uses != b.Uses:
+		return fmt.Sprintf("uses %d, not %d", a.Uses, b.Uses)
+	case a.AccessKey != b.AccessKey:
+		return fmt.Sprintf("access key %s, not %s", a.AccessKey, b.AccessKey)
+	case a != b:
+		return "its scope, limits or creator"
+	}
+	return ""
+}
+
+// auditDiff names the first audit row in which a and b differ.
+func auditDiff(a, b []share.AuditEntry) string {
+	if len(a) != len(b) {
+		return fmt.Sprintf("%d rows, not %d", len(a), len(b))
+	}
+	for i := range a {
+		x, y := a[i], b[i]
+		if !x.Time.Equal(y.Time) {
+			return fmt.Sprintf("row %d: time %v, not %v", i, x.Time, y.Time)
+		}
+		x.Time = y.Time
+		if x != y {
+			return fmt.Sprintf("row %d (request %s)", i, y.RequestID)
+		}
+	}
+	return ""
 }

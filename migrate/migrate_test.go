@@ -18,6 +18,7 @@ import (
 	"github.com/postern/postern/iam"
 	"github.com/postern/postern/meta"
 	"github.com/postern/postern/meta/sqlite"
+	"github.com/postern/postern/share"
 )
 
 type side struct {
@@ -38,7 +39,7 @@ func open(t *testing.T) side {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return side{Stores{Meta: db, IAM: db, Blobs: bd}, db, bd}
+	return side{Stores{Meta: db, IAM: db, Blobs: bd, Shares: db}, db, bd}
 }
 
 var t0 = time.Unix(1700000000, 0).UTC()
@@ -304,5 +305,70 @@ func TestRunChecksSecrets(t *testing.T) {
 	c2, _ := iam.NewSecretChecker(bytes.Repeat([]byte{2}, iam.ServerKeySize))
 	if _, err := Run(context.Background(), from.Stores, to.Stores, Options{Secrets: c2}); !errors.Is(err, iam.ErrServerKeyMismatch) {
 		t.Fatalf("target seeded with another key: %v", err)
+	}
+}
+
+// Shares are copied with their uses, revocation, last use and every audit
+// row (more than ListAudit's page), across share list pages; a second run
+// finds them all; a target share that differs is a conflict.
+func TestRunCopiesShares(t *testing.T) {
+	ctx := context.Background()
+	src, dst := open(t), open(t)
+	acct := "111122223333"
+	must(t, src.IAM.CreateAccount(ctx, iam.Account{ID: acct, CreatedAt: t0}))
+	creator := share.Creator{Kind: "root", ARN: "arn:aws:iam::" + acct + ":root", UserID: acct}
+	var shares []share.Share
+	for i := range share.MaxList + 2 { // two list pages
+		sh := share.Share{ID: fmt.Sprintf("shr-%020d", i), AccessKey: fmt.Sprintf("PSHR%016d", i), AccountID: acct, Creator: creator,
+			Method: share.MethodGet, Bucket: "b", Key: fmt.Sprintf("k%d", i), CreatedAt: t0, Expires: t0.Add(time.Hour), MaxUses: 5}
+		must(t, src.Shares.CreateShare(ctx, sh))
+		shares = append(shares, sh)
+	}
+	used := shares[0].ID
+	for range 2 {
+		_, err := src.Shares.ClaimUse(ctx, used, t0.Add(time.Minute))
+		must(t, err)
+	}
+	_, err := src.Shares.RevokeShare(ctx, used, creator.ARN, t0.Add(2*time.Minute))
+	must(t, err)
+	var rows []share.AuditEntry
+	for i := range share.MaxAuditList + 3 {
+		rows = append(rows, share.AuditEntry{ShareID: used, Time: t0.Add(time.Duration(i) * time.Millisecond), Source: "203.0.113.7",
+			Method: "GET", Status: 200, Bytes: int64(i), RequestID: fmt.Sprint(i), Counted: i%2 == 0})
+	}
+	must(t, src.Shares.AddAudit(ctx, rows))
+
+	sum, err := Run(ctx, src.Stores, dst.Stores, Options{})
+	must(t, err)
+	if sum.Shares.Copied != len(shares) || sum.ShareAudit.Copied != len(rows) {
+		t.Fatalf("copied %d shares and %d audit rows, want %d and %d", sum.Shares.Copied, sum.ShareAudit.Copied, len(shares), len(rows))
+	}
+	got, err := dst.Shares.GetShare(ctx, used)
+	must(t, err)
+	if got.Uses != 2 || !got.RevokedAt.Equal(t0.Add(2*time.Minute)) || !got.LastUsed.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("copied share = %+v", got)
+	}
+	_, total, err := dst.Shares.ListAudit(ctx, used, 1)
+	must(t, err)
+	if total != int64(len(rows)) {
+		t.Fatalf("copied audit total %d, want %d", total, len(rows))
+	}
+	if _, err := dst.Shares.GetShare(ctx, shares[len(shares)-1].ID); err != nil {
+		t.Fatalf("the second page's share: %v", err)
+	}
+
+	// Again: everything is there.
+	sum, err = Run(ctx, src.Stores, dst.Stores, Options{})
+	must(t, err)
+	if sum.Shares.Copied != 0 || sum.Shares.Existing != len(shares) || sum.ShareAudit.Existing != len(rows) {
+		t.Fatalf("second run: %+v %+v", sum.Shares, sum.ShareAudit)
+	}
+
+	// The target's share changed: a conflict, reported, not overwritten.
+	_, err = dst.Shares.ClaimUse(ctx, shares[1].ID, t0.Add(time.Minute))
+	must(t, err)
+	sum, err = Run(ctx, src.Stores, dst.Stores, Options{})
+	if !errors.Is(err, ErrFailed) || len(sum.Failures) != 1 || !strings.Contains(sum.Failures[0], shares[1].ID) {
+		t.Fatalf("conflict: %v, failures %v", err, sum.Failures)
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/postern/postern/meta/postgres"
 	"github.com/postern/postern/meta/sqlite"
 	"github.com/postern/postern/migrate"
+	"github.com/postern/postern/share"
 )
 
 // MigrateMain runs `postern migrate --from DATA --meta TARGET [--blobs B]`:
@@ -122,6 +123,7 @@ func runMigrate(ctx context.Context, c migrateConfig, out io.Writer) error {
 
 	var toMeta meta.Store
 	var toIAM iam.Store
+	var toShares share.Store
 	var blobsDefault string
 	shown := c.target
 	if isPostgresURL(c.target) {
@@ -139,6 +141,7 @@ func runMigrate(ctx context.Context, c migrateConfig, out io.Writer) error {
 		if toIAM, ok = st.(iam.Store); !ok {
 			return errors.New("migrate: this build's PostgreSQL store does not implement iam.Store yet")
 		}
+		toShares = pg
 		if c.blobs == "" {
 			return errors.New("migrate: --blobs is required with a PostgreSQL target: the directory (or file:///path) the nodes will share")
 		}
@@ -163,7 +166,7 @@ func runMigrate(ctx context.Context, c migrateConfig, out io.Writer) error {
 			return fmt.Errorf("migrate: target: %w", err)
 		}
 		defer db.Close()
-		toMeta, toIAM, blobsDefault = db, db, filepath.Join(dst, "blobs")
+		toMeta, toIAM, toShares, blobsDefault = db, db, db, filepath.Join(dst, "blobs")
 	}
 	loc, err := parseBlobs(c.blobs, "")
 	if c.blobs == "" {
@@ -197,8 +200,8 @@ func runMigrate(ctx context.Context, c migrateConfig, out io.Writer) error {
 	fmt.Fprintf(out, "postern migrate: copying %s (object files in %s) into %s, object files into %s\n", src, fromBlobDir, shown, blobsShown)
 	started := time.Now()
 	sum, err := migrate.Run(ctx,
-		migrate.Stores{Meta: fromDB, IAM: fromDB, Blobs: fromBlobs},
-		migrate.Stores{Meta: toMeta, IAM: toIAM, Blobs: toBlobs},
+		migrate.Stores{Meta: fromDB, IAM: fromDB, Blobs: fromBlobs, Shares: fromDB},
+		migrate.Stores{Meta: toMeta, IAM: toIAM, Blobs: toBlobs, Shares: toShares},
 		migrate.Options{Progress: out, ProgressEvery: c.progress, Secrets: checker})
 	fmt.Fprintf(out, "postern migrate: summary (%s):\n", time.Since(started).Round(time.Millisecond))
 	sum.WriteSummary(out)
