@@ -22,6 +22,7 @@ import (
 	"errors"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // AccessKeyPrefix starts every share's access key (AWS keys start with
@@ -225,7 +226,8 @@ var (
 	ErrUsedUp      = errors.New("share: used up")
 )
 
-// AuditEntry is one request made with a share.
+// AuditEntry is one request made with a share. Stores keep its text
+// fields (which come from clients) as CleanText makes them.
 type AuditEntry struct {
 	ShareID   string
 	Time      time.Time
@@ -237,6 +239,17 @@ type AuditEntry struct {
 	Range     string // the Range header, "" when none
 	RequestID string
 	Counted   bool // the request used one of the share's uses
+}
+
+// CleanText returns s with each run of bytes that is not valid UTF-8, and
+// each NUL character, replaced by U+FFFD: text any database keeps as it
+// is. Stores apply it to audit rows' text, so that one odd request (a user
+// agent of raw bytes) never fails a batch.
+func CleanText(s string) string {
+	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
 
 // Filter selects shares to list. AccountID is required; the others narrow.

@@ -220,7 +220,8 @@ var sqlInsertAudit = `INSERT INTO share_audit (` + auditCols + `) VALUES (` + pl
 
 func insertAudit(tx *wtx, e share.AuditEntry) error {
 	_, err := tx.ExecContext(context.Background(), sqlInsertAudit,
-		e.ShareID, encTime(e.Time), e.Source, e.UserAgent, e.Method, e.Status, e.Bytes, e.Range, e.RequestID, e.Counted)
+		e.ShareID, encTime(e.Time), share.CleanText(e.Source), share.CleanText(e.UserAgent), share.CleanText(e.Method), e.Status, e.Bytes,
+		share.CleanText(e.Range), share.CleanText(e.RequestID), e.Counted)
 	if err != nil {
 		return fmt.Errorf("meta/sqlite: add audit row: %w", err)
 	}

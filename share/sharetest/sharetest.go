@@ -461,10 +461,10 @@ func testAddAudit(t *testing.T, s share.Store) {
 	odd := entry(unlimited.ID, t1.Add(6*time.Second), true, 8)
 	odd.UserAgent = "bad\xff\x00agent"
 	checkErr(t, s.AddAudit(ctx, []share.AuditEntry{odd}), nil)
-	_, total, err = s.ListAudit(ctx, unlimited.ID, 0)
+	got, total, err := s.ListAudit(ctx, unlimited.ID, 1)
 	checkErr(t, err, nil)
-	if total != 5 {
-		t.Fatalf("after the odd row: %d audit rows, want 5", total)
+	if total != 5 || len(got) != 1 || got[0].UserAgent != "bad\uFFFD\uFFFDagent" {
+		t.Fatalf("after the odd row: %d audit rows, newest %+v, want 5 and the user agent cleaned", total, got)
 	}
 }
 
