@@ -88,13 +88,17 @@ func TestAuthorization(t *testing.T) {
 	}
 	u, _ := url.Parse(aliceShare.URL)
 	for name, try := range map[string]func() response{
-		"other key":    func() response { return do(t, hc, "GET", strings.Replace(aliceShare.URL, "/a.txt?", "/b.txt?", 1), nil, nil) },
-		"other bucket": func() response { return do(t, hc, "GET", strings.Replace(aliceShare.URL, "/"+bucket+"/", "/"+other+"/", 1), nil, nil) },
-		"PUT":          func() response { return do(t, hc, "PUT", aliceShare.URL, nil, []byte("x")) },
-		"DELETE":       func() response { return do(t, hc, "DELETE", aliceShare.URL, nil, nil) },
-		"HEAD":         func() response { return do(t, hc, "HEAD", aliceShare.URL, nil, nil) },
-		"versionId":    func() response { return do(t, hc, "GET", aliceShare.URL+"&versionId=null", nil, nil) },
-		"list":         func() response { return do(t, hc, "GET", u.Scheme+"://"+u.Host+"/"+bucket+"?"+u.RawQuery, nil, nil) },
+		"other key": func() response {
+			return do(t, hc, "GET", strings.Replace(aliceShare.URL, "/a.txt?", "/b.txt?", 1), nil, nil)
+		},
+		"other bucket": func() response {
+			return do(t, hc, "GET", strings.Replace(aliceShare.URL, "/"+bucket+"/", "/"+other+"/", 1), nil, nil)
+		},
+		"PUT":       func() response { return do(t, hc, "PUT", aliceShare.URL, nil, []byte("x")) },
+		"DELETE":    func() response { return do(t, hc, "DELETE", aliceShare.URL, nil, nil) },
+		"HEAD":      func() response { return do(t, hc, "HEAD", aliceShare.URL, nil, nil) },
+		"versionId": func() response { return do(t, hc, "GET", aliceShare.URL+"&versionId=null", nil, nil) },
+		"list":      func() response { return do(t, hc, "GET", u.Scheme+"://"+u.Host+"/"+bucket+"?"+u.RawQuery, nil, nil) },
 	} {
 		if r := try(); r.Status != http.StatusForbidden {
 			t.Errorf("%s: %d %s, want 403", name, r.Status, r.Body)
