@@ -145,6 +145,11 @@ func LoadConfig(args []string, getenv func(string) string, stderr io.Writer) (*C
 			})
 			continue
 		}
+		if boolSettings[s.name] {
+			*s.dst = s.def
+			fs.Var((*boolString)(s.dst), s.name, s.help+" (env "+s.env+")")
+			continue
+		}
 		fs.StringVar(s.dst, s.name, s.def, s.help+" (env "+s.env+")")
 	}
 	fs.Usage = func() {
@@ -246,6 +251,25 @@ func LoadConfig(args []string, getenv func(string) string, stderr io.Writer) (*C
 	}
 	return c, nil
 }
+
+// boolSettings are the settings given as a bare flag (--NAME, or
+// --NAME=false); their environment and config file values are "true" or
+// "false".
+var boolSettings = map[string]bool{"share-webhook-allow-private": true}
+
+// boolString is a boolean flag kept as "true" or "false" in a string.
+type boolString string
+
+func (b *boolString) String() string { return string(*b) }
+func (b *boolString) Set(v string) error {
+	x, err := strconv.ParseBool(v)
+	if err != nil {
+		return err
+	}
+	*b = boolString(strconv.FormatBool(x))
+	return nil
+}
+func (b *boolString) IsBoolFlag() bool { return true }
 
 // minWebhookSecret is the shortest secret --share-webhook takes.
 const minWebhookSecret = 16

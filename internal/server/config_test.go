@@ -114,6 +114,10 @@ func TestConfigShareWebhook(t *testing.T) {
 	if string(c.ShareWebhookSecret) != "a-secret-of-24-bytes...." || c.ShareWebhookAllowPrivate {
 		t.Fatalf("secret %q allow-private %v", c.ShareWebhookSecret, c.ShareWebhookAllowPrivate)
 	}
+	c, err = LoadConfig([]string{"--share-webhook-allow-private"}, getenv, io.Discard)
+	if err != nil || !c.ShareWebhookAllowPrivate {
+		t.Fatalf("bare --share-webhook-allow-private: %v", err)
+	}
 	env["POSTERN_SHARE_WEBHOOK_SECRET"] = "from-the-environment"
 	env["POSTERN_SHARE_WEBHOOK_ALLOW_PRIVATE"] = "true"
 	c, err = LoadConfig([]string{"--share-webhook", "http://127.0.0.1:9/x"}, getenv, io.Discard)

@@ -23,7 +23,7 @@ var ErrRefusedAddress = errors.New("webhook: destination address not allowed")
 type refusedError struct{ addr netip.Addr }
 
 func (e *refusedError) Error() string {
-	return fmt.Sprintf("webhook: destination address %s is not public (loopback, private, link-local or reserved); the server does not call it", e.addr)
+	return fmt.Sprintf("the webhook's address %s is not public (loopback, private, link-local or reserved), and this server calls only public addresses", e.addr)
 }
 
 func (e *refusedError) Is(target error) bool { return target == ErrRefusedAddress }

@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -94,9 +95,12 @@ func ShareSecret(key []byte, shareID string) string {
 }
 
 // ShareKeyFromServerKey derives the key of ShareSecret from the server
-// key, for this purpose alone.
+// key, for this purpose alone (HKDF-SHA256, purpose
+// "postern/v1/share-webhook-secrets").
 func ShareKeyFromServerKey(serverKey []byte) []byte {
-	m := hmac.New(sha256.New, serverKey)
-	m.Write([]byte("postern share webhook key v1"))
-	return m.Sum(nil)
+	k, err := hkdf.Key(sha256.New, serverKey, nil, "postern/v1/share-webhook-secrets", sha256.Size)
+	if err != nil { // only for a length HKDF cannot give; 32 it can
+		panic("webhook: " + err.Error())
+	}
+	return k
 }

@@ -309,19 +309,24 @@ func (n *Notifier) Notify(ev Event, shareWebhook string) {
 	}
 }
 
-// Used notifies a use of s (the share after its use was counted) made by
-// the request a records; when that use was s's last (MaxUses reached), it
-// also notifies share.used_up. Call it once per counted use, so that
-// exactly one call sees Uses reach MaxUses.
-func (n *Notifier) Used(s *share.Share, a *share.AuditEntry) {
-	n.Notify(UsedEvent(s, a), s.Webhook)
-	if s.MaxUses > 0 && s.Uses == s.MaxUses {
-		n.Notify(UsedUpEvent(s, a.Time), s.Webhook)
+// Event notifies a share event; it is share.RecorderOptions.Events, called
+// on the goroutine of the request that caused the event, and never blocks.
+// A use sends share.used, a use that was the share's last one
+// share.used_up as well (the request path emits it once: the use that took
+// the count to MaxUses), a revocation share.revoked.
+func (n *Notifier) Event(ev share.Event) {
+	sh := &ev.Share
+	switch ev.Kind {
+	case share.EventUse:
+		if ev.Entry != nil {
+			n.Notify(UsedEvent(sh, ev.Entry), sh.Webhook)
+		}
+	case share.EventUsedUp:
+		n.Notify(UsedUpEvent(sh, ev.Time), sh.Webhook)
+	case share.EventRevoked:
+		n.Notify(RevokedEvent(sh), sh.Webhook)
 	}
 }
-
-// Revoked notifies s's revocation.
-func (n *Notifier) Revoked(s *share.Share) { n.Notify(RevokedEvent(s), s.Webhook) }
 
 // enqueue queues d without blocking, or drops it.
 func (n *Notifier) enqueue(d *delivery) {

@@ -111,7 +111,8 @@ func TestDeliverySignedJSON(t *testing.T) {
 	secret := []byte("server-secret")
 	n, s := newTest(t, Config{URL: rc.URL + "/hook?token=x", Secret: secret, Clock: fake})
 	sh := testShare
-	n.Used(&sh, &share.AuditEntry{Time: t0.Add(-time.Second), Source: "203.0.113.7", UserAgent: "curl/8.5.0", Status: 200, Bytes: 4096})
+	n.Event(share.Event{Kind: share.EventUse, Time: t0.Add(-time.Second), Share: sh,
+		Entry: &share.AuditEntry{Time: t0.Add(-time.Second), Source: "203.0.113.7", UserAgent: "curl/8.5.0", Status: 200, Bytes: 4096}})
 	if o := s.next(t); o != "delivered" {
 		t.Fatalf("outcome %s", o)
 	}
@@ -151,7 +152,7 @@ func TestDeliverySignedJSON(t *testing.T) {
 
 	// Revoked: no use fields.
 	sh.RevokedAt = t0
-	n.Revoked(&sh)
+	n.Event(share.Event{Kind: share.EventRevoked, Share: sh})
 	s.next(t)
 	h = rc.next1(t)
 	if h.header.Get("X-Postern-Event") != "share.revoked" || bytes.Contains(h.body, []byte("source")) || !bytes.Contains(h.body, []byte(`"type":"share.revoked"`)) {
@@ -159,21 +160,31 @@ func TestDeliverySignedJSON(t *testing.T) {
 	}
 }
 
-// The last use sends share.used then share.used_up, each once.
-func TestUsedUp(t *testing.T) {
+// Each kind of share.Event becomes its notification.
+func TestEventKinds(t *testing.T) {
 	rc := newReceiver(t, status(200))
 	n, s := newTest(t, Config{URL: rc.URL, Secret: []byte("k"), Workers: 1})
 	sh := testShare
-	for sh.Uses = 1; sh.Uses <= sh.MaxUses; sh.Uses++ {
-		n.Used(&sh, &share.AuditEntry{Time: t0, Status: 200})
-	}
+	sh.Uses = sh.MaxUses
+	n.Event(share.Event{Kind: share.EventUse, Time: t0, Share: sh, Entry: &share.AuditEntry{Time: t0, Status: 200}})
+	n.Event(share.Event{Kind: share.EventUsedUp, Time: t0, Share: sh})
+	sh.RevokedAt = t0.Add(time.Minute)
+	n.Event(share.Event{Kind: share.EventRevoked, Time: sh.RevokedAt, Share: sh})
+	n.Event(share.Event{Kind: "something new", Time: t0, Share: sh}) // not notified
 	var types []string
-	for range 6 {
+	for range 3 {
 		s.next(t)
-		types = append(types, rc.next1(t).header.Get("X-Postern-Event"))
+		h := rc.next1(t)
+		var p map[string]any
+		json.Unmarshal(h.body, &p)
+		types = append(types, h.header.Get("X-Postern-Event")+"="+p["type"].(string)+"@"+p["time"].(string))
 	}
-	if got := strings.Join(types, ","); got != "share.used,share.used,share.used,share.used,share.used,share.used_up" {
-		t.Fatalf("events %s", got)
+	want := "share.used=share.used@2026-03-04T05:06:07Z,share.used_up=share.used_up@2026-03-04T05:06:07Z,share.revoked=share.revoked@2026-03-04T05:07:07Z"
+	if got := strings.Join(types, ","); got != want {
+		t.Fatalf("events %s, want %s", got, want)
+	}
+	if st := n.Stats(); st != (Stats{Delivered: 3}) {
+		t.Fatalf("stats %+v", st)
 	}
 }
 
@@ -186,7 +197,7 @@ func TestShareWebhookSecret(t *testing.T) {
 	sh := testShare
 	sh.Webhook = own.URL + "/mine"
 	sh.RevokedAt = t0
-	n.Revoked(&sh)
+	n.Event(share.Event{Kind: share.EventRevoked, Share: sh})
 	s.next(t)
 	s.next(t)
 	hw, ho := wide.next1(t), own.next1(t)
@@ -216,7 +227,7 @@ func TestShareWebhookPrivateRefused(t *testing.T) {
 	for _, u := range []string{rc.URL, "http://localhost:" + port + "/"} {
 		sh := testShare
 		sh.Webhook = u
-		n.Revoked(&sh)
+		n.Event(share.Event{Kind: share.EventRevoked, Share: sh})
 		if o := s.next(t); o != "failed" {
 			t.Fatalf("%s: outcome %s, want failed", u, o)
 		}
@@ -238,7 +249,7 @@ func TestRetryBackoff(t *testing.T) {
 	fake := clock.NewFake(t0)
 	n, s := newTest(t, Config{URL: rc.URL, Secret: []byte("k"), Clock: fake, BaseDelay: 2 * time.Second})
 	sh := testShare
-	n.Revoked(&sh)
+	n.Event(share.Event{Kind: share.EventRevoked, Share: sh})
 	var ids []string
 	for i, delay := range []time.Duration{2 * time.Second, 4 * time.Second} {
 		h := rc.next1(t)
@@ -298,7 +309,7 @@ func TestAttemptsExhausted(t *testing.T) {
 	fake := clock.NewFake(t0)
 	n, s := newTest(t, Config{URL: rc.URL, Secret: []byte("k"), Clock: fake})
 	sh := testShare
-	n.Revoked(&sh)
+	n.Event(share.Event{Kind: share.EventRevoked, Share: sh})
 	var waited time.Duration
 	for i := 1; i < DefaultMaxAttempts; i++ {
 		rc.next1(t)
@@ -334,7 +345,7 @@ func TestRetryAfter(t *testing.T) {
 		status(429, "Retry-After", "3600"))
 	n, s := newTest(t, Config{URL: rc.URL, Secret: []byte("k"), Clock: fake})
 	sh := testShare
-	n.Revoked(&sh)
+	n.Event(share.Event{Kind: share.EventRevoked, Share: sh})
 	for i, want := range []time.Duration{7 * time.Second, 30 * time.Second} {
 		rc.next1(t)
 		if o := s.next(t); o != "retry" {
@@ -372,7 +383,7 @@ func TestNoRetry(t *testing.T) {
 		fake := clock.NewFake(t0)
 		n, s := newTest(t, Config{URL: rc.URL, Secret: []byte("k"), Clock: fake})
 		sh := testShare
-		n.Revoked(&sh)
+		n.Event(share.Event{Kind: share.EventRevoked, Share: sh})
 		rc.next1(t)
 		if o := s.next(t); o != "failed" {
 			t.Fatalf("outcome %s", o)
@@ -401,7 +412,7 @@ func TestAttemptTimeout(t *testing.T) {
 	defer close(release)
 	n, s := newTest(t, Config{URL: srv.URL, Secret: []byte("k"), Clock: clock.NewFake(t0), Timeout: 50 * time.Millisecond})
 	sh := testShare
-	n.Revoked(&sh)
+	n.Event(share.Event{Kind: share.EventRevoked, Share: sh})
 	if o := s.next(t); o != "retry" {
 		t.Fatalf("outcome %s", o)
 	}
@@ -421,11 +432,11 @@ func TestQueueFull(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(lockedWriter{&logs, &logMu}, nil))
 	n, s := newTest(t, Config{URL: srv.URL, Secret: []byte("k"), Queue: 1, Workers: 1, Logger: logger})
 	sh := testShare
-	n.Revoked(&sh) // taken by the worker, which waits in the receiver
+	n.Event(share.Event{Kind: share.EventRevoked, Share: sh}) // taken by the worker, which waits in the receiver
 	<-entered
-	n.Revoked(&sh) // queued
+	n.Event(share.Event{Kind: share.EventRevoked, Share: sh}) // queued
 	for range 5 {
-		n.Revoked(&sh) // dropped
+		n.Event(share.Event{Kind: share.EventRevoked, Share: sh}) // dropped
 	}
 	for range 5 {
 		if o := s.next(t); o != "dropped" {
@@ -447,7 +458,7 @@ func TestQueueFull(t *testing.T) {
 		}
 	}
 	// The queue accepts again: the burst ends with a line saying how many went.
-	n.Revoked(&sh)
+	n.Event(share.Event{Kind: share.EventRevoked, Share: sh})
 	if o := s.next(t); o != "delivered" {
 		t.Fatalf("outcome %s", o)
 	}
@@ -475,7 +486,7 @@ func TestClose(t *testing.T) {
 	fake := clock.NewFake(t0)
 	n, s := newTest(t, Config{URL: rc.URL, Secret: []byte("k"), Clock: fake})
 	sh := testShare
-	n.Revoked(&sh)
+	n.Event(share.Event{Kind: share.EventRevoked, Share: sh})
 	if o := s.next(t); o != "retry" {
 		t.Fatal(o)
 	}
@@ -483,11 +494,11 @@ func TestClose(t *testing.T) {
 	if fake.Armed() != 0 {
 		t.Fatal("a retry survived Close")
 	}
-	n.Revoked(&sh)
+	n.Event(share.Event{Kind: share.EventRevoked, Share: sh})
 	if o := s.next(t); o != "dropped" {
 		t.Fatal(o)
 	}
 	var nilN *Notifier
-	nilN.Revoked(&sh) // a nil Notifier notifies nothing
+	nilN.Event(share.Event{Kind: share.EventRevoked, Share: sh}) // a nil Notifier notifies nothing
 	_ = context.Background()
 }
