@@ -152,6 +152,23 @@ func TestWebhooks(t *testing.T) {
 			t.Errorf("%s: share.used uses %v, want 1 to 5", p, u)
 		}
 	}
+	// An unlimited share's share.used says the uses after it too.
+	free := create(t, srv, root, map[string]any{"bucket": bucket, "key": "a/report.pdf", "webhook": recv.URL + "/own"})
+	secrets["/own"] = []byte(free.WebhookSecret)
+	if status, _ := curl(t, "-s", "-A", "curl-share-hook-test", free.URL); status != 200 {
+		t.Fatalf("unlimited share: %d", status)
+	}
+	for seen := map[string]bool{}; len(seen) < 2; {
+		n := nextNotification(t, got)
+		count[n.path+" "+n.event["type"].(string)]++
+		seen[n.path] = true
+		if err := webhook.Verify(secrets[n.path], n.header.Get("X-Postern-Signature"), n.header.Get("X-Postern-Timestamp"), n.body, time.Now(), 5*time.Minute); err != nil {
+			t.Fatalf("%s: %v", n.path, err)
+		}
+		if n.event["shareId"] != free.ID || n.event["type"] != "share.used" || n.event["uses"] != 1.0 || n.event["maxUses"] != 0.0 {
+			t.Fatalf("unlimited share's notification %s", n.body)
+		}
+	}
 	// Nothing more is pending: the server counted as many deliveries.
 	total := 0
 	for _, n := range count {
