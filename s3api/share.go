@@ -193,7 +193,13 @@ func (h *Handler) finishShare(req *request, status int, now time.Time) {
 	}
 	rec.Record(e)
 	if e.Counted {
-		rec.Emit(share.Event{Kind: share.EventUse, Time: e.Time, Share: *sh, Entry: &e})
+		ev := share.Event{Kind: share.EventUse, Time: e.Time, Share: *sh, Entry: &e}
+		if !req.shareClaimed {
+			// An unlimited share's use is counted by AddAudit, later:
+			// the event says Uses after the use (share.Event).
+			ev.Share.Uses++
+		}
+		rec.Emit(ev)
 		if req.shareUsedUp {
 			rec.Emit(share.Event{Kind: share.EventUsedUp, Time: e.Time, Share: *sh})
 		}

@@ -65,6 +65,14 @@ type Config struct {
 	// Unavailable, if set, reports whether a store's error means that the
 	// metadata store cannot be reached (503).
 	Unavailable func(error) bool
+	// CheckWebhook, if set, vets a new share's webhook URL (its address:
+	// share/webhook.CheckURL); its error, in words for the caller, makes
+	// the request 400 InvalidArgument.
+	CheckWebhook func(ctx context.Context, url string) error
+	// WebhookSecret, if set, is the secret that signs a share's webhook
+	// notifications, shown by CreateShare and GetShare when the share
+	// has a webhook.
+	WebhookSecret func(shareID string) string
 }
 
 // Handler serves the API.
@@ -359,6 +367,11 @@ func (h *Handler) create(c *call, _ string) error {
 	if err := h.authorize(c, sh.Action(), sh.Resource(), sh.Bucket, nil); err != nil {
 		return err
 	}
+	if sh.Webhook != "" && h.cfg.CheckWebhook != nil {
+		if err := h.cfg.CheckWebhook(c.r.Context(), sh.Webhook); err != nil {
+			return invalid("The field webhook is not accepted: " + err.Error() + ".")
+		}
+	}
 	if err := h.store.CreateShare(c.r.Context(), sh); err != nil {
 		return err
 	}
@@ -366,6 +379,7 @@ func (h *Handler) create(c *call, _ string) error {
 	if err != nil {
 		return err
 	}
+	h.withWebhookSecret(&out, &sh)
 	return writeJSON(c.w, http.StatusCreated, out)
 }
 
@@ -435,6 +449,7 @@ func (h *Handler) get(c *call, id string) error {
 	if err != nil {
 		return err
 	}
+	h.withWebhookSecret(&out, &sh)
 	rows, total, err := h.store.ListAudit(c.r.Context(), id, share.MaxAuditList)
 	if err != nil {
 		return err
@@ -525,11 +540,14 @@ type shareOut struct {
 	Overwrite   bool              `json:"overwrite"`
 	Note        string            `json:"note"`
 	Webhook     string            `json:"webhook"`
-	Creator     string            `json:"creator"`
-	RevokedAt   string            `json:"revokedAt,omitempty"`
-	RevokedBy   string            `json:"revokedBy,omitempty"`
-	Audit       []auditOut        `json:"audit,omitempty"`
-	AuditTotal  *int64            `json:"auditTotal,omitempty"`
+	// WebhookSecret signs the webhook's notifications: CreateShare and
+	// GetShare only.
+	WebhookSecret string     `json:"webhookSecret,omitempty"`
+	Creator       string     `json:"creator"`
+	RevokedAt     string     `json:"revokedAt,omitempty"`
+	RevokedBy     string     `json:"revokedBy,omitempty"`
+	Audit         []auditOut `json:"audit,omitempty"`
+	AuditTotal    *int64     `json:"auditTotal,omitempty"`
 }
 
 type auditOut struct {
@@ -571,6 +589,14 @@ func (h *Handler) view(sh *share.Share) (shareOut, error) {
 		Note: sh.Note, Webhook: sh.Webhook, Creator: sh.Creator.ARN,
 		RevokedAt: rfc3339(sh.RevokedAt), RevokedBy: sh.RevokedBy,
 	}, nil
+}
+
+// withWebhookSecret adds to out the secret of sh's webhook notifications,
+// if it has a webhook.
+func (h *Handler) withWebhookSecret(out *shareOut, sh *share.Share) {
+	if sh.Webhook != "" && h.cfg.WebhookSecret != nil {
+		out.WebhookSecret = h.cfg.WebhookSecret(sh.ID)
+	}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) error {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -14,6 +15,7 @@ import (
 	"github.com/postern/postern/diskspace"
 	"github.com/postern/postern/iam"
 	"github.com/postern/postern/meta/postgres"
+	"github.com/postern/postern/share/webhook"
 )
 
 // Config holds the server's settings. Precedence, highest first:
@@ -59,6 +61,15 @@ type Config struct {
 	// Web console (see console.go).
 	ConsoleListen string `json:"console-listen"`
 	ConsoleS3URL  string `json:"console-s3-url"`
+	// Share link notifications (package share/webhook, see shares.go).
+	ShareWebhook             string `json:"share-webhook"`
+	ShareWebhookSecretFile   string `json:"share-webhook-secret-file"`
+	ShareWebhookAllowPrivStr string `json:"share-webhook-allow-private"`
+	ShareWebhookAllowPrivate bool   `json:"-"`
+	// ShareWebhookSecret signs the server-wide webhook's notifications:
+	// the --share-webhook-secret-file's contents (trailing white space
+	// removed) or POSTERN_SHARE_WEBHOOK_SECRET.
+	ShareWebhookSecret []byte `json:"-"`
 }
 
 // flagHelp reports that -h was given and usage printed.
@@ -110,6 +121,9 @@ func (c *Config) settings() []setting {
 		{"disk-min-free", "POSTERN_DISK_MIN_FREE", "auto", "refuse uploads (507 InsufficientStorage) that would leave less free space on the data volume: a size (512MiB, 2GB, 0), a percentage of the volume (2%), or auto: 2% of the volume, between 64 MiB and 1 GiB, at most 1/8 of the volume", &c.DiskMinFreeStr, false},
 		{"disk-reserve", "POSTERN_DISK_RESERVE", "auto", "size of DATA/reserve.bin, space kept allocated and released when the volume fills up anyway so that deletes still work: a size, a percentage, 0 for none, or auto: 0.5% of the volume, between 8 and 64 MiB, at most 1/16 of the volume", &c.DiskReserveStr, false},
 		{"sts-min-duration", "POSTERN_STS_MIN_DURATION", "15m", "smallest DurationSeconds STS accepts (lowers AWS's 900-second floor, e.g. for tests)", &c.STSMinStr, false},
+		{"share-webhook", "POSTERN_SHARE_WEBHOOK", "", "http(s) URL notified (signed JSON POST) of every share link's uses, revocation and running out of uses; needs a secret (--share-webhook-secret-file or POSTERN_SHARE_WEBHOOK_SECRET); see docs/api.md, Webhooks", &c.ShareWebhook, false},
+		{"share-webhook-secret-file", "POSTERN_SHARE_WEBHOOK_SECRET_FILE", "", "file holding the secret (at least 16 bytes) that signs --share-webhook's notifications; the environment variable POSTERN_SHARE_WEBHOOK_SECRET may hold it instead", &c.ShareWebhookSecretFile, false},
+		{"share-webhook-allow-private", "POSTERN_SHARE_WEBHOOK_ALLOW_PRIVATE", "false", "let shares' own webhooks (URLs users give) reach loopback, private and link-local addresses; keep false unless every user is trusted", &c.ShareWebhookAllowPrivStr, false},
 	}
 }
 
@@ -129,6 +143,11 @@ func LoadConfig(args []string, getenv func(string) string, stderr io.Writer) (*C
 				*dst += v
 				return nil
 			})
+			continue
+		}
+		if boolSettings[s.name] {
+			*s.dst = s.def
+			fs.Var((*boolString)(s.dst), s.name, s.help+" (env "+s.env+")")
 			continue
 		}
 		fs.StringVar(s.dst, s.name, s.def, s.help+" (env "+s.env+")")
@@ -220,6 +239,9 @@ func LoadConfig(args []string, getenv func(string) string, stderr io.Writer) (*C
 	if c.Blobs, err = parseBlobs(c.BlobsStr, c.Data); err != nil {
 		return nil, err
 	}
+	if err := c.loadShareWebhook(getenv); err != nil {
+		return nil, err
+	}
 	if c.Meta != "" {
 		// Checked now, connected to in Build; the errors never quote
 		// the password.
@@ -228,4 +250,63 @@ func LoadConfig(args []string, getenv func(string) string, stderr io.Writer) (*C
 		}
 	}
 	return c, nil
+}
+
+// boolSettings are the settings given as a bare flag (--NAME, or
+// --NAME=false); their environment and config file values are "true" or
+// "false".
+var boolSettings = map[string]bool{"share-webhook-allow-private": true}
+
+// boolString is a boolean flag kept as "true" or "false" in a string.
+type boolString string
+
+func (b *boolString) String() string { return string(*b) }
+func (b *boolString) Set(v string) error {
+	x, err := strconv.ParseBool(v)
+	if err != nil {
+		return err
+	}
+	*b = boolString(strconv.FormatBool(x))
+	return nil
+}
+func (b *boolString) IsBoolFlag() bool { return true }
+
+// minWebhookSecret is the shortest secret --share-webhook takes.
+const minWebhookSecret = 16
+
+// loadShareWebhook checks the --share-webhook settings and reads the
+// secret.
+func (c *Config) loadShareWebhook(getenv func(string) string) error {
+	switch c.ShareWebhookAllowPrivStr {
+	case "true", "false":
+		c.ShareWebhookAllowPrivate = c.ShareWebhookAllowPrivStr == "true"
+	default:
+		return fmt.Errorf("--share-webhook-allow-private %q: want true or false", c.ShareWebhookAllowPrivStr)
+	}
+	env := getenv("POSTERN_SHARE_WEBHOOK_SECRET")
+	if c.ShareWebhookSecretFile != "" && env != "" {
+		return errors.New("share-webhook secret: give --share-webhook-secret-file or POSTERN_SHARE_WEBHOOK_SECRET, not both")
+	}
+	secret := []byte(env)
+	if c.ShareWebhookSecretFile != "" {
+		data, err := os.ReadFile(c.ShareWebhookSecretFile)
+		if err != nil {
+			return fmt.Errorf("share-webhook-secret-file: %w", err)
+		}
+		secret = bytes.TrimRight(data, " \t\r\n")
+	}
+	if c.ShareWebhook == "" {
+		if len(secret) > 0 {
+			return errors.New("a share webhook secret is set but --share-webhook is not")
+		}
+		return nil
+	}
+	if _, err := webhook.ParseURL(c.ShareWebhook); err != nil {
+		return fmt.Errorf("share-webhook: %w", err)
+	}
+	if len(secret) < minWebhookSecret {
+		return fmt.Errorf("share-webhook: needs a secret of at least %d bytes in --share-webhook-secret-file or POSTERN_SHARE_WEBHOOK_SECRET", minWebhookSecret)
+	}
+	c.ShareWebhookSecret = secret
+	return nil
 }

@@ -100,3 +100,54 @@ func TestConfigDiskThresholds(t *testing.T) {
 		}
 	}
 }
+
+func TestConfigShareWebhook(t *testing.T) {
+	dir := t.TempDir()
+	secretFile := filepath.Join(dir, "secret")
+	os.WriteFile(secretFile, []byte("a-secret-of-24-bytes....\n"), 0o600)
+	env := map[string]string{}
+	getenv := func(k string) string { return env[k] }
+	c, err := LoadConfig([]string{"--share-webhook", "https://hooks.example.com/x", "--share-webhook-secret-file", secretFile}, getenv, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(c.ShareWebhookSecret) != "a-secret-of-24-bytes...." || c.ShareWebhookAllowPrivate {
+		t.Fatalf("secret %q allow-private %v", c.ShareWebhookSecret, c.ShareWebhookAllowPrivate)
+	}
+	c, err = LoadConfig([]string{"--share-webhook-allow-private"}, getenv, io.Discard)
+	if err != nil || !c.ShareWebhookAllowPrivate {
+		t.Fatalf("bare --share-webhook-allow-private: %v", err)
+	}
+	env["POSTERN_SHARE_WEBHOOK_SECRET"] = "from-the-environment"
+	env["POSTERN_SHARE_WEBHOOK_ALLOW_PRIVATE"] = "true"
+	c, err = LoadConfig([]string{"--share-webhook", "http://127.0.0.1:9/x"}, getenv, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(c.ShareWebhookSecret) != "from-the-environment" || !c.ShareWebhookAllowPrivate {
+		t.Fatalf("secret %q allow-private %v", c.ShareWebhookSecret, c.ShareWebhookAllowPrivate)
+	}
+	for _, bad := range [][]string{
+		{"--share-webhook", "http://127.0.0.1:9/x", "--share-webhook-secret-file", secretFile}, // both secrets
+		{"--share-webhook", "ftp://example.com/"},
+		{"--share-webhook-allow-private", "yes"},
+	} {
+		if _, err := LoadConfig(bad, getenv, io.Discard); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+	delete(env, "POSTERN_SHARE_WEBHOOK_SECRET")
+	for _, bad := range [][]string{
+		{"--share-webhook", "https://hooks.example.com/x"}, // no secret
+		{"--share-webhook-secret-file", secretFile},        // a secret for nothing
+		{"--share-webhook", "https://hooks.example.com/x", "--share-webhook-secret-file", filepath.Join(dir, "missing")},
+	} {
+		if _, err := LoadConfig(bad, getenv, io.Discard); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+	os.WriteFile(secretFile, []byte("short\n"), 0o600)
+	if _, err := LoadConfig([]string{"--share-webhook", "https://hooks.example.com/x", "--share-webhook-secret-file", secretFile}, getenv, io.Discard); err == nil {
+		t.Error("a 5-byte secret accepted")
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/postern/postern/iam"
 	"github.com/postern/postern/iamapi"
 	"github.com/postern/postern/share"
+	"github.com/postern/postern/share/webhook"
 	"github.com/postern/postern/shareapi"
 )
 
@@ -18,6 +19,8 @@ import (
 type identity struct {
 	svc *iam.Service
 	api http.Handler
+	// webhookKey derives shares' webhook secrets (share/webhook).
+	webhookKey []byte
 }
 
 // newIdentity loads (or creates) the server key and builds the identity
@@ -40,6 +43,7 @@ func newIdentity(ctx context.Context, cfg *Config, store iam.Store, shares share
 		Shares:             shares,
 		Logger:             logger,
 	})
+	webhookKey := webhook.ShareKeyFromServerKey(key)
 	clear(key) // the service keeps only derived keys
 	if err != nil {
 		return nil, err
@@ -48,7 +52,7 @@ func newIdentity(ctx context.Context, cfg *Config, store iam.Store, shares share
 		return nil, fmt.Errorf("identities: %w", err)
 	}
 	api := iamapi.New(iamapi.Config{Service: svc, Region: cfg.Region, Net: netcfg, Logger: logger, Unavailable: unavailable})
-	return &identity{svc: svc, api: api}, nil
+	return &identity{svc: svc, api: api, webhookKey: webhookKey}, nil
 }
 
 // withIdentityAPI sends IAM and STS requests (told apart by iamapi.Wants) to

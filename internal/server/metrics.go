@@ -10,6 +10,7 @@ import (
 
 	"github.com/postern/postern/diskspace"
 	"github.com/postern/postern/share"
+	"github.com/postern/postern/share/webhook"
 )
 
 // metrics are the server's Prometheus metrics, registered on their own registry.
@@ -128,4 +129,17 @@ func (m *metrics) observe(op string, status int, in, out int64, d time.Duration)
 	s.latency.Observe(d.Seconds())
 	m.bytesIn.Add(float64(in))
 	m.bytesOut.Add(float64(out))
+}
+
+// watchShareWebhooks exports the share notifications' counters.
+func (m *metrics) watchShareWebhooks(n *webhook.Notifier) {
+	counter := func(name, help string, f func(webhook.Stats) uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return float64(f(n.Stats())) })
+	}
+	m.reg.MustRegister(
+		counter("postern_share_webhook_delivered_total", "Share notifications delivered (answered 2xx).", func(s webhook.Stats) uint64 { return s.Delivered }),
+		counter("postern_share_webhook_failed_total", "Share notifications given up: a final answer, a refused address, or retries exhausted.", func(s webhook.Stats) uint64 { return s.Failed }),
+		counter("postern_share_webhook_dropped_total", "Share notifications dropped because the queue was full.", func(s webhook.Stats) uint64 { return s.Dropped }),
+		counter("postern_share_webhook_retries_total", "Share notification attempts after the first.", func(s webhook.Stats) uint64 { return s.Retries }),
+	)
 }

@@ -93,11 +93,14 @@ type shareOut struct {
 	ContentType string            `json:"contentType"`
 	Overwrite   bool              `json:"overwrite"`
 	Note        string            `json:"note"`
-	Creator     string            `json:"creator"`
-	RevokedAt   string            `json:"revokedAt"`
-	RevokedBy   string            `json:"revokedBy"`
-	Audit       []auditRow        `json:"audit"`
-	AuditTotal  int64             `json:"auditTotal"`
+	Webhook     string            `json:"webhook"`
+	// WebhookSecret: CreateShare and GetShare, when Webhook is set.
+	WebhookSecret string     `json:"webhookSecret"`
+	Creator       string     `json:"creator"`
+	RevokedAt     string     `json:"revokedAt"`
+	RevokedBy     string     `json:"revokedBy"`
+	Audit         []auditRow `json:"audit"`
+	AuditTotal    int64      `json:"auditTotal"`
 }
 
 type auditRow struct {
