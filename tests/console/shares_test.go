@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/chromedp/chromedp"
 
 	"github.com/postern/postern/internal/s3test"
@@ -70,7 +71,11 @@ func TestSharesInBrowser(t *testing.T) {
 	s3c := s3test.Client(srv, s3test.Options{})
 	s3test.CreateBucket(t, s3c, "reports")
 	content := "quarterly numbers\n"
-	s3test.Put(t, s3c, "reports", "q3.txt", []byte(content))
+	// no-store: the browser's second open must reach the server, not its cache.
+	if _, err := s3c.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String("reports"), Key: aws.String("q3.txt"),
+		Body: strings.NewReader(content), ContentType: aws.String("text/plain"), CacheControl: aws.String("no-store")}); err != nil {
+		t.Fatal(err)
+	}
 	b.signIn(base, srv.AccessKey, srv.SecretKey)
 
 	// --- share as a tracked link with one use ---
