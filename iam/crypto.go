@@ -6,8 +6,10 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hkdf"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 )
@@ -20,12 +22,16 @@ const ServerKeySize = 32
 const (
 	infoSecrets = "postern/v1/secret-keys-at-rest"
 	infoTokens  = "postern/v1/sts-session-tokens"
+	infoShares  = "postern/v1/share-link-secrets"
 )
 
 // keyring holds the AEADs derived from the server key.
 type keyring struct {
 	secrets cipher.AEAD // secret access keys at rest
 	tokens  cipher.AEAD // session tokens
+	// shares is the HMAC key share links' secrets are derived with
+	// (shareSecret); it never leaves the keyring.
+	shares []byte
 }
 
 func newKeyring(serverKey []byte) (*keyring, error) {
@@ -40,7 +46,21 @@ func newKeyring(serverKey []byte) (*keyring, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &keyring{secrets: secrets, tokens: tokens}, nil
+	shares, err := hkdf.Key(sha256.New, serverKey, nil, infoShares, 32)
+	if err != nil {
+		return nil, fmt.Errorf("iam: derive key: %w", err)
+	}
+	return &keyring{secrets: secrets, tokens: tokens, shares: shares}, nil
+}
+
+// shareSecret derives the secret of a share link's access key:
+// HMAC-SHA256 over the access key with the shares key, its first 30 bytes
+// in base64 — 40 characters of the alphabet of AWS secrets. It is never
+// stored: the server derives it again whenever it signs or verifies.
+func (k *keyring) shareSecret(accessKey string) string {
+	mac := hmac.New(sha256.New, k.shares)
+	mac.Write([]byte(accessKey))
+	return base64.StdEncoding.EncodeToString(mac.Sum(nil)[:30])
 }
 
 func deriveAEAD(serverKey []byte, info string) (cipher.AEAD, error) {

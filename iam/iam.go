@@ -18,6 +18,8 @@ import (
 	"crypto/subtle"
 	"errors"
 	"time"
+
+	"github.com/postern/postern/share"
 )
 
 // DefaultAccountID is the account that owns the root credentials given to the server.
@@ -52,6 +54,11 @@ type Principal struct {
 	// SessionPolicy is the session policy document passed to AssumeRole
 	// (empty when none): it narrows what the role's policies grant.
 	SessionPolicy string
+	// Share is the share link whose access key signed the request (nil for
+	// every other credential): the principal is then the share's creator as
+	// it is now, and the request must also be within the share's scope
+	// (share.Share.Permits) and, for a counted use, claim one.
+	Share *share.Share
 
 	// The long-term access key (and its user) that temporary credentials
 	// derive from, and the role id of a role session: for revocation checks

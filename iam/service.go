@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/postern/postern/policy"
+	"github.com/postern/postern/share"
 )
 
 // Config configures a Service.
@@ -29,6 +30,9 @@ type Config struct {
 	// MinSessionDuration lowers STS's 900-second floor on DurationSeconds
 	// (for tests); zero means 15 minutes.
 	MinSessionDuration time.Duration
+	// Shares keeps share links (both metadata stores implement it); nil
+	// means share keys are unknown keys.
+	Shares share.Store
 	// Now is the clock; nil means time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -49,6 +53,7 @@ type Service struct {
 	now     func() time.Time
 	log     *slog.Logger
 	cache   *parseCache
+	shares  share.Store
 
 	usedMu sync.Mutex
 	used   map[string]time.Time // access key → last time its use was recorded
@@ -79,6 +84,7 @@ func NewService(cfg Config) (*Service, error) {
 		now:     cfg.Now,
 		log:     cfg.Logger,
 		cache:   newParseCache(),
+		shares:  cfg.Shares,
 		used:    map[string]time.Time{},
 	}
 	s.rootP = s.rootPrincipal(s.account, s.rootAK)
@@ -143,6 +149,9 @@ func (s *Service) Credentials(ctx context.Context, accessKey, sessionToken strin
 	}
 	if strings.HasPrefix(accessKey, PrefixTempAccessKey) {
 		return "", nil, ErrUnknownKey // temporary keys need their token
+	}
+	if share.IsShareKey(accessKey) {
+		return s.shareCredentials(ctx, accessKey)
 	}
 	k, err := s.store.GetAccessKey(ctx, accessKey)
 	if err == nil {

@@ -354,3 +354,26 @@ func TestOutposts(t *testing.T) {
 		})
 	}
 }
+
+// TestPosternActions: Postern's own actions (postern:CreateShare …) and
+// condition keys parse; "*" covers them, "s3:*" does not.
+func TestPosternActions(t *testing.T) {
+	res := "arn:aws:s3:::b/k"
+	if !identityAllows(t, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`, "postern:CreateShare", res, ctx()) {
+		t.Error(`"*" does not allow postern:CreateShare`)
+	}
+	if identityAllows(t, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}`, "postern:CreateShare", res, ctx()) {
+		t.Error(`"s3:*" allows postern:CreateShare`)
+	}
+	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["postern:CreateShare","postern:RevokeShare"],"Resource":"*",
+		"Condition":{"NumericLessThanEquals":{"postern:ExpiresIn":"86400","postern:MaxUses":"10"},"StringEquals":{"postern:ShareMethod":"GET"}}}]}`
+	if !identityAllows(t, doc, "postern:CreateShare", res, ctx("postern:ExpiresIn", "3600", "postern:MaxUses", "5", "postern:ShareMethod", "GET")) {
+		t.Error("conditions within the bounds deny")
+	}
+	if identityAllows(t, doc, "postern:CreateShare", res, ctx("postern:ExpiresIn", "86401", "postern:MaxUses", "5", "postern:ShareMethod", "GET")) {
+		t.Error("postern:ExpiresIn over the bound allows")
+	}
+	if identityAllows(t, doc, "postern:ListShares", res, ctx("postern:ExpiresIn", "1", "postern:MaxUses", "1", "postern:ShareMethod", "GET")) {
+		t.Error("postern:ListShares allowed by a statement naming other actions")
+	}
+}

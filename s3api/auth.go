@@ -37,7 +37,7 @@ func (h *Handler) authenticate(req *request) error {
 	}
 	res, err := h.verifier.Verify(r, h.now())
 	if err != nil {
-		return credentialError(err)
+		return shareExpired(r, credentialError(err))
 	}
 	p, _ := res.Identity.(*iam.Principal)
 	if p == nil {
@@ -85,6 +85,10 @@ func credentialError(err error) error {
 		return s3err.New(http.StatusForbidden, "ExpiredToken", "The provided token has expired.")
 	case errors.Is(err, iam.ErrInvalidToken):
 		return s3err.New(http.StatusBadRequest, "InvalidToken", "The provided token is malformed or otherwise invalid.")
+	}
+	var se *iam.ShareError
+	if errors.As(err, &se) {
+		return shareDenied(se.Err)
 	}
 	return err
 }
@@ -172,15 +176,33 @@ func (h *Handler) authorizeVersion(req *request, action string, bucket *meta.Buc
 		o.Alias(&pr)
 		ar.ActionAliases, ar.ResourceAliases = pr.ActionAliases, pr.ResourceAliases
 	}
+	sh := req.principal.Share
+	if sh != nil {
+		// A share's request must be within the share's scope, in addition
+		// to what its creator may do.
+		b := req.bucket
+		if bucket != nil {
+			b = bucket.Name
+		}
+		if ok, why := sh.Permits(req.r.Method, action, b, key); !ok {
+			e := s3err.AccessDenied()
+			e.Message = why
+			return e
+		}
+	}
 	err := h.authz.Authorize(req.r.Context(), ar)
 	if err == nil {
+		if sh != nil {
+			// Then its upload limits, and a use of a limited share.
+			return h.useShare(req, sh)
+		}
 		return nil
 	}
 	var d *authz.Denied
 	if errors.As(err, &d) {
 		// The bucket owner's root can always manage the bucket policy, so
 		// that a policy can never lock its owner out (as in S3).
-		if bucket != nil && req.principal.IsRoot() && req.principal.AccountID == bucket.Owner && ownerAlwaysAllowed[action] {
+		if bucket != nil && req.principal.IsRoot() && req.principal.Share == nil && req.principal.AccountID == bucket.Owner && ownerAlwaysAllowed[action] {
 			return nil
 		}
 		e := s3err.AccessDenied()

@@ -25,6 +25,7 @@ import (
 	"github.com/postern/postern/proto/s3err"
 	"github.com/postern/postern/proto/sigv2"
 	"github.com/postern/postern/proto/sigv4"
+	"github.com/postern/postern/share"
 )
 
 // Deps holds what the handler cannot run without; every field is required
@@ -88,6 +89,12 @@ type Options struct {
 	// answer 503 ServiceUnavailable. Errors wrapping meta.ErrUnavailable
 	// do so always.
 	Unavailable func(error) bool
+	// Shares, if set, claims and gives back the uses of limited share
+	// links (the metadata store: both implement share.Store).
+	Shares share.Store
+	// ShareAudit, if set, records every request made with a share's key
+	// and is told of share events.
+	ShareAudit *share.Recorder
 }
 
 // Hashes supplies MD5 digests for request bodies.
@@ -159,6 +166,9 @@ func (h *Handler) admitUpload(n int64) error {
 // each request looks its credentials up once.
 func (h *Handler) lookupCredentials(ctx context.Context, accessKey, token string) (sigv4.Secret, error) {
 	secret, p, err := h.deps.Directory.Credentials(ctx, accessKey, token)
+	if share.IsShareKey(accessKey) {
+		noteShare(requestOf(ctx), p, err)
+	}
 	if errors.Is(err, iam.ErrUnknownKey) {
 		return sigv4.Secret{}, sigv4.ErrUnknownAccessKey
 	}
@@ -186,6 +196,17 @@ type request struct {
 	q         query
 	qParsed   bool
 	qBuf      [12]queryParam // room for q without an allocation of its own
+	ctx       reqContext     // r's context (see reqContext)
+
+	// A request made with a share's key (nil share otherwise): see share.go.
+	share        *share.Share
+	shareChecked bool // its use was decided (counted, claimed) once
+	shareCounted bool // share.Counted: a 2xx answer uses one of its uses
+	shareClaimed bool // a use was claimed in the store
+	shareUsedUp  bool // the claimed use was the last one
+	// form is set by POST Object, with the form's Content-Type field.
+	form            bool
+	formContentType string
 }
 
 // query returns the parsed query string, parsed once.
@@ -227,14 +248,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// half-closes or leaves after sending must not turn an acknowledged write
 	// into a half-done one. Reads and writes on the connection still fail
 	// when the client is gone.
-	r = r.WithContext(context.WithoutCancel(r.Context()))
+	req := &request{id: newRequestID()}
+	req.ctx = reqContext{Context: context.WithoutCancel(r.Context()), req: req}
+	r = r.WithContext(&req.ctx)
+	req.r = r
 	// Go's server sends "100 Continue" only when the body is read, which a
 	// zero-length body never is. Clients that wait for it (botocore) then
 	// misread the next response on the connection, so answer it here.
 	if r.ContentLength == 0 && strings.EqualFold(r.Header.Get("Expect"), "100-continue") {
 		w.WriteHeader(http.StatusContinue)
 	}
-	req := &request{r: r, id: newRequestID()}
 	req.rw.ResponseWriter = w
 	rw := &req.rw
 	req.w = rw
@@ -318,6 +341,9 @@ func (h *Handler) finish(req *request, start time.Time) {
 			op = "Unknown"
 		}
 		h.opts.Observe(op, status, req.bytesIn, req.w.written, d)
+	}
+	if req.share != nil {
+		h.finishShare(req, status, start)
 	}
 }
 

@@ -204,7 +204,7 @@ func (h *Handler) putObject(req *request, b *meta.Bucket) error {
 	if len(o.Checksums) > 0 {
 		o.ChecksumType = "FULL_OBJECT"
 	}
-	freed, err := h.deps.Meta.PutObject(r.Context(), o, cond)
+	freed, err := h.deps.Meta.PutObject(r.Context(), o, shareCondition(req, cond))
 	if err != nil {
 		h.freeBlobs(req.r.Context(), segmentBlobs(o.Segments))
 		return mapMetaErr(err)

@@ -20,6 +20,7 @@ import (
 	"github.com/postern/postern/proto/s3err"
 	"github.com/postern/postern/proto/sigv2"
 	"github.com/postern/postern/proto/sigv4"
+	"github.com/postern/postern/share"
 )
 
 // AuthTypePOST is the s3:authType of browser POST uploads.
@@ -64,6 +65,9 @@ func (h *Handler) authenticatePOST(req *request, f *postpolicy.Form) (*postpolic
 	}
 	token := field("x-amz-security-token")
 	secret, p, err := h.deps.Directory.Credentials(req.r.Context(), parts[0], token)
+	if share.IsShareKey(parts[0]) {
+		noteShare(req, p, err)
+	}
 	if err != nil {
 		return nil, credentialError(err)
 	}
@@ -147,11 +151,12 @@ func (h *Handler) postObject(req *request, b *meta.Bucket) error {
 			return postError(err)
 		}
 	}
+	field := func(n string) string { v, _ := form.Value(n); return v }
+	req.form, req.formContentType = true, field("content-type")
 	if err := h.authorize(req, "s3:PutObject", b, key); err != nil {
 		return err
 	}
 
-	field := func(n string) string { v, _ := form.Value(n); return v }
 	o := meta.Object{
 		Bucket: b.Name, Key: key,
 		ContentType: field("content-type"), ContentEncoding: field("content-encoding"),
@@ -204,7 +209,7 @@ func (h *Handler) postObject(req *request, b *meta.Bucket) error {
 		return err
 	}
 	o.Size, o.ETag, o.LastModified = n, set.ETag(), h.now().UTC()
-	freed, err := h.deps.Meta.PutObject(r.Context(), o, meta.Condition{})
+	freed, err := h.deps.Meta.PutObject(r.Context(), o, shareCondition(req, meta.Condition{}))
 	if err != nil {
 		h.freeBlobs(req.r.Context(), segmentBlobs(o.Segments))
 		return mapMetaErr(err)

@@ -22,6 +22,7 @@ import (
 	"errors"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // AccessKeyPrefix starts every share's access key (AWS keys start with
@@ -217,12 +218,16 @@ func Counted(method, rangeHeader string) bool {
 // with errors.Is.
 var (
 	ErrNoSuchShare = errors.New("share: no such share")
+	// ErrShareExists: CreateShare (or ImportShare) with an id or access
+	// key that another share has.
+	ErrShareExists = errors.New("share: a share with this id or access key exists")
 	ErrRevoked     = errors.New("share: revoked")
 	ErrExpired     = errors.New("share: expired")
 	ErrUsedUp      = errors.New("share: used up")
 )
 
-// AuditEntry is one request made with a share.
+// AuditEntry is one request made with a share. Stores keep its text
+// fields (which come from clients) as CleanText makes them.
 type AuditEntry struct {
 	ShareID   string
 	Time      time.Time
@@ -236,6 +241,17 @@ type AuditEntry struct {
 	Counted   bool // the request used one of the share's uses
 }
 
+// CleanText returns s with each run of bytes that is not valid UTF-8, and
+// each NUL character, replaced by U+FFFD: text any database keeps as it
+// is. Stores apply it to audit rows' text, so that one odd request (a user
+// agent of raw bytes) never fails a batch.
+func CleanText(s string) string {
+	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+}
+
 // Filter selects shares to list. AccountID is required; the others narrow.
 type Filter struct {
 	AccountID string
@@ -244,7 +260,8 @@ type Filter struct {
 	// Bucket and Prefix, when set, keep shares of that bucket whose Key
 	// starts with Prefix.
 	Bucket, Prefix string
-	// After is a share id: list shares created after it (a page's cursor).
+	// After is a share id: list shares created after it (a page's cursor);
+	// an id that names no share of the account is ErrNoSuchShare.
 	After string
 	Limit int // at most MaxList; 0 means MaxList
 }
@@ -254,7 +271,8 @@ type Filter struct {
 // transaction and sees the latest committed state (no node cache), so a
 // revoke holds on the next request on every node.
 type Store interface {
-	// CreateShare stores a new share (Uses 0, not revoked).
+	// CreateShare stores a new share (Uses 0, not revoked, never used);
+	// ErrShareExists when its id or access key is taken.
 	CreateShare(ctx context.Context, s Share) error
 	// GetShare returns the share with id, or ErrNoSuchShare.
 	GetShare(ctx context.Context, id string) (Share, error)
@@ -283,6 +301,24 @@ type Store interface {
 	// row's Time when later. Rows of unknown shares are dropped.
 	AddAudit(ctx context.Context, rows []AuditEntry) error
 	// ListAudit returns the share's newest audit rows first, at most limit
-	// (≤ MaxAuditList), and the total number of rows the share has.
+	// (≤ MaxAuditList; 0 means MaxAuditList), and the total number of rows
+	// the share has; ErrNoSuchShare for an unknown id.
 	ListAudit(ctx context.Context, id string, limit int) (rows []AuditEntry, total int64, err error)
+}
+
+// Importer copies shares faithfully from one store to another (postern
+// migrate): CreateShare cannot, since it starts every share unused and
+// unrevoked, and ListAudit returns only the newest rows. Both stores
+// implement it; it is apart from Store so that the request path's code and
+// fakes need not.
+type Importer interface {
+	// ImportShare stores s as it is (its Uses, revocation and LastUsed)
+	// with its audit rows (oldest first), in one transaction, without
+	// counting them again; ErrShareExists when its id or access key is
+	// taken (then nothing is stored).
+	ImportShare(ctx context.Context, s Share, audit []AuditEntry) error
+	// ExportAudit returns every audit row of the share in the order they
+	// were added (ImportShare keeps that order);
+	// ErrNoSuchShare for an unknown id.
+	ExportAudit(ctx context.Context, id string) ([]AuditEntry, error)
 }

@@ -10,6 +10,8 @@ import (
 	"github.com/postern/postern/authz"
 	"github.com/postern/postern/iam"
 	"github.com/postern/postern/iamapi"
+	"github.com/postern/postern/share"
+	"github.com/postern/postern/shareapi"
 )
 
 // identity is the server's identity service and its IAM/STS API.
@@ -20,7 +22,7 @@ type identity struct {
 
 // newIdentity loads (or creates) the server key and builds the identity
 // service over the metadata store and the IAM/STS handler.
-func newIdentity(ctx context.Context, cfg *Config, store iam.Store, root rootCredentials, netcfg *authz.NetConfig, unavailable func(error) bool, logger *slog.Logger) (*identity, error) {
+func newIdentity(ctx context.Context, cfg *Config, store iam.Store, shares share.Store, root rootCredentials, netcfg *authz.NetConfig, unavailable func(error) bool, logger *slog.Logger) (*identity, error) {
 	key, created, err := iam.LoadServerKey(cfg.Data, cfg.ServerKey)
 	if err != nil {
 		return nil, err
@@ -35,6 +37,7 @@ func newIdentity(ctx context.Context, cfg *Config, store iam.Store, root rootCre
 		RootAccessKey:      root.AccessKeyID,
 		RootSecretKey:      root.SecretAccessKey,
 		MinSessionDuration: cfg.STSMinDuration,
+		Shares:             shares,
 		Logger:             logger,
 	})
 	clear(key) // the service keeps only derived keys
@@ -53,6 +56,18 @@ func newIdentity(ctx context.Context, cfg *Config, store iam.Store, root rootCre
 func withIdentityAPI(next, api http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if iamapi.Wants(r) {
+			api.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// withShareAPI sends requests under /_postern/ (the share links' API,
+// docs/api.md) to api and everything else to next.
+func withShareAPI(next, api http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if shareapi.Wants(r) {
 			api.ServeHTTP(w, r)
 			return
 		}

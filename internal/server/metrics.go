@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/postern/postern/diskspace"
+	"github.com/postern/postern/share"
 )
 
 // metrics are the server's Prometheus metrics, registered on their own registry.
@@ -78,6 +79,20 @@ func (m *metrics) watchDisk(g *diskspace.Guard) {
 			}
 			return 0
 		}),
+	)
+}
+
+// watchShareAudit exports the share audit recorder's queue and drops.
+func (m *metrics) watchShareAudit(r *share.Recorder) {
+	m.reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "postern_share_audit_dropped_total",
+			Help: "Share audit rows dropped: the queue stayed full past the back-pressure wait, or the store failed to write them.",
+		}, func() float64 { return float64(r.Dropped()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "postern_share_audit_queue_length",
+			Help: "Share audit rows waiting to be written.",
+		}, func() float64 { return float64(r.QueueLen()) }),
 	)
 }
 

@@ -42,6 +42,8 @@ import (
 	"github.com/postern/postern/meta/postgres"
 	"github.com/postern/postern/meta/sqlite"
 	"github.com/postern/postern/s3api"
+	"github.com/postern/postern/share"
+	"github.com/postern/postern/shareapi"
 )
 
 // Server timeouts against slow clients. Request bodies are not bounded by a
@@ -138,6 +140,10 @@ type Server struct {
 	gov         *procs.Governor // nil unless Env.AdaptiveProcs
 	cpu         *cpusat.Monitor
 	ident       *identity
+	// audit writes share links' audit rows (nil without a share store);
+	// shareEvents, if set before Build wires it, is told of share events.
+	audit       *share.Recorder
+	shareEvents func(share.Event)
 	handler     http.Handler
 	http        *http.Server
 	ready       atomic.Bool
@@ -255,12 +261,21 @@ func Build(ctx context.Context, cfg *Config, env Env) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	ident, err := newIdentity(ctx, cfg, idStore, s.root, netcfg, s.unavailable, logger)
+	// Share links live in the metadata store (both stores implement
+	// share.Store); their audit rows are written in batches off the
+	// request path.
+	shares, _ := store.(share.Store)
+	ident, err := newIdentity(ctx, cfg, idStore, shares, s.root, netcfg, s.unavailable, logger)
 	if err != nil {
 		return nil, err
 	}
 	s.ident = ident
 	m := newMetrics()
+	if shares != nil {
+		// Events is where share notifications (share/webhook) plug in.
+		s.audit = share.NewRecorder(share.RecorderOptions{Store: shares, Clock: s.clock, Logger: logger, Events: s.shareEvents})
+		m.watchShareAudit(s.audit)
+	}
 	m.watchCPU(s.cpu.Saturated)
 	m.watchDisk(space)
 	s3 := s3api.New(s3api.Deps{
@@ -282,11 +297,16 @@ func Build(ctx context.Context, cfg *Config, env Env) (_ *Server, err error) {
 		Hashes:       hashes,
 		HoldWrites:   func(ctx context.Context) func() error { return writehold.Hold(ctx).Release },
 		Unavailable:  s.unavailable,
+		Shares:       shares,
+		ShareAudit:   s.audit,
 	})
+	shareAPI := shareapi.New(shareapi.Config{Service: ident.svc, Meta: store, Region: cfg.Region, Net: netcfg,
+		Recorder: s.audit, Logger: logger, Unavailable: s.unavailable})
 	// Ready means serving, with the database and the blob store answering.
 	ready := &readiness{serving: &s.ready, clock: s.clock, log: logger,
 		comps: []*component{databaseComponent(dbPing), blobsComponent(blobs)}}
 	handler := rootHandler(s3, promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}), ready)
+	handler = withShareAPI(handler, shareAPI)     // /_postern/ before S3
 	handler = withIdentityAPI(handler, ident.api) // IAM and STS before S3
 	handler = s3api.Guard(handler, s3api.Limits{BodyTimeout: cfg.BodyTimeout, BodyMinRate: cfg.BodyMinRate})
 	s.handler = handler
@@ -322,6 +342,9 @@ func (s *Server) RootCredentials() (accessKey, secretKey string) {
 // folder's lock. Call it after Run has returned.
 func (s *Server) Close() error {
 	var err error
+	if s.audit != nil {
+		s.audit.Close() // writes what is queued (Run did, when it ran)
+	}
 	if s.db != nil {
 		err = s.db.Close()
 	}
@@ -410,6 +433,9 @@ Try it:
 	if err := srv.Shutdown(sctx); err != nil {
 		logger.Warn("shutdown timed out; closing remaining connections", "err", err)
 		srv.Close()
+	}
+	if s.audit != nil {
+		s.audit.Close() // the audit rows of the last requests
 	}
 	logger.Info("stopped")
 	return nil

@@ -30,13 +30,14 @@ func open(t *testing.T, dsn string) *pgxpool.Pool {
 	return pool
 }
 
-// The tables of meta/sqlite's schema (version 3), which migration 1 mirrors.
+// The tables of meta/sqlite's schema (version 5), which the migrations
+// mirror.
 var wantTables = []string{
 	"blob_refs", "bucket_configs", "buckets",
 	"iam_access_keys", "iam_accounts", "iam_attachments", "iam_group_members",
 	"iam_groups", "iam_inline_policies", "iam_policies", "iam_policy_versions",
 	"iam_roles", "iam_users",
-	"objects", "parts", "schema_version", "server_key_check", "uploads",
+	"objects", "parts", "schema_version", "server_key_check", "share_audit", "shares", "uploads",
 }
 
 func tables(t *testing.T, pool *pgxpool.Pool) []string {

@@ -189,6 +189,51 @@ var migrations = [][]string{
 			sealed    BLOB    NOT NULL
 		)`,
 	},
+	// 5: tracked share links (package share) and their audit rows. Keys
+	// are BLOBs (byte-wise prefix filters). Audit rows are numbered (seq,
+	// SQLite's rowid) in the order they were added, which breaks ties
+	// between rows of the same time.
+	{
+		`CREATE TABLE shares (
+			id           TEXT    NOT NULL PRIMARY KEY,
+			access_key   TEXT    NOT NULL UNIQUE,
+			account      TEXT    NOT NULL,
+			creator_kind TEXT    NOT NULL,
+			creator_arn  TEXT    NOT NULL,
+			creator_id   TEXT    NOT NULL,
+			method       TEXT    NOT NULL,
+			bucket       TEXT    NOT NULL,
+			obj_key      BLOB    NOT NULL,
+			endpoint     TEXT    NOT NULL,
+			created_at   BIGINT  NOT NULL,
+			expires      BIGINT  NOT NULL,
+			max_uses     BIGINT  NOT NULL,
+			uses         BIGINT  NOT NULL CHECK (uses >= 0),
+			max_size     BIGINT  NOT NULL,
+			content_type TEXT    NOT NULL,
+			overwrite    INTEGER NOT NULL,
+			note         TEXT    NOT NULL,
+			webhook      TEXT    NOT NULL,
+			revoked_at   BIGINT  NOT NULL,
+			revoked_by   TEXT    NOT NULL,
+			last_used    BIGINT  NOT NULL
+		)`,
+		`CREATE INDEX shares_listing ON shares (account, created_at, id)`,
+		`CREATE TABLE share_audit (
+			seq        INTEGER NOT NULL PRIMARY KEY,
+			share_id   TEXT    NOT NULL REFERENCES shares (id),
+			time       BIGINT  NOT NULL,
+			source     TEXT    NOT NULL,
+			user_agent TEXT    NOT NULL,
+			method     TEXT    NOT NULL,
+			status     INTEGER NOT NULL,
+			bytes      BIGINT  NOT NULL,
+			range_hdr  TEXT    NOT NULL,
+			request_id TEXT    NOT NULL,
+			counted    INTEGER NOT NULL
+		)`,
+		`CREATE INDEX share_audit_share ON share_audit (share_id, time DESC, seq DESC)`,
+	},
 }
 
 // migrate creates the schema_version table if needed and applies pending

@@ -153,9 +153,12 @@ func (v *Verifier) Verify(r *http.Request, now time.Time) (*Result, error) {
 // sts...): payloadHash is the hex SHA-256 of the body as computed by the caller.
 // For such services the signed hash is payloadHash, else the
 // x-amz-content-sha256 header, else the hash of an empty body; a header
-// disagreeing with payloadHash is XAmzContentSHA256Mismatch. For s3 payloadHash
-// is ignored: S3 signs the x-amz-content-sha256 header, and the caller checks
-// the body against Result.PayloadHash while reading it.
+// disagreeing with payloadHash is XAmzContentSHA256Mismatch. For s3, S3 signs
+// the x-amz-content-sha256 header, and the caller checks the body against
+// Result.PayloadHash while reading it; payloadHash is used only for a
+// header-signed request without that header (an API whose body is read
+// before verification, such as Postern's share API, which curl --aws-sigv4
+// signs over the body's hash without sending the header).
 func (v *Verifier) VerifyWithPayloadHash(r *http.Request, now time.Time, payloadHash string) (*Result, error) {
 	var authz string
 	if vs := r.Header["Authorization"]; len(vs) > 0 {
@@ -301,6 +304,9 @@ func (v *Verifier) verifyHeader(r *http.Request, now time.Time, authz string, pa
 	var payload string
 	if s3 {
 		payload = r.Header.Get("X-Amz-Content-Sha256")
+		if payload == "" {
+			payload = given
+		}
 		if payload == "" {
 			return nil, newErr("InvalidRequest", http.StatusBadRequest, msgMissingSHA256)
 		}

@@ -1,0 +1,348 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/postern/postern/share"
+)
+
+// The share.Store implementation (tables shares and share_audit, schema
+// version 5). Reads go to the read pool and see the last committed state;
+// writes go through the single writer, so a claim's check and its update
+// (one conditional UPDATE … RETURNING) can never interleave with another
+// write: counting is exact.
+
+var (
+	_ share.Store    = (*Store)(nil)
+	_ share.Importer = (*Store)(nil)
+)
+
+const shareCols = `id, access_key, account, creator_kind, creator_arn, creator_id, method, bucket, obj_key, endpoint,
+	created_at, expires, max_uses, uses, max_size, content_type, overwrite, note, webhook, revoked_at, revoked_by, last_used`
+
+func scanShare(sc scanner) (share.Share, error) {
+	var s share.Share
+	var created, expires, revoked, used int64
+	err := sc.Scan(&s.ID, &s.AccessKey, &s.AccountID, &s.Creator.Kind, &s.Creator.ARN, &s.Creator.UserID, &s.Method, &s.Bucket, &s.Key, &s.Endpoint,
+		&created, &expires, &s.MaxUses, &s.Uses, &s.MaxSize, &s.ContentType, &s.Overwrite, &s.Note, &s.Webhook, &revoked, &s.RevokedBy, &used)
+	s.CreatedAt, s.Expires, s.RevokedAt, s.LastUsed = decTime(created), decTime(expires), decTime(revoked), decTime(used)
+	return s, err
+}
+
+func noShare() error { return share.ErrNoSuchShare }
+
+// shareArgs are the values of shareCols for s.
+func shareArgs(s share.Share) []any {
+	return []any{s.ID, s.AccessKey, s.AccountID, s.Creator.Kind, s.Creator.ARN, s.Creator.UserID, s.Method, s.Bucket, kb(s.Key), s.Endpoint,
+		encTime(s.CreatedAt), encTime(s.Expires), s.MaxUses, s.Uses, s.MaxSize, s.ContentType, s.Overwrite, s.Note, s.Webhook,
+		encTime(s.RevokedAt), s.RevokedBy, encTime(s.LastUsed)}
+}
+
+func placeholders(from, n int) string {
+	ph := make([]string, n)
+	for i := range ph {
+		ph[i] = "$" + strconv.Itoa(from+i)
+	}
+	return strings.Join(ph, ", ")
+}
+
+var sqlInsertShare = `INSERT INTO shares (` + shareCols + `) VALUES (` + placeholders(1, 22) + `) ON CONFLICT DO NOTHING`
+
+// insertShare inserts s as it is; ErrShareExists when its id or access
+// key is taken.
+func insertShare(tx *wtx, s share.Share) error {
+	if s.Uses < 0 {
+		return fmt.Errorf("meta/sqlite: share %s: negative uses", s.ID)
+	}
+	res, err := tx.ExecContext(context.Background(), sqlInsertShare, shareArgs(s)...)
+	if err != nil {
+		return fmt.Errorf("meta/sqlite: create share: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return share.ErrShareExists
+	}
+	return nil
+}
+
+// CreateShare implements share.Store.
+func (s *Store) CreateShare(ctx context.Context, sh share.Share) error {
+	sh.Uses, sh.RevokedAt, sh.RevokedBy, sh.LastUsed = 0, time.Time{}, "", time.Time{}
+	return s.write(ctx, func(tx *wtx) error { return insertShare(tx, sh) })
+}
+
+// GetShare implements share.Store.
+func (s *Store) GetShare(ctx context.Context, id string) (share.Share, error) {
+	return getOne(ctx, s.rdb, scanShare, noShare, "get share", `SELECT `+shareCols+` FROM shares WHERE id = $1`, id)
+}
+
+// ShareByAccessKey implements share.Store.
+func (s *Store) ShareByAccessKey(ctx context.Context, accessKey string) (share.Share, error) {
+	return getOne(ctx, s.rdb, scanShare, noShare, "get share", `SELECT `+shareCols+` FROM shares WHERE access_key = $1`, accessKey)
+}
+
+// ListShares implements share.Store.
+func (s *Store) ListShares(ctx context.Context, f share.Filter) ([]share.Share, bool, error) {
+	if f.AccountID == "" {
+		return nil, false, errors.New("meta/sqlite: list shares: no account")
+	}
+	limit := f.Limit
+	if limit <= 0 || limit > share.MaxList {
+		limit = share.MaxList
+	}
+	conds := []string{`account = $1`}
+	args := []any{f.AccountID}
+	add := func(cond string, vals ...any) {
+		for i := range vals {
+			cond = strings.Replace(cond, "?", "$"+strconv.Itoa(len(args)+1+i), 1)
+		}
+		conds = append(conds, cond)
+		args = append(args, vals...)
+	}
+	if f.CreatorID != "" {
+		add(`creator_id = ?`, f.CreatorID)
+	}
+	if f.Bucket != "" {
+		add(`bucket = ?`, f.Bucket)
+	}
+	if f.Prefix != "" {
+		add(`obj_key >= ?`, kb(f.Prefix))
+		if ub := upperBound(f.Prefix); ub != nil {
+			add(`obj_key < ?`, ub)
+		}
+	}
+	if f.After != "" {
+		var created int64
+		err := s.rdb.QueryRowContext(ctx, `SELECT created_at FROM shares WHERE id = $1 AND account = $2`, f.After, f.AccountID).Scan(&created)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, false, share.ErrNoSuchShare
+		}
+		if err != nil {
+			return nil, false, fmt.Errorf("meta/sqlite: list shares: %w", err)
+		}
+		add(`(created_at, id) > (?, ?)`, created, f.After)
+	}
+	args = append(args, limit+1)
+	out, err := list(ctx, s.rdb, scanShare, nil, "list shares",
+		`SELECT `+shareCols+` FROM shares WHERE `+strings.Join(conds, " AND ")+` ORDER BY created_at, id LIMIT $`+strconv.Itoa(len(args)), args...)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(out) > limit {
+		return out[:limit], true, nil
+	}
+	return out, false, nil
+}
+
+// getShareTx reads a share in a write transaction.
+func getShareTx(tx *wtx, id string) (share.Share, error) {
+	return getOne(context.Background(), tx, scanShare, noShare, "get share", `SELECT `+shareCols+` FROM shares WHERE id = $1`, id)
+}
+
+// RevokeShare implements share.Store.
+func (s *Store) RevokeShare(ctx context.Context, id, by string, at time.Time) (share.Share, error) {
+	var out share.Share
+	err := s.write(ctx, func(tx *wtx) error {
+		if _, err := tx.ExecContext(context.Background(), `UPDATE shares SET revoked_at = $1, revoked_by = $2 WHERE id = $3 AND revoked_at = 0`,
+			max(encTime(at), 1), by, id); err != nil {
+			return fmt.Errorf("meta/sqlite: revoke share: %w", err)
+		}
+		var err error
+		out, err = getShareTx(tx, id)
+		return err
+	})
+	return out, err
+}
+
+// ClaimUse implements share.Store: one conditional UPDATE … RETURNING; when
+// it changes nothing, the share as it is says why.
+func (s *Store) ClaimUse(ctx context.Context, id string, now time.Time) (share.Share, error) {
+	var out share.Share
+	err := s.write(ctx, func(tx *wtx) error {
+		var err error
+		out, err = scanShare(tx.QueryRowContext(context.Background(), `UPDATE shares SET uses = uses + 1, last_used = $1
+			WHERE id = $2 AND revoked_at = 0 AND expires > $3 AND (max_uses = 0 OR uses < max_uses)
+			RETURNING `+shareCols, max(encTime(now), 1), id, now.UnixNano()))
+		if !errors.Is(err, sql.ErrNoRows) {
+			if err != nil {
+				return fmt.Errorf("meta/sqlite: claim share use: %w", err)
+			}
+			return nil
+		}
+		cur, err := getShareTx(tx, id)
+		if err != nil {
+			return err
+		}
+		return refusal(cur, now)
+	})
+	return out, err
+}
+
+// refusal is the error of a claim on cur at now that took no use.
+func refusal(cur share.Share, now time.Time) error {
+	switch cur.State(now) {
+	case share.StateRevoked:
+		return share.ErrRevoked
+	case share.StateExpired:
+		return share.ErrExpired
+	case share.StateUsedUp:
+		return share.ErrUsedUp
+	}
+	return fmt.Errorf("meta/sqlite: claim on share %s took no use while it is active", cur.ID)
+}
+
+// ReleaseUse implements share.Store.
+func (s *Store) ReleaseUse(ctx context.Context, id string) error {
+	return s.write(ctx, func(tx *wtx) error {
+		bg := context.Background()
+		res, err := tx.ExecContext(bg, `UPDATE shares SET uses = uses - 1 WHERE id = $1 AND uses > 0`, id)
+		if err != nil {
+			return fmt.Errorf("meta/sqlite: release share use: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			return nil
+		}
+		_, err = getShareTx(tx, id)
+		return err
+	})
+}
+
+const auditCols = `share_id, time, source, user_agent, method, status, bytes, range_hdr, request_id, counted`
+
+var sqlInsertAudit = `INSERT INTO share_audit (` + auditCols + `) VALUES (` + placeholders(1, 10) + `)`
+
+func insertAudit(tx *wtx, e share.AuditEntry) error {
+	_, err := tx.ExecContext(context.Background(), sqlInsertAudit,
+		e.ShareID, encTime(e.Time), share.CleanText(e.Source), share.CleanText(e.UserAgent), share.CleanText(e.Method), e.Status, e.Bytes,
+		share.CleanText(e.Range), share.CleanText(e.RequestID), e.Counted)
+	if err != nil {
+		return fmt.Errorf("meta/sqlite: add audit row: %w", err)
+	}
+	return nil
+}
+
+func scanAudit(sc scanner) (share.AuditEntry, error) {
+	var e share.AuditEntry
+	var at int64
+	err := sc.Scan(&e.ShareID, &at, &e.Source, &e.UserAgent, &e.Method, &e.Status, &e.Bytes, &e.Range, &e.RequestID, &e.Counted)
+	e.Time = decTime(at)
+	return e, err
+}
+
+// AddAudit implements share.Store: the rows of known shares are inserted
+// in order, then each share's uses (unlimited shares only) and last use
+// are brought up to date, all in one transaction.
+func (s *Store) AddAudit(ctx context.Context, rows []share.AuditEntry) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	type tally struct {
+		counted int64
+		last    int64
+	}
+	return s.write(ctx, func(tx *wtx) error {
+		bg := context.Background()
+		known := map[string]bool{}
+		var order []string
+		tallies := map[string]*tally{}
+		for _, e := range rows {
+			ok, seen := known[e.ShareID]
+			if !seen {
+				var one int
+				err := tx.QueryRowContext(bg, `SELECT 1 FROM shares WHERE id = $1`, e.ShareID).Scan(&one)
+				if err != nil && !errors.Is(err, sql.ErrNoRows) {
+					return fmt.Errorf("meta/sqlite: add audit: %w", err)
+				}
+				ok = err == nil
+				known[e.ShareID] = ok
+				if ok {
+					order = append(order, e.ShareID)
+					tallies[e.ShareID] = &tally{}
+				}
+			}
+			if !ok {
+				continue // an unknown share's row is dropped
+			}
+			if err := insertAudit(tx, e); err != nil {
+				return err
+			}
+			t := tallies[e.ShareID]
+			if e.Counted {
+				t.counted++
+			}
+			t.last = max(t.last, encTime(e.Time))
+		}
+		for _, id := range order {
+			t := tallies[id]
+			if _, err := tx.ExecContext(bg, `UPDATE shares SET uses = uses + CASE WHEN max_uses = 0 THEN $1 ELSE 0 END,
+				last_used = MAX(last_used, $2) WHERE id = $3`, t.counted, t.last, id); err != nil {
+				return fmt.Errorf("meta/sqlite: add audit: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// ListAudit implements share.Store, in one read transaction so that the
+// rows and the total agree.
+func (s *Store) ListAudit(ctx context.Context, id string, limit int) ([]share.AuditEntry, int64, error) {
+	if limit <= 0 || limit > share.MaxAuditList {
+		limit = share.MaxAuditList
+	}
+	tx, err := s.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, 0, fmt.Errorf("meta/sqlite: list audit: %w", err)
+	}
+	defer tx.Rollback()
+	var total int64
+	err = tx.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM share_audit WHERE share_id = $1) FROM shares WHERE id = $1`, id).Scan(&total)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, 0, share.ErrNoSuchShare
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("meta/sqlite: list audit: %w", err)
+	}
+	rows, err := list(ctx, tx, scanAudit, nil, "list audit",
+		`SELECT `+auditCols+` FROM share_audit WHERE share_id = $1 ORDER BY time DESC, seq DESC LIMIT $2`, id, limit)
+	if err != nil {
+		return nil, 0, err
+	}
+	return rows, total, nil
+}
+
+// ImportShare implements share.Importer.
+func (s *Store) ImportShare(ctx context.Context, sh share.Share, audit []share.AuditEntry) error {
+	return s.write(ctx, func(tx *wtx) error {
+		if err := insertShare(tx, sh); err != nil {
+			return err
+		}
+		for _, e := range audit {
+			e.ShareID = sh.ID
+			if err := insertAudit(tx, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// ExportAudit implements share.Importer.
+func (s *Store) ExportAudit(ctx context.Context, id string) ([]share.AuditEntry, error) {
+	tx, err := s.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("meta/sqlite: export audit: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := getOne(ctx, tx, scanShare, noShare, "get share", `SELECT `+shareCols+` FROM shares WHERE id = $1`, id); err != nil {
+		return nil, err
+	}
+	return list(ctx, tx, scanAudit, nil, "export audit",
+		`SELECT `+auditCols+` FROM share_audit WHERE share_id = $1 ORDER BY seq`, id)
+}
