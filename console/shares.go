@@ -121,10 +121,14 @@ func opCreateShare(c *call) (any, error) {
 		return nil, s3err.New(http.StatusBadGateway, "InvalidResponse", "The share API answered without a link.", s3err.KV{Key: extraOperation, Value: "CreateShare"})
 	}
 	res := c.shareResult(s.URL, d, capped)
-	if t, err := time.Parse(time.RFC3339, s.ExpiresAt); err == nil {
-		// The server's own expiry: it may have capped the link further.
+	if t, err := time.Parse(time.RFC3339, s.ExpiresAt); err == nil && t.Before(c.h.now().Add(d-time.Second)) {
+		// The server capped the link further: show its expiry.
 		res.Expires = t.UTC().Format(time.RFC3339)
 		res.Seconds = int64(t.Sub(c.h.now()).Round(time.Second) / time.Second)
+		res.Capped = true
+		if res.CapReason == "" {
+			res.CapReason = "The server shortened the link to " + res.Expires + "."
+		}
 	}
 	return map[string]any{"link": res, "share": raw}, nil
 }

@@ -23,6 +23,9 @@ func fakeShareAPI(w http.ResponseWriter, r *http.Request, body []byte, now time.
 		in["id"] = "shr-abcdefghijklmnopqrst"
 		in["url"] = in["endpoint"].(string) + "/" + in["bucket"].(string) + "/" + in["key"].(string) + "?X-Amz-Credential=PSHR"
 		in["expiresAt"] = now.Add(time.Duration(in["expiresIn"].(float64)) * time.Second).UTC().Format(time.RFC3339)
+		if in["note"] == "server caps" {
+			in["expiresAt"] = now.Add(time.Minute).UTC().Format(time.RFC3339)
+		}
 		in["state"] = "active"
 		w.WriteHeader(http.StatusCreated)
 		json.NewEncoder(w).Encode(in)
@@ -69,6 +72,13 @@ func TestTrackedShareOps(t *testing.T) {
 	json.Unmarshal(sent, &in)
 	if in["method"] != "GET" || in["maxUses"] != float64(1) || in["note"] != "for Alice" || in["expiresIn"] != float64(600) || in["endpoint"] != "http://127.0.0.1:9000" {
 		t.Errorf("CreateShare body %s", sent)
+	}
+
+	// A server that shortens the link: the dialog shows its expiry.
+	w = c.post("/console/api/createShare", `{"bucket":"b1","key":"k","seconds":3600,"note":"server caps"}`)
+	json.Unmarshal(w.Body.Bytes(), &res)
+	if w.Code != 200 || res.Link.Seconds != 60 || !res.Link.Capped || res.Link.CapReason == "" || res.Link.Expires != "2025-03-01T12:01:00Z" {
+		t.Errorf("createShare capped by the server: %d %s", w.Code, w.Body)
 	}
 
 	for _, bad := range []string{

@@ -98,6 +98,9 @@ func TestSharesInBrowser(t *testing.T) {
 			t.Fatalf("tracked link %q, id %q", link, id)
 		}
 		b.waitJS("QR code", `document.querySelector("#dialog .qr-box svg.qr")`)
+		if maxUses == "1" {
+			b.shot("share-tracked")
+		}
 		b.do("close dialog", chromedp.KeyEvent("\x1b"))
 		b.waitJS("dialog closed", `!document.querySelector("#dialog").open`)
 		return link, id
