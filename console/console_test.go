@@ -67,6 +67,8 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case strings.Contains(string(body), "Action=GetCallerIdentity"):
 		io.WriteString(w, `<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>arn:aws:iam::000000000000:user/alice</Arn><UserId>AIDA1</UserId><Account>000000000000</Account></GetCallerIdentityResult></GetCallerIdentityResponse>`)
+	case strings.HasPrefix(r.URL.Path, "/_postern/shares"):
+		fakeShareAPI(w, r, body, f.clock.Now())
 	case r.Method == http.MethodGet && r.URL.Path == "/":
 		io.WriteString(w, `<ListAllMyBucketsResult><Buckets><Bucket><Name>b1</Name><CreationDate>2025-01-01T00:00:00Z</CreationDate></Bucket></Buckets></ListAllMyBucketsResult>`)
 	default:

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"encoding/xml"
 	"net/http"
 	"net/url"
@@ -77,9 +78,12 @@ type upstream struct {
 	method  string
 	bucket  string
 	key     string
-	query   url.Values
-	header  http.Header
-	body    []byte
+	// path, when set, is the request's path instead of /bucket/key (the
+	// share API's /_postern/shares…); it must need no escaping.
+	path   string
+	query  url.Values
+	header http.Header
+	body   []byte
 }
 
 // do signs u with the session's credentials (SigV4, header form, with the
@@ -97,6 +101,9 @@ func (c *call) do(u upstream) (*upstreamResponse, error) {
 			path += "/" + u.key
 			raw += "/" + sigv4.EncodePath(u.key)
 		}
+	}
+	if u.path != "" {
+		path, raw = u.path, u.path
 	}
 	r, err := http.NewRequestWithContext(c.r.Context(), u.method, "http://"+host+"/", bytes.NewReader(u.body))
 	if err != nil {
@@ -204,9 +211,15 @@ func signRequest(r *http.Request, c sigv4.Credentials, region, service string, b
 }
 
 // parseUpstreamError reads an S3 (<Error>) or IAM/STS (<ErrorResponse>)
-// error document.
+// error document, or the share API's JSON ({"error": {"code", "message"}}).
 func parseUpstreamError(op string, resp *upstreamResponse) *s3err.Error {
 	var code, msg, resource string
+	var jdoc struct {
+		Error struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
 	var doc struct {
 		XMLName  xml.Name
 		Code     string `xml:"Code"`
@@ -217,7 +230,9 @@ func parseUpstreamError(op string, resp *upstreamResponse) *s3err.Error {
 			Message string `xml:"Message"`
 		} `xml:"Error"`
 	}
-	if xml.Unmarshal(resp.body.Bytes(), &doc) == nil {
+	if json.Unmarshal(resp.body.Bytes(), &jdoc) == nil {
+		code, msg = jdoc.Error.Code, jdoc.Error.Message
+	} else if xml.Unmarshal(resp.body.Bytes(), &doc) == nil {
 		code, msg, resource = doc.Code, doc.Message, doc.Resource
 		if doc.XMLName.Local == "ErrorResponse" {
 			code, msg = doc.Error.Code, doc.Error.Message

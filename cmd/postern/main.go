@@ -4,12 +4,15 @@
 //	postern server [flags]    run the server (see `postern server -h`)
 //	postern presign s3://B/K  print a presigned URL
 //	postern presign-post …    print a presigned POST form
+//	postern share create|list|show|revoke …   tracked share links (docs/api.md)
 //	postern admin account create --id 12DIGITS   create an account (prints its root keys)
 //	postern migrate --from DATA --meta postgres://… --blobs DIR   copy an embedded deployment
 //	postern version           print the version
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"os"
 
@@ -31,6 +34,11 @@ func main() {
 		err = runPresign(os.Args[2:], os.Stdout, os.Stderr)
 	case "presign-post":
 		err = runPresignPost(os.Args[2:], os.Stdout, os.Stderr)
+	case "share":
+		err = runShare(os.Args[2:], os.Stdout, os.Stderr)
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
 	case "admin":
 		err = runAdmin(os.Args[2:], os.Stdout, os.Stderr)
 	case "migrate":
@@ -46,6 +54,10 @@ func main() {
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "postern:", err)
+		var ue usageError
+		if errors.As(err, &ue) {
+			os.Exit(2)
+		}
 		os.Exit(1)
 	}
 }
@@ -57,6 +69,8 @@ Commands:
   server        run the S3-compatible server
   presign       print a presigned URL for one request: presign s3://BUCKET/KEY [--method M] [--expires-in D]
   presign-post  print a presigned browser POST upload form as JSON
+  share         tracked share links you can list, limit and revoke:
+                share create s3://BUCKET/KEY [--max-uses N] | list | show ID | revoke ID
   admin         operator commands: admin account create --id 12DIGITS [--endpoint-url URL]
   migrate       copy an embedded deployment into PostgreSQL and shared storage:
                 migrate --from DATA_DIR --meta postgres://… --blobs DIR (resumable)

@@ -183,6 +183,8 @@
         if (r[2] === "policy") await viewPolicy(bucket);
         else if (r[2] === "cors") await viewCors(bucket);
         else await viewObjects(bucket, r.slice(3).join("/"));
+      } else if (r[0] === "shares") {
+        await viewShares(r[1] === "all");
       } else if (r[0] === "iam") {
         if (r[1] === "users" && r[2]) await viewUser(r[2]);
         else if (r[1] === "users") await viewUsers();
@@ -533,25 +535,143 @@
     }
     return { out, copy };
   }
+  // The share dialog makes a tracked link by default (the share API: its
+  // own key, a use limit, revocable on the Shares page); unchecked, a plain
+  // presigned URL signed with the user's own key, as before.
   function shareDialog(bucket, key) {
     const dur = durationPicker(3600);
+    const tracked = el("input", { type: "checkbox", id: "share-tracked", checked: true, "aria-describedby": "share-tracked-hint" });
+    const maxUses = el("input", { id: "share-max-uses", type: "number", min: "0", max: "1000000000", value: "0", inputmode: "numeric" });
+    const note = el("input", { id: "share-note", maxlength: "1024", spellcheck: "true" });
+    const hook = el("input", { id: "share-webhook", type: "url", spellcheck: "false", autocapitalize: "off", placeholder: "https://hooks.example.com/postern" });
+    const trackedBox = el("div", { id: "tracked-fields" },
+      field("Maximum uses (0 for unlimited)", maxUses, "A use is a completed download; a resumed download is free."),
+      field("Note (optional, for you)", note, "Shown on the Shares page, e.g. who the link is for."),
+      field("Webhook URL (optional)", hook, "Called when the link is used, revoked or runs out of uses."));
     const fname = el("input", { id: "share-filename", spellcheck: "false" });
+    const plainBox = el("div", { id: "plain-fields", hidden: true },
+      field("Download as (optional file name)", fname, "Sets response-content-disposition so the browser saves the file under this name."));
+    tracked.addEventListener("change", () => { trackedBox.hidden = !tracked.checked; plainBox.hidden = tracked.checked; });
     const msg = el("div"), result = el("div");
-    const form = el("form", { id: "share-form" }, el("p", { class: "mono", text: bucket + "/" + key }), dur.node, capNote(),
-      field("Download as (optional file name)", fname, "Sets response-content-disposition so the browser saves the file under this name."),
+    const form = el("form", { id: "share-form" }, el("p", { class: "mono", text: bucket + "/" + key }),
+      el("div", { class: "check" }, tracked, el("label", { for: "share-tracked", text: "Tracked link" })),
+      el("p", { class: "hint", id: "share-tracked-hint", text: "A tracked link can be limited in uses, shows who used it and when, and can be revoked on its own on the Shares page. Untick for a plain presigned URL signed with your own key." }),
+      dur.node, capNote(), trackedBox, plainBox,
       msg, el("div", { class: "actions" }, el("button", { type: "submit", class: "primary", id: "share-create", text: "Create link" })), result);
     form.addEventListener("submit", async ev => {
       ev.preventDefault(); msg.textContent = ""; result.textContent = "";
       const s = dur.seconds();
       if (!(s >= 1 && s <= 604800)) { msg.append(alertBox({ message: "Choose a duration from 1 second to 7 days." })); dur.amount.focus(); return; }
       try {
-        const res = await api("share", { bucket, key, seconds: s, filename: fname.value });
-        const { out, copy } = linkResult(res, "Presigned URL");
-        result.append(out);
-        copy.focus();
+        if (tracked.checked) {
+          const n = maxUses.value.trim() === "" ? 0 : Number(maxUses.value);
+          if (!Number.isInteger(n) || n < 0 || n > 1e9) { msg.append(alertBox({ message: "Maximum uses: a whole number from 0 (unlimited) to 1000000000." })); maxUses.focus(); return; }
+          const res = await api("createShare", { bucket, key, seconds: s, maxUses: n, note: note.value, webhook: hook.value });
+          const { out, copy } = linkResult(res.link, "Tracked link");
+          out.append(el("p", { id: "share-id" }, "Tracked as ", el("span", { class: "mono", text: res.share.id }),
+            (n ? ", " + n + " use" + (n === 1 ? "" : "s") : ", unlimited uses") + ". ", el("a", { href: "#/shares", text: "See it on the Shares page" }), "."));
+          result.append(out);
+          copy.focus();
+        } else {
+          const res = await api("share", { bucket, key, seconds: s, filename: fname.value });
+          const { out, copy } = linkResult(res, "Presigned URL");
+          result.append(out);
+          copy.focus();
+        }
       } catch (e) { msg.append(alertBox(e)); }
     });
-    openDialog("Share with a presigned URL", form);
+    openDialog("Share a link", form);
+  }
+
+  // ---- tracked shares: list, state, audit, revoke ----
+  const stateClass = st => "state-badge state-" + String(st || "").replace(/[^a-z]+/g, "-");
+  function usesText(sh) { return String(sh.uses || 0) + " / " + (sh.maxUses ? String(sh.maxUses) : "unlimited"); }
+  async function viewShares(all) {
+    const main = mainView;
+    const h = heading(all ? "Shares of the account" : "Shares");
+    main.append(el("p", { class: "hint", text: "Tracked links: each is a presigned URL with a key of its own, so revoking one stops that link alone, from its next request on." }));
+    const allBox = el("input", { type: "checkbox", id: "shares-all", checked: all });
+    const allWrap = el("div", { class: "check", id: "shares-all-wrap", hidden: !all },
+      allBox, el("label", { for: "shares-all", text: "Show every share of the account (not only mine)" }));
+    allBox.addEventListener("change", () => { location.hash = allBox.checked ? "#/shares/all" : "#/shares"; });
+    main.append(allWrap);
+    // The toggle is offered when the policy allows listing others' shares.
+    if (!all) api("listShares", { all: true, limit: 1 }).then(() => { allWrap.hidden = false; }).catch(() => {});
+    const tbody = el("tbody");
+    const cols = ["Object", "State", "Uses", "Last use", "Expires", "Note"].concat(all ? ["Creator"] : []).concat(["Actions"]);
+    main.append(el("div", { class: "table-wrap" }, el("table", { id: "shares" },
+      el("caption", { class: "sr-only", text: all ? "Shares of the account" : "Your shares" }),
+      el("thead", {}, el("tr", {}, ...cols.map(c => el("th", { scope: "col", text: c })))), tbody)));
+    const more = el("button", { type: "button", id: "shares-more", text: "Load more", hidden: true });
+    main.append(more);
+    let after = "", count = 0;
+    const page = async () => {
+      const r = await api("listShares", all ? { all: true, after } : { after });
+      for (const sh of (r.shares || [])) { count++; addShareRow(tbody, sh, cols.length, all); }
+      after = r.nextAfter || "";
+      more.hidden = !after;
+      if (!count) tbody.append(el("tr", {}, el("td", { colspan: String(cols.length), text: "No shares yet. Share an object from its bucket to make one." })));
+    };
+    more.addEventListener("click", () => { more.disabled = true; page().catch(e => main.append(alertBox(e))).finally(() => { more.disabled = false; }); });
+    await page();
+    h.focus();
+  }
+  function addShareRow(tbody, sh, ncols, all) {
+    const what = sh.bucket + "/" + sh.key + (sh.method === "POST" ? "*" : "");
+    const auditRow = el("tr", { class: "audit-row", hidden: true });
+    const auditCell = el("td", { colspan: String(ncols) });
+    auditRow.append(auditCell);
+    auditRow.id = nextId("audit");
+    const auditBtn = el("button", { type: "button", class: "audit-toggle", text: "Audit", "aria-expanded": "false", "aria-controls": auditRow.id,
+      "aria-label": "Audit of the link to " + what });
+    let loaded = false;
+    auditBtn.addEventListener("click", async () => {
+      const open = auditRow.hidden;
+      auditRow.hidden = !open; auditBtn.setAttribute("aria-expanded", String(open));
+      if (!open || loaded) return;
+      auditCell.textContent = "Loading…";
+      try {
+        const full = await api("getShare", { id: sh.id });
+        loaded = true;
+        auditCell.textContent = "";
+        auditCell.append(auditTable(full));
+      } catch (e) { auditCell.textContent = ""; auditCell.append(alertBox(e)); }
+    });
+    const actions = el("div", { class: "row-actions" }, auditBtn);
+    if (sh.url && sh.state === "active") {
+      const st = el("span", { role: "status" });
+      actions.append(el("button", { type: "button", text: "Copy link", "aria-label": "Copy the link to " + what, onclick: async () => {
+        st.textContent = (await copyText(sh.url)) ? "Copied." : "Could not copy.";
+      } }), st);
+    }
+    if (sh.state !== "revoked") {
+      actions.append(el("button", { type: "button", class: "danger revoke", text: "Revoke", "aria-label": "Revoke the link to " + what,
+        onclick: () => confirmDialog("Revoke share link", "Revoke the link to " + what + (sh.note ? " (" + sh.note + ")" : "") +
+          "? It answers 403 from its next request on. This cannot be undone.", () => api("revokeShare", { id: sh.id }), "Revoke")
+          .then(ok => { if (ok) { say("Share link revoked."); route(); } }) }));
+    }
+    const cells = [
+      el("span", { class: "mono", text: (sh.method === "GET" ? "" : sh.method + " ") + what }),
+      el("span", { class: stateClass(sh.state), text: sh.state }),
+      usesText(sh), sh.lastUsed ? fmtTime(sh.lastUsed) : "never", fmtTime(sh.expiresAt), sh.note || "",
+    ];
+    if (all) cells.push(sh.creator || "");
+    cells.push(actions);
+    tbody.append(el("tr", { "data-id": sh.id }, ...cells.map(c => el("td", {}, c))), auditRow);
+  }
+  function auditTable(sh) {
+    const rows = sh.audit || [];
+    const tbody = el("tbody");
+    for (const a of rows) {
+      tbody.append(el("tr", {}, ...[fmtTime(a.time), a.source, a.userAgent, a.method, String(a.status), fmtSize(a.bytes || 0), a.range || "",
+        a.counted ? "yes" : "no"].map(v => el("td", { text: v }))));
+    }
+    if (!rows.length) tbody.append(el("tr", {}, el("td", { colspan: "8", text: "Not used yet." })));
+    const total = sh.auditTotal || rows.length;
+    return el("div", { class: "audit" }, el("table", { class: "audit-table", "data-id": sh.id },
+      el("caption", { text: "Requests made with this link, newest first (" + rows.length + (total > rows.length ? " of " + total : "") + ")" }),
+      el("thead", {}, el("tr", {}, ...["Time", "Source", "User agent", "Method", "Status", "Bytes", "Range", "Counted"].map(c => el("th", { scope: "col", text: c })))),
+      tbody));
   }
   function uploadLinkDialog(bucket, prefix) {
     const dur = durationPicker(86400);

@@ -295,6 +295,10 @@ func TestConsoleInBrowser(t *testing.T) {
 	share := func(seconds int, filename string) string {
 		b.click(`button[aria-label="Share hello.txt"]`)
 		b.waitJS("share dialog", `document.querySelector("#dialog[open] #share-form")`)
+		// A plain presigned URL (the dialog makes tracked links by default;
+		// tests/console/shares_test.go covers those).
+		b.click("#share-tracked")
+		b.waitJS("plain link fields", `!document.querySelector("#plain-fields").hidden`)
 		if seconds == 3600 {
 			// the 1-hour preset is the default
 		} else {
@@ -452,6 +456,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.waitJS("listing", `document.querySelector('button[aria-label="Share hello.txt"]')`)
 	b.click(`button[aria-label="Share hello.txt"]`)
 	b.waitJS("cap note", `document.querySelector("#dialog #cap-note")`)
+	b.click("#share-tracked") // a plain link, signed with the session's own keys
 	eval[bool](b, `(() => { document.querySelector('#share-form input[value="604800"]').click(); return true })()`)
 	b.click("#share-create")
 	b.waitJS("capped link", `document.querySelector("#dialog #capped")`)
