@@ -246,6 +246,9 @@ func (w *writer) Commit(ctx context.Context) error {
 			w.Abort()
 			return err
 		}
+	} else {
+		w.s.putBuf(w.buf) // a fresh buffer nothing was written into
+		w.buf = nil
 	}
 	w.wg.Wait()
 	if err := w.failed(); err != nil {
@@ -289,18 +292,21 @@ func (w *writer) Abort() {
 	}
 }
 
-// getBuf returns an empty buffer of PartSize capacity.
-func (s *Store) getBuf() []byte {
-	if p, ok := s.bufs.Get().(*[]byte); ok && cap(*p) == s.partSize() {
-		return (*p)[:0]
-	}
-	return make([]byte, 0, s.partSize())
+// pool returns the part-buffer pool, made at the first use (PartSize
+// and IdleParts are settled by then).
+func (s *Store) pool() *partPool {
+	s.bufsOnce.Do(func() {
+		idle := s.IdleParts
+		if idle == 0 {
+			idle = DefaultIdleParts
+		}
+		s.bufs = newPartPool(s.partSize(), max(idle, 0), DefaultIdleTrim)
+	})
+	return s.bufs
 }
 
+// getBuf returns an empty buffer of PartSize capacity.
+func (s *Store) getBuf() []byte { return s.pool().get() }
+
 // putBuf keeps full-size buffers for the next parts.
-func (s *Store) putBuf(b []byte) {
-	if cap(b) == s.partSize() {
-		b = b[:0]
-		s.bufs.Put(&b)
-	}
-}
+func (s *Store) putBuf(b []byte) { s.pool().put(b) }
