@@ -48,6 +48,14 @@ const (
 	// besides the one it is filling. A writer holds at most
 	// (DefaultPartsInFlight+1) × DefaultPartSize = 24 MiB of buffers.
 	DefaultPartsInFlight = 2
+	// DefaultIdleParts is the most idle part buffers a Store keeps for
+	// the next parts (32 × 8 MiB = 256 MiB at most, held only after that
+	// many were in use at once, and let go after one to two
+	// DefaultIdleTrim periods without use).
+	DefaultIdleParts = 32
+	// DefaultIdleTrim is the period after which part buffers that stayed
+	// idle throughout are let go.
+	DefaultIdleTrim = 30 * time.Second
 	// DefaultUploadGrace is how old a back-end multipart upload must be
 	// before Sweep takes it for a crashed writer's and aborts it.
 	DefaultUploadGrace = 24 * time.Hour
@@ -76,6 +84,9 @@ type Store struct {
 	// PartsInFlight is how many parts a writer uploads concurrently;
 	// zero means DefaultPartsInFlight.
 	PartsInFlight int
+	// IdleParts is the most idle part buffers kept for the next parts;
+	// zero means DefaultIdleParts, negative none.
+	IdleParts int
 	// UploadGrace: see DefaultUploadGrace; zero means the default.
 	UploadGrace time.Duration
 	// CallTimeout: see DefaultCallTimeout; zero means the default.
@@ -83,7 +94,8 @@ type Store struct {
 	// Now is Sweep's clock; nil means time.Now.
 	Now func() time.Time
 
-	bufs sync.Pool // *[]byte of PartSize, for full parts
+	bufsOnce sync.Once
+	bufs     *partPool // full-size part buffers, made at the first use
 }
 
 var _ blob.Backend = (*Store)(nil)

@@ -3,8 +3,11 @@ package s3blob
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"sort"
 	"sync"
@@ -33,6 +36,7 @@ type writer struct {
 	done bool
 
 	buf []byte // the part being filled
+	crc uint32 // CRC32 (IEEE) of buf's bytes, updated as they arrive
 
 	uploadID string
 	next     int32         // number of the next part
@@ -108,6 +112,7 @@ func (w *writer) Write(p []byte) (int, error) {
 			return written, err
 		}
 		k := copy(w.buf[len(w.buf):cap(w.buf)], p)
+		w.crc = crc32.Update(w.crc, crc32.IEEETable, w.buf[len(w.buf):len(w.buf)+k])
 		w.buf = w.buf[:len(w.buf)+k]
 		w.n += int64(k)
 		written += k
@@ -130,6 +135,7 @@ func (w *writer) ReadFrom(r io.Reader) (int64, error) {
 			return total, err
 		}
 		k, err := r.Read(w.buf[len(w.buf):min(cap(w.buf), len(w.buf)+readChunk)])
+		w.crc = crc32.Update(w.crc, crc32.IEEETable, w.buf[len(w.buf):len(w.buf)+k])
 		w.buf = w.buf[:len(w.buf)+k]
 		w.n += int64(k)
 		total += int64(k)
@@ -176,14 +182,14 @@ func (w *writer) sendPart() error {
 		<-w.slots
 		return err
 	}
-	num, buf := w.next, w.buf
+	num, buf, crc := w.next, w.buf, w.crc
 	w.next++
-	w.buf = nil
+	w.buf, w.crc = nil, 0
 	w.wg.Add(1)
 	go func() {
 		defer w.wg.Done()
 		defer func() { <-w.slots }()
-		err := w.uploadPart(num, buf)
+		err := w.uploadPart(num, buf, crc)
 		w.s.putBuf(buf)
 		if err != nil {
 			w.mu.Lock()
@@ -196,13 +202,13 @@ func (w *writer) sendPart() error {
 	return nil
 }
 
-func (w *writer) uploadPart(num int32, buf []byte) error {
+func (w *writer) uploadPart(num int32, buf []byte, crc uint32) error {
 	cctx, cancel := context.WithTimeout(w.ctx, w.s.bodyTimeout(len(buf)))
 	defer cancel()
 	out, err := w.s.c.UploadPart(cctx, &s3.UploadPartInput{
 		Bucket: aws.String(w.s.bucket), Key: aws.String(w.key), UploadId: aws.String(w.uploadID),
 		PartNumber: aws.Int32(num), Body: bytes.NewReader(buf), ContentLength: aws.Int64(int64(len(buf))),
-		ChecksumAlgorithm: types.ChecksumAlgorithmCrc32,
+		ChecksumAlgorithm: types.ChecksumAlgorithmCrc32, ChecksumCRC32: crcHeader(crc),
 	})
 	if err != nil {
 		return w.s.fail(w.ctx, "UploadPart", err)
@@ -234,6 +240,7 @@ func (w *writer) Commit(ctx context.Context) error {
 		_, err := w.s.c.PutObject(cctx, &s3.PutObjectInput{
 			Bucket: aws.String(w.s.bucket), Key: aws.String(w.key), Body: bytes.NewReader(buf),
 			ContentLength: aws.Int64(int64(len(buf))), ChecksumAlgorithm: types.ChecksumAlgorithmCrc32,
+			ChecksumCRC32: crcHeader(w.crc),
 		})
 		w.s.putBuf(buf)
 		if err != nil {
@@ -246,6 +253,9 @@ func (w *writer) Commit(ctx context.Context) error {
 			w.Abort()
 			return err
 		}
+	} else {
+		w.s.putBuf(w.buf) // a fresh buffer nothing was written into
+		w.buf = nil
 	}
 	w.wg.Wait()
 	if err := w.failed(); err != nil {
@@ -289,18 +299,30 @@ func (w *writer) Abort() {
 	}
 }
 
-// getBuf returns an empty buffer of PartSize capacity.
-func (s *Store) getBuf() []byte {
-	if p, ok := s.bufs.Get().(*[]byte); ok && cap(*p) == s.partSize() {
-		return (*p)[:0]
-	}
-	return make([]byte, 0, s.partSize())
+// pool returns the part-buffer pool, made at the first use (PartSize
+// and IdleParts are settled by then).
+func (s *Store) pool() *partPool {
+	s.bufsOnce.Do(func() {
+		idle := s.IdleParts
+		if idle == 0 {
+			idle = DefaultIdleParts
+		}
+		s.bufs = newPartPool(s.partSize(), max(idle, 0), DefaultIdleTrim)
+	})
+	return s.bufs
 }
 
-// putBuf keeps full-size buffers for the next parts.
-func (s *Store) putBuf(b []byte) {
-	if cap(b) == s.partSize() {
-		b = b[:0]
-		s.bufs.Put(&b)
-	}
+// crcHeader is a CRC32 as x-amz-checksum-crc32 carries it: base64 of its
+// four big-endian bytes. Given in the input, it spares the SDK a pass of
+// its own over the part (which by then has left the CPU's cache).
+func crcHeader(crc uint32) *string {
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], crc)
+	return aws.String(base64.StdEncoding.EncodeToString(b[:]))
 }
+
+// getBuf returns an empty buffer of PartSize capacity.
+func (s *Store) getBuf() []byte { return s.pool().get() }
+
+// putBuf keeps full-size buffers for the next parts.
+func (s *Store) putBuf(b []byte) { s.pool().put(b) }

@@ -37,7 +37,7 @@ func MigrateMain(args []string, stderr io.Writer) error {
 	from := fs.String("from", "", "the data folder of the deployment to copy (its server must be stopped); it is only read")
 	fromBlobs := fs.String("from-blobs", "", "where that deployment's object files are, if its server ran with --blobs (default: FROM/blobs)")
 	target := fs.String("meta", "", "where metadata and identities go: postgres://USER@HOST:PORT/DB?sslmode=… (env POSTERN_META), or the directory of a new embedded data folder")
-	blobsTo := fs.String("blobs", "", "where object bytes go: a directory or file:///path (env POSTERN_BLOBS; default for a data folder target: META/blobs)")
+	blobsTo := fs.String("blobs", "", "where object bytes go: a directory, file:///path or s3://BUCKET/PREFIX?endpoint=URL&region=R (credentials from the standard AWS chain) (env POSTERN_BLOBS; default for a data folder target: META/blobs)")
 	every := fs.Duration("progress", 2*time.Second, "least time between two progress lines (0: one line per object)")
 	serverKey := fs.String("server-key", "", "the server key the deployment ran with, if not FROM/server.key (env POSTERN_SERVER_KEY)")
 	fs.Usage = func() {
@@ -143,7 +143,7 @@ func runMigrate(ctx context.Context, c migrateConfig, out io.Writer) error {
 		}
 		toShares = pg
 		if c.blobs == "" {
-			return errors.New("migrate: --blobs is required with a PostgreSQL target: the directory (or file:///path) the nodes will share")
+			return errors.New("migrate: --blobs is required with a PostgreSQL target: the directory (or file:///path), or the s3:// back end, the nodes will share")
 		}
 	} else {
 		dst := filepath.Clean(c.target)
