@@ -36,9 +36,10 @@ func (s *Server) openStores(ctx context.Context) (meta.Store, iam.Store, func(co
 		// Another node may change any row at any time: no cache is put in
 		// front of this store (the caches exact for a single writer are
 		// the SQLite store's own). The store's own cache of buckets,
-		// access keys and identity policies is exact across nodes: it
-		// forgets what the database's invalidation events name, and is
-		// bypassed while the listener is not confirmed alive.
+		// access keys, identity policies and small (inline) objects is
+		// exact across nodes: it forgets what the database's invalidation
+		// events name, and is bypassed while the listener is not
+		// confirmed alive.
 		s.pgListen = pg.Listen(postgres.ListenerOptions{Logger: logger})
 		pg.UseCache(s.pgListen, postgres.CacheOptions{})
 		var ms meta.Store = pg

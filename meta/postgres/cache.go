@@ -1,6 +1,8 @@
 package postgres
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"maps"
 	"slices"
 	"sync"
@@ -33,8 +35,22 @@ import (
 // delivered (milliseconds), or, when the listen connection silently stalls,
 // once Trusted turns false: two heartbeats (500 ms by default).
 //
-// Objects are not cached: every object write would have to notify every
-// node. A GET reads its object (one round trip), a PUT writes it.
+// Objects whose bytes are inline (meta.Object.Inline: small objects, up to
+// s3api.InlineMax) are cached too, by the same rules, with an event of
+// their own (EventObject, naming a hash of bucket and key) sent inside
+// every transaction that replaces or deletes an existing row of objects
+// (putObjectTx, DeleteObject; CompleteUpload goes through putObjectTx).
+// Creating a key that did not exist sends nothing: only found objects are
+// kept, and a node's entry for a key deleted since is dropped by the
+// delete's own event. An inline entry is one row, metadata and bytes read
+// together, so a stale entry (between another node's commit and its
+// event's delivery) can only serve the previous version whole, never old
+// metadata with new bytes. Objects whose bytes are in blobs are not
+// cached: a stale entry could name a blob the overwrite has freed, and
+// their GET is dominated by the blob read anyway.
+//
+// Object events move a generation of their own (objGen), so a busy writer
+// of objects does not keep other nodes from caching buckets and keys.
 
 // CacheOptions bound the caches. The zero value gives the defaults.
 type CacheOptions struct {
@@ -44,6 +60,11 @@ type CacheOptions struct {
 	// MaxBytes bounds each cache's approximate size (keys, documents and
 	// a fixed overhead per entry). Default 16 MiB.
 	MaxBytes int64
+	// ObjectMaxEntries and ObjectMaxBytes bound the object cache (inline
+	// objects, bytes included). Defaults 50,000 and 64 MiB, as the SQLite
+	// node's object cache. ObjectMaxEntries < 0 turns it off.
+	ObjectMaxEntries int
+	ObjectMaxBytes   int64
 }
 
 // UseCache makes s keep buckets, access keys and identity policies, exact
@@ -56,11 +77,20 @@ func (s *Store) UseCache(l *Listener, opts CacheOptions) {
 	if opts.MaxBytes <= 0 {
 		opts.MaxBytes = 16 << 20
 	}
+	if opts.ObjectMaxEntries == 0 {
+		opts.ObjectMaxEntries = 50_000
+	}
+	if opts.ObjectMaxBytes <= 0 {
+		opts.ObjectMaxBytes = 64 << 20
+	}
 	c := &nodeCache{
 		l:        l,
 		buckets:  newBounded[meta.Bucket](opts),
 		keys:     newBounded[iam.AccessKey](opts),
 		policies: newBounded[[]string](opts),
+	}
+	if opts.ObjectMaxEntries > 0 {
+		c.objects = newBounded[meta.Object](CacheOptions{MaxEntries: opts.ObjectMaxEntries, MaxBytes: opts.ObjectMaxBytes})
 	}
 	c.unsubscribe = l.Subscribe(c.invalidate)
 	s.cache = c
@@ -74,33 +104,44 @@ type nodeCache struct {
 	unsubscribe func()
 
 	mu       sync.Mutex
-	gen      uint64 // counts invalidations
+	gen      uint64 // counts invalidations of buckets, keys and policies
+	objGen   uint64 // counts invalidations of objects
 	buckets  *bounded[meta.Bucket]
 	keys     *bounded[iam.AccessKey]
-	policies *bounded[[]string] // by user or role id
+	policies *bounded[[]string]    // by user or role id
+	objects  *bounded[meta.Object] // inline objects by objectID; nil when off
 }
 
-// invalidate applies one event: a bucket event forgets that bucket, an
-// access key event that key; any other identity event forgets every
-// access key and policy set (identity writes are rare: precision is not
-// worth the risk of missing a dependency); EventAll forgets everything.
+// invalidate applies one event: an object event forgets that object, a
+// bucket event that bucket and its objects, an access key event that key;
+// any other identity event forgets every access key and policy set
+// (identity writes are rare: precision is not worth the risk of missing a
+// dependency); EventAll forgets everything.
 func (c *nodeCache) invalidate(ev Event) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.gen++
 	switch ev.Kind {
+	case EventObject:
+		c.objGen++
+		c.objects.del(ev.ID)
+		return
 	case EventBucket:
 		c.buckets.del(ev.ID)
+		c.objGen++
+		c.objects.delWhere(func(o meta.Object) bool { return o.Bucket == ev.ID })
 	case EventAccessKey:
 		c.keys.del(ev.ID)
 	case EventAll:
 		c.buckets.clear()
 		c.keys.clear()
 		c.policies.clear()
+		c.objGen++
+		c.objects.clear()
 	default:
 		c.keys.clear()
 		c.policies.clear()
 	}
+	c.gen++
 }
 
 // lookup returns the cached value of k in m if the cache may be used, and
@@ -176,6 +217,70 @@ func (c *nodeCache) keepPolicyDocs(id string, docs []string, gen uint64) {
 	keep(c, c.policies, id, slices.Clone(docs), size, gen)
 }
 
+// objectID names bucket/key in the object cache and in EventObject: a hash
+// (hex, 32 digits), so that the notification's payload is short and plain
+// text whatever the key (up to 1,024 bytes, any UTF-8). Bucket names hold
+// no "/", so the hashed string is unambiguous; a hit is still checked
+// against the entry's bucket and key.
+func objectID(bucket, key string) string {
+	h := sha256.New()
+	h.Write([]byte(bucket))
+	h.Write([]byte{'/'})
+	h.Write([]byte(key))
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(h.Sum(sum[:0])[:16])
+}
+
+// object returns the cached bucket/key if the cache may be used, and
+// otherwise the object generation a later keepObject must match (ok false:
+// the cache is off or bypassed, keep nothing). A hit's maps are copies;
+// its Inline bytes are shared and must not be modified.
+func (c *nodeCache) object(id, bucket, key string) (o meta.Object, hit bool, gen uint64, ok bool) {
+	if c.objects == nil || !c.l.Trusted() {
+		return o, false, 0, false
+	}
+	c.mu.Lock()
+	o, hit = c.objects.get(id)
+	gen = c.objGen
+	c.mu.Unlock()
+	if hit && o.Bucket == bucket && o.Key == key {
+		o.UserMeta = maps.Clone(o.UserMeta)
+		o.Checksums = maps.Clone(o.Checksums)
+		return o, true, 0, true
+	}
+	return meta.Object{}, false, gen, true
+}
+
+// keepObject keeps o, read from the database, if its bytes are inline, no
+// object event came since gen was read and the Listener is still trusted.
+func (c *nodeCache) keepObject(id string, o meta.Object, gen uint64) {
+	if o.Inline == nil || len(o.Segments) > 0 || !c.l.Trusted() {
+		return
+	}
+	size := len(o.Bucket) + len(o.Key) + len(o.ETag) + len(o.ContentType) + len(o.ContentEncoding) +
+		len(o.ContentDisposition) + len(o.ContentLanguage) + len(o.CacheControl) + len(o.Expires) +
+		len(o.ChecksumType) + len(o.Inline)
+	for k, v := range o.UserMeta {
+		size += len(k) + len(v) + 32
+	}
+	for k, v := range o.Checksums {
+		size += len(k) + len(v) + 32
+	}
+	o.UserMeta = maps.Clone(o.UserMeta)
+	o.Checksums = maps.Clone(o.Checksums)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.objGen == gen {
+		c.objects.put(id, o, int64(size+len(id)+entryOverhead))
+	}
+}
+
+// forgetObject drops bucket/key after this node wrote it (other nodes
+// learn it from the write's event, if any).
+func (c *nodeCache) forgetObject(id string) {
+	c.invalidate(Event{Kind: EventObject, ID: id})
+}
+
 // bounded is a map bounded in entries and bytes; past either bound it
 // evicts entries chosen at random (Go's map order). Not safe for
 // concurrent use: nodeCache.mu guards it.
@@ -196,6 +301,10 @@ func newBounded[V any](o CacheOptions) *bounded[V] {
 }
 
 func (b *bounded[V]) get(k string) (V, bool) {
+	if b == nil {
+		var zero V
+		return zero, false
+	}
 	e, ok := b.m[k]
 	return e.v, ok
 }
@@ -216,15 +325,38 @@ func (b *bounded[V]) put(k string, v V, size int64) {
 }
 
 func (b *bounded[V]) del(k string) {
+	if b == nil {
+		return
+	}
 	if e, ok := b.m[k]; ok {
 		b.bytes -= e.size
 		delete(b.m, k)
 	}
 }
 
+// delWhere deletes the entries whose value match selects.
+func (b *bounded[V]) delWhere(match func(V) bool) {
+	if b == nil {
+		return
+	}
+	for k, e := range b.m {
+		if match(e.v) {
+			b.del(k)
+		}
+	}
+}
+
 func (b *bounded[V]) clear() {
+	if b == nil {
+		return
+	}
 	clear(b.m)
 	b.bytes = 0
 }
 
-func (b *bounded[V]) len() int { return len(b.m) }
+func (b *bounded[V]) len() int {
+	if b == nil {
+		return 0
+	}
+	return len(b.m)
+}

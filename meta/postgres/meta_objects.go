@@ -80,11 +80,19 @@ const (
 			user_meta, checksums, checksum_type, parts_count, segments, inline_data)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
 		ON CONFLICT (bucket, key) DO NOTHING`
-	sqlUpdateObject = `UPDATE objects SET size = $3, etag = $4, last_modified = $5,
+	// sqlUpdateObject replaces a version and, in the same statement (no
+	// extra round trip), announces it to the other nodes' caches: pg_notify
+	// with $18 = InvalidationChannel, $19 = the EventObject payload.
+	sqlUpdateObject = `WITH u AS (UPDATE objects SET size = $3, etag = $4, last_modified = $5,
 			content_type = $6, content_encoding = $7, content_disposition = $8, content_language = $9,
 			cache_control = $10, expires = $11, user_meta = $12, checksums = $13, checksum_type = $14,
 			parts_count = $15, segments = $16, inline_data = $17
-		WHERE bucket = $1 AND key = $2`
+		WHERE bucket = $1 AND key = $2 RETURNING 1)
+		SELECT pg_notify($18, $19) FROM u`
+	// sqlDeleteObject deletes a version, returns its blobs and announces
+	// the deletion as sqlUpdateObject does ($3, $4).
+	sqlDeleteObject = `WITH d AS (DELETE FROM objects WHERE bucket = $1 AND key = $2 RETURNING segments)
+		SELECT segments, pg_notify($3, $4) FROM d`
 	// sqlLockObject reads the current version's ETag and blobs and locks
 	// its row until the transaction ends.
 	sqlLockObject = `SELECT etag, segments FROM objects WHERE bucket = $1 AND key = $2 FOR UPDATE`
@@ -155,7 +163,8 @@ func putObjectTx(ctx context.Context, tx pgx.Tx, o *meta.Object, cond meta.Condi
 			return nil, err
 		}
 		if cur != nil {
-			if _, err := tx.Exec(ctx, sqlUpdateObject, args...); err != nil {
+			ev := Event{Kind: EventObject, ID: objectID(o.Bucket, o.Key)}
+			if _, err := tx.Exec(ctx, sqlUpdateObject, append(args, InvalidationChannel, ev.payload())...); err != nil {
 				return nil, err
 			}
 			return releaseRefs(ctx, tx, segmentBlobs(cur.segments), freed)
@@ -181,6 +190,7 @@ func (s *Store) PutObject(ctx context.Context, o meta.Object, cond meta.Conditio
 	if o.Key == "" {
 		return nil, errors.New("meta/postgres: put object: empty key")
 	}
+	defer s.forgetObject(o.Bucket, o.Key)
 	if len(o.Segments) == 0 && cond.Check(nil) == nil {
 		// A new key whose bytes are inline (no blob to count) and that
 		// cond lets be created: one statement, committed on its own (one
@@ -215,8 +225,34 @@ func (s *Store) PutObject(ctx context.Context, o meta.Object, cond meta.Conditio
 const sqlGetObject = `SELECT ` + objCols + ` FROM objects WHERE bucket = $1 AND key = $2`
 
 // GetObject implements meta.Store: one query, and a second one to tell a
-// missing key from a missing bucket.
+// missing key from a missing bucket. With a cache (UseCache) an inline
+// object found is kept until an event says it changed (cache.go); a
+// missing one is not kept.
 func (s *Store) GetObject(ctx context.Context, bucket, key string) (meta.Object, error) {
+	if s.cache == nil {
+		return s.getObject(ctx, bucket, key)
+	}
+	id := objectID(bucket, key)
+	o, hit, gen, ok := s.cache.object(id, bucket, key)
+	if hit {
+		return o, nil
+	}
+	o, err := s.getObject(ctx, bucket, key)
+	if err == nil && ok {
+		s.cache.keepObject(id, o, gen)
+	}
+	return o, err
+}
+
+// forgetObject makes this node's cache forget bucket/key once a write to
+// it has ended (committed or not: an error at COMMIT may hide a commit).
+func (s *Store) forgetObject(bucket, key string) {
+	if s.cache != nil {
+		s.cache.forgetObject(objectID(bucket, key))
+	}
+}
+
+func (s *Store) getObject(ctx context.Context, bucket, key string) (meta.Object, error) {
 	o, err := scanObject(s.pool.QueryRow(ctx, sqlGetObject, bucket, kb(key)), bucket, true)
 	if errors.Is(err, pgx.ErrNoRows) {
 		if err := needBucket(ctx, s.pool, bucket); err != nil {
@@ -233,6 +269,8 @@ func (s *Store) GetObject(ctx context.Context, bucket, key string) (meta.Object,
 // DeleteObject implements meta.Store. A missing bucket is ErrNoSuchBucket;
 // a missing key is not an error unless cond requires it.
 func (s *Store) DeleteObject(ctx context.Context, bucket, key string, cond meta.Condition) (freed []string, err error) {
+	defer s.forgetObject(bucket, key)
+	ev := Event{Kind: EventObject, ID: objectID(bucket, key)}
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		freed = nil
 		if !cond.IsZero() {
@@ -245,7 +283,7 @@ func (s *Store) DeleteObject(ctx context.Context, bucket, key string, cond meta.
 			}
 		}
 		var segs []byte
-		err := tx.QueryRow(ctx, `DELETE FROM objects WHERE bucket = $1 AND key = $2 RETURNING segments`, bucket, kb(key)).Scan(&segs)
+		err := tx.QueryRow(ctx, sqlDeleteObject, bucket, kb(key), InvalidationChannel, ev.payload()).Scan(&segs, nil)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return needBucket(ctx, tx, bucket)
 		}

@@ -247,6 +247,7 @@ func (s *Store) CompleteUpload(ctx context.Context, bucket, key, uploadID string
 		return nil, fmt.Errorf("meta/postgres: complete upload: object %q/%q does not match upload target %q/%q", o.Bucket, o.Key, bucket, key)
 	}
 	o.Bucket, o.Key = bucket, key
+	defer s.forgetObject(bucket, key)
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		freed = nil
 		if _, err := getUpload(ctx, tx, bucket, key, uploadID, true); err != nil {

@@ -46,6 +46,7 @@ const (
 	EventPolicies  EventKind = "policies"   // user, group or role id: its inline or attached policies or (user) its groups changed
 	EventPolicy    EventKind = "policy"     // managed policy id: its default version changed or it was deleted
 	EventBucket    EventKind = "bucket"     // bucket name: its policy, public access block or CORS changed, or it was deleted
+	EventObject    EventKind = "object"     // objectID(bucket, key): an existing object was replaced or deleted
 )
 
 // Event is one invalidation.
@@ -64,7 +65,7 @@ func (e Event) payload() string { return string(e.Kind) + ":" + e.ID }
 func parseEvent(p string) Event {
 	kind, id, ok := strings.Cut(p, ":")
 	switch k := EventKind(kind); k {
-	case EventAccessKey, EventUser, EventGroup, EventRole, EventPolicies, EventPolicy, EventBucket:
+	case EventAccessKey, EventUser, EventGroup, EventRole, EventPolicies, EventPolicy, EventBucket, EventObject:
 		if ok && id != "" {
 			return Event{Kind: k, ID: id}
 		}
@@ -74,7 +75,8 @@ func parseEvent(p string) Event {
 
 // notify sends ev inside tx: it is delivered if tx commits. Writes of
 // bucket configurations (policy, public access block, CORS) and bucket
-// deletions call it with EventBucket.
+// deletions call it with EventBucket. (Object writes send EventObject from
+// their own statement: sqlUpdateObject, sqlDeleteObject.)
 func notify(ctx context.Context, q querier, ev Event) error {
 	if _, err := q.Exec(ctx, `SELECT pg_notify($1, $2)`, InvalidationChannel, ev.payload()); err != nil {
 		return fmt.Errorf("meta/postgres: notify %s: %w", ev.payload(), err)

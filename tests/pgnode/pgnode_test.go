@@ -112,6 +112,36 @@ func expect503(t *testing.T, s *testserver.Server, c *s3.Client, bucket string) 
 	}
 }
 
+// waitCacheBypassed waits until the node's GET of bucket/k answers 503:
+// the node serves small objects from its cache (meta/postgres, cache.go)
+// until its invalidation listener is no longer trusted — the listen
+// connection lost, or not confirmed for two heartbeats (0.5 s) — and only
+// then reaches the database. Meanwhile the only other answer allowed is
+// the cached body. The wait is bounded by hangGuard only; it is logged.
+func waitCacheBypassed(t *testing.T, c *s3.Client, bucket, body string) {
+	t.Helper()
+	start := time.Now()
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
+		got, err := s3test.GetObject(ctx, c, bucket, "k")
+		cancel()
+		if err == nil && string(got) != body {
+			t.Fatalf("GetObject while the database is down: %q, want %q from the cache or 503", got, body)
+		}
+		if err != nil {
+			if status, code, _ := s3test.APIErr(err); status != http.StatusServiceUnavailable || code != "ServiceUnavailable" {
+				t.Fatalf("GetObject while the database is down: %d %s (%v), want 503 ServiceUnavailable", status, code, err)
+			}
+			t.Logf("first 503 answered %v after the database went down (the node's bounded wait included)", time.Since(start))
+			return
+		}
+		if time.Since(start) > hangGuard {
+			t.Fatalf("GetObject still served from the cache %v after the database went down", hangGuard)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 func TestDatabaseOutage(t *testing.T) {
 	cl := pgtest.NewCluster(t)
 	dsn := cl.DSN(t)
@@ -142,6 +172,7 @@ func TestDatabaseOutage(t *testing.T) {
 
 	// Stopped: clean 503s, and readiness names the database.
 	cl.Stop(t)
+	waitCacheBypassed(t, c, bucket, "hello")
 	expect503(t, s, c, bucket)
 	h := waitReady(t, s, http.StatusServiceUnavailable)
 	if st, e := component(h, "database"); st != "down" || e != "unreachable" {
@@ -160,6 +191,7 @@ func TestDatabaseOutage(t *testing.T) {
 	// Hung (nothing answers, connections are not refused): still 503s,
 	// after the node's bounded waits, never a hang.
 	cl.Pause(t)
+	waitCacheBypassed(t, c, bucket, "hello")
 	expect503(t, s, c, bucket)
 	waitReady(t, s, http.StatusServiceUnavailable)
 	cl.Resume(t)
