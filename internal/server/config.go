@@ -65,6 +65,10 @@ type Config struct {
 	ShareWebhook             string `json:"share-webhook"`
 	ShareWebhookSecretFile   string `json:"share-webhook-secret-file"`
 	ShareWebhookAllowPrivStr string `json:"share-webhook-allow-private"`
+	// NodeObjectCache: a node on PostgreSQL keeps small objects in memory
+	// (invalidated across nodes within a bound; docs/scaling.md).
+	NodeObjectCacheStr string `json:"node-object-cache"`
+	NodeObjectCache    bool   `json:"-"`
 	ShareWebhookAllowPrivate bool   `json:"-"`
 	// ShareWebhookSecret signs the server-wide webhook's notifications:
 	// the --share-webhook-secret-file's contents (trailing white space
@@ -123,6 +127,7 @@ func (c *Config) settings() []setting {
 		{"sts-min-duration", "POSTERN_STS_MIN_DURATION", "15m", "smallest DurationSeconds STS accepts (lowers AWS's 900-second floor, e.g. for tests)", &c.STSMinStr, false},
 		{"share-webhook", "POSTERN_SHARE_WEBHOOK", "", "http(s) URL notified (signed JSON POST) of every share link's uses, revocation and running out of uses; needs a secret (--share-webhook-secret-file or POSTERN_SHARE_WEBHOOK_SECRET); see docs/api.md, Webhooks", &c.ShareWebhook, false},
 		{"share-webhook-secret-file", "POSTERN_SHARE_WEBHOOK_SECRET_FILE", "", "file holding the secret (at least 16 bytes) that signs --share-webhook's notifications; the environment variable POSTERN_SHARE_WEBHOOK_SECRET may hold it instead", &c.ShareWebhookSecretFile, false},
+		{"node-object-cache", "POSTERN_NODE_OBJECT_CACHE", "true", "with --meta postgres://: keep small objects (up to 64 KiB) in this node's memory; an overwrite or delete on another node is then seen here within milliseconds (at most 0.5 s), not at once; false: every GET reads the database (strict read-after-write across nodes, slower)", &c.NodeObjectCacheStr, false},
 		{"share-webhook-allow-private", "POSTERN_SHARE_WEBHOOK_ALLOW_PRIVATE", "false", "let shares' own webhooks (URLs users give) reach loopback, private and link-local addresses; keep false unless every user is trusted", &c.ShareWebhookAllowPrivStr, false},
 	}
 }
@@ -239,6 +244,12 @@ func LoadConfig(args []string, getenv func(string) string, stderr io.Writer) (*C
 	if c.Blobs, err = parseBlobs(c.BlobsStr, c.Data); err != nil {
 		return nil, err
 	}
+	switch c.NodeObjectCacheStr {
+	case "true", "false":
+		c.NodeObjectCache = c.NodeObjectCacheStr == "true"
+	default:
+		return nil, fmt.Errorf("--node-object-cache %q: want true or false", c.NodeObjectCacheStr)
+	}
 	if err := c.loadShareWebhook(getenv); err != nil {
 		return nil, err
 	}
@@ -255,7 +266,7 @@ func LoadConfig(args []string, getenv func(string) string, stderr io.Writer) (*C
 // boolSettings are the settings given as a bare flag (--NAME, or
 // --NAME=false); their environment and config file values are "true" or
 // "false".
-var boolSettings = map[string]bool{"share-webhook-allow-private": true}
+var boolSettings = map[string]bool{"share-webhook-allow-private": true, "node-object-cache": true}
 
 // boolString is a boolean flag kept as "true" or "false" in a string.
 type boolString string

@@ -41,7 +41,11 @@ func (s *Server) openStores(ctx context.Context) (meta.Store, iam.Store, func(co
 		// events name, and is bypassed while the listener is not
 		// confirmed alive.
 		s.pgListen = pg.Listen(postgres.ListenerOptions{Logger: logger})
-		pg.UseCache(s.pgListen, postgres.CacheOptions{})
+		copts := postgres.CacheOptions{}
+		if !cfg.NodeObjectCache {
+			copts.ObjectMaxEntries = -1 // --node-object-cache=false: strict read-after-write across nodes
+		}
+		pg.UseCache(s.pgListen, copts)
 		var ms meta.Store = pg
 		var is iam.Store = pg
 		// The store's errors are the driver's: the front ends ask this
