@@ -67,8 +67,8 @@ type Config struct {
 	ShareWebhookAllowPrivStr string `json:"share-webhook-allow-private"`
 	// NodeObjectCache: a node on PostgreSQL keeps small objects in memory
 	// (invalidated across nodes within a bound; docs/scaling.md).
-	NodeObjectCacheStr string `json:"node-object-cache"`
-	NodeObjectCache    bool   `json:"-"`
+	NodeObjectCacheStr       string `json:"node-object-cache"`
+	NodeObjectCache          bool   `json:"-"`
 	ShareWebhookAllowPrivate bool   `json:"-"`
 	// ShareWebhookSecret signs the server-wide webhook's notifications:
 	// the --share-webhook-secret-file's contents (trailing white space
