@@ -66,14 +66,14 @@ type Config struct {
 	ShareWebhookSecretFile   string `json:"share-webhook-secret-file"`
 	ShareWebhookAllowPrivStr string `json:"share-webhook-allow-private"`
 	ShareWebhookAllowPrivate bool   `json:"-"`
-	// NodeObjectCache: a node on PostgreSQL keeps small objects in memory
-	// (invalidated across nodes within a bound; docs/scaling.md).
-	NodeObjectCacheStr string `json:"node-object-cache"`
-	NodeObjectCache    bool   `json:"-"`
 	// ShareWebhookSecret signs the server-wide webhook's notifications:
 	// the --share-webhook-secret-file's contents (trailing white space
 	// removed) or POSTERN_SHARE_WEBHOOK_SECRET.
 	ShareWebhookSecret []byte `json:"-"`
+	// NodeObjectCache: a node on PostgreSQL keeps small objects in memory
+	// (invalidated across nodes within a bound; docs/scaling.md).
+	NodeObjectCacheStr string `json:"node-object-cache"`
+	NodeObjectCache    bool   `json:"-"`
 }
 
 // flagHelp reports that -h was given and usage printed.
