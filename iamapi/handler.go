@@ -25,6 +25,7 @@ import (
 	"github.com/postern/postern/policy"
 	"github.com/postern/postern/proto/s3err"
 	"github.com/postern/postern/proto/sigv4"
+	"github.com/postern/postern/share"
 )
 
 // API versions.
@@ -89,7 +90,14 @@ func New(cfg Config) *Handler {
 
 // lookup adapts the identity service to the verifier. Token errors are
 // returned as they are and mapped by fail.
+//
+// A share link's access key is for its one S3 request only: IAM and STS
+// do not know it (its secret never leaves the server, so this is defence
+// in depth, like shareapi's refusal).
 func (h *Handler) lookup(ctx context.Context, accessKey, token string) (sigv4.Secret, error) {
+	if share.IsShareKey(accessKey) {
+		return sigv4.Secret{}, sigv4.ErrUnknownAccessKey
+	}
 	secret, _, err := h.svc.Credentials(ctx, accessKey, token)
 	if errors.Is(err, iam.ErrUnknownKey) {
 		return sigv4.Secret{}, sigv4.ErrUnknownAccessKey
