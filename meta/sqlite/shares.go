@@ -17,6 +17,13 @@ import (
 // writes go through the single writer, so a claim's check and its update
 // (one conditional UPDATE … RETURNING) can never interleave with another
 // write: counting is exact.
+//
+// With WithShareCache, ShareByAccessKey answers from memory: every write
+// of a share row here sets the cached entry to the row as committed
+// (cacheShare, run after the commit in commit order), and a read that
+// overlapped a write never caches what it read (the cache's generation).
+// The cache is thus as exact as the database for this process, the only
+// writer.
 
 var (
 	_ share.Store    = (*Store)(nil)
@@ -75,7 +82,13 @@ func insertShare(tx *wtx, s share.Share) error {
 // CreateShare implements share.Store.
 func (s *Store) CreateShare(ctx context.Context, sh share.Share) error {
 	sh.Uses, sh.RevokedAt, sh.RevokedBy, sh.LastUsed = 0, time.Time{}, "", time.Time{}
-	return s.write(ctx, func(tx *wtx) error { return insertShare(tx, sh) })
+	return s.write(ctx, func(tx *wtx) error {
+		if err := insertShare(tx, sh); err != nil {
+			return err
+		}
+		s.forgetShare(tx, sh.AccessKey)
+		return nil
+	})
 }
 
 // GetShare implements share.Store.
@@ -83,9 +96,39 @@ func (s *Store) GetShare(ctx context.Context, id string) (share.Share, error) {
 	return getOne(ctx, s.rdb, scanShare, noShare, "get share", `SELECT `+shareCols+` FROM shares WHERE id = $1`, id)
 }
 
+var sqlShareByKey = `SELECT ` + shareCols + ` FROM shares WHERE access_key = $1`
+
 // ShareByAccessKey implements share.Store.
 func (s *Store) ShareByAccessKey(ctx context.Context, accessKey string) (share.Share, error) {
-	return getOne(ctx, s.rdb, scanShare, noShare, "get share", `SELECT `+shareCols+` FROM shares WHERE access_key = $1`, accessKey)
+	sh, _, gen, ok := s.shares.lookup(accessKey)
+	if ok {
+		return sh, nil
+	}
+	sh, err := scanShare(s.stmtShareByKey.QueryRowContext(ctx, accessKey))
+	if errors.Is(err, sql.ErrNoRows) {
+		return share.Share{}, share.ErrNoSuchShare
+	}
+	if err != nil {
+		return share.Share{}, fmt.Errorf("meta/sqlite: get share: %w", err)
+	}
+	s.shares.add(accessKey, sh, nil, gen)
+	return sh, nil
+}
+
+// cacheShare sets sh, as this write leaves it, in the share cache once the
+// write has committed.
+func (s *Store) cacheShare(tx *wtx, sh share.Share) {
+	if s.shares != nil {
+		tx.afterCommit(func() { s.shares.set(sh.AccessKey, sh) })
+	}
+}
+
+// forgetShare drops accessKey's entry once the write has committed (a new
+// share: the next read caches it as the database has it).
+func (s *Store) forgetShare(tx *wtx, accessKey string) {
+	if s.shares != nil {
+		tx.afterCommit(func() { s.shares.forgetKey(accessKey) })
+	}
 }
 
 // ListShares implements share.Store.
@@ -155,8 +198,11 @@ func (s *Store) RevokeShare(ctx context.Context, id, by string, at time.Time) (s
 			return fmt.Errorf("meta/sqlite: revoke share: %w", err)
 		}
 		var err error
-		out, err = getShareTx(tx, id)
-		return err
+		if out, err = getShareTx(tx, id); err != nil {
+			return err
+		}
+		s.cacheShare(tx, out)
+		return nil
 	})
 	return out, err
 }
@@ -174,6 +220,7 @@ func (s *Store) ClaimUse(ctx context.Context, id string, now time.Time) (share.S
 			if err != nil {
 				return fmt.Errorf("meta/sqlite: claim share use: %w", err)
 			}
+			s.cacheShare(tx, out)
 			return nil
 		}
 		cur, err := getShareTx(tx, id)
@@ -201,13 +248,14 @@ func refusal(cur share.Share, now time.Time) error {
 // ReleaseUse implements share.Store.
 func (s *Store) ReleaseUse(ctx context.Context, id string) error {
 	return s.write(ctx, func(tx *wtx) error {
-		bg := context.Background()
-		res, err := tx.ExecContext(bg, `UPDATE shares SET uses = uses - 1 WHERE id = $1 AND uses > 0`, id)
-		if err != nil {
-			return fmt.Errorf("meta/sqlite: release share use: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n > 0 {
+		sh, err := scanShare(tx.QueryRowContext(context.Background(), `UPDATE shares SET uses = uses - 1 WHERE id = $1 AND uses > 0
+			RETURNING `+shareCols, id))
+		if err == nil {
+			s.cacheShare(tx, sh)
 			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("meta/sqlite: release share use: %w", err)
 		}
 		_, err = getShareTx(tx, id)
 		return err
@@ -236,9 +284,10 @@ func scanAudit(sc scanner) (share.AuditEntry, error) {
 	return e, err
 }
 
-// AddAudit implements share.Store: the rows of known shares are inserted
-// in order, then each share's uses (unlimited shares only) and last use
-// are brought up to date, all in one transaction.
+// AddAudit implements share.Store, in one transaction: each share of the
+// batch has its uses (unlimited shares only) and last use brought up to
+// date by one UPDATE (which also says whether the share exists), then the
+// rows of known shares are inserted in order.
 func (s *Store) AddAudit(ctx context.Context, rows []share.AuditEntry) error {
 	if len(rows) == 0 {
 		return nil
@@ -246,44 +295,43 @@ func (s *Store) AddAudit(ctx context.Context, rows []share.AuditEntry) error {
 	type tally struct {
 		counted int64
 		last    int64
+		known   bool
+	}
+	tallies := make(map[string]*tally, 8)
+	var order []string
+	for _, e := range rows {
+		t := tallies[e.ShareID]
+		if t == nil {
+			t = &tally{}
+			tallies[e.ShareID] = t
+			order = append(order, e.ShareID)
+		}
+		if e.Counted {
+			t.counted++
+		}
+		t.last = max(t.last, encTime(e.Time))
 	}
 	return s.write(ctx, func(tx *wtx) error {
 		bg := context.Background()
-		known := map[string]bool{}
-		var order []string
-		tallies := map[string]*tally{}
-		for _, e := range rows {
-			ok, seen := known[e.ShareID]
-			if !seen {
-				var one int
-				err := tx.QueryRowContext(bg, `SELECT 1 FROM shares WHERE id = $1`, e.ShareID).Scan(&one)
-				if err != nil && !errors.Is(err, sql.ErrNoRows) {
-					return fmt.Errorf("meta/sqlite: add audit: %w", err)
-				}
-				ok = err == nil
-				known[e.ShareID] = ok
-				if ok {
-					order = append(order, e.ShareID)
-					tallies[e.ShareID] = &tally{}
-				}
+		for _, id := range order {
+			t := tallies[id]
+			sh, err := scanShare(tx.QueryRowContext(bg, `UPDATE shares SET uses = uses + CASE WHEN max_uses = 0 THEN $1 ELSE 0 END,
+				last_used = MAX(last_used, $2) WHERE id = $3 RETURNING `+shareCols, t.counted, t.last, id))
+			if errors.Is(err, sql.ErrNoRows) {
+				continue // an unknown share's rows are dropped
 			}
-			if !ok {
-				continue // an unknown share's row is dropped
+			if err != nil {
+				return fmt.Errorf("meta/sqlite: add audit: %w", err)
+			}
+			t.known = true
+			s.cacheShare(tx, sh)
+		}
+		for _, e := range rows {
+			if !tallies[e.ShareID].known {
+				continue
 			}
 			if err := insertAudit(tx, e); err != nil {
 				return err
-			}
-			t := tallies[e.ShareID]
-			if e.Counted {
-				t.counted++
-			}
-			t.last = max(t.last, encTime(e.Time))
-		}
-		for _, id := range order {
-			t := tallies[id]
-			if _, err := tx.ExecContext(bg, `UPDATE shares SET uses = uses + CASE WHEN max_uses = 0 THEN $1 ELSE 0 END,
-				last_used = MAX(last_used, $2) WHERE id = $3`, t.counted, t.last, id); err != nil {
-				return fmt.Errorf("meta/sqlite: add audit: %w", err)
 			}
 		}
 		return nil
@@ -323,6 +371,7 @@ func (s *Store) ImportShare(ctx context.Context, sh share.Share, audit []share.A
 		if err := insertShare(tx, sh); err != nil {
 			return err
 		}
+		s.forgetShare(tx, sh.AccessKey)
 		for _, e := range audit {
 			e.ShareID = sh.ID
 			if err := insertAudit(tx, e); err != nil {
