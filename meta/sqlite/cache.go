@@ -155,3 +155,24 @@ func (c *cache[K, V]) set(k K, v V) {
 	c.m[k] = cacheEntry[V]{v: v, till: till}
 	c.bytes += size
 }
+
+// update applies f to k's entry, if cached, as a write has just committed
+// it, and moves the generation (as set does; only the writer goroutine
+// calls it, in commit order). f must set absolute values: a read that
+// followed the commit may have cached the entry already.
+func (c *cache[K, V]) update(k K, f func(*V)) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	e, ok := c.m[k]
+	if !ok {
+		return
+	}
+	old := c.sizeOf(e.v)
+	f(&e.v)
+	c.bytes += c.sizeOf(e.v) - old
+	c.m[k] = e
+}

@@ -284,10 +284,12 @@ func scanAudit(sc scanner) (share.AuditEntry, error) {
 	return e, err
 }
 
-// AddAudit implements share.Store, in one transaction: each share of the
-// batch has its uses (unlimited shares only) and last use brought up to
-// date by one UPDATE (which also says whether the share exists), then the
-// rows of known shares are inserted in order.
+// AddAudit implements share.Store, in one transaction of two statements
+// whatever the batch's size (a statement costs more than a row): one
+// UPDATE brings each share of the batch up to date (uses of unlimited
+// shares, last use) and names the shares that exist, then one INSERT adds
+// the rows of those shares, in order. The batch goes to SQLite as JSON
+// arrays (json_each), built before the write.
 func (s *Store) AddAudit(ctx context.Context, rows []share.AuditEntry) error {
 	if len(rows) == 0 {
 		return nil
@@ -295,7 +297,6 @@ func (s *Store) AddAudit(ctx context.Context, rows []share.AuditEntry) error {
 	type tally struct {
 		counted int64
 		last    int64
-		known   bool
 	}
 	tallies := make(map[string]*tally, 8)
 	var order []string
@@ -311,31 +312,132 @@ func (s *Store) AddAudit(ctx context.Context, rows []share.AuditEntry) error {
 		}
 		t.last = max(t.last, encTime(e.Time))
 	}
+	// [[id, counted, last], …] and [[share_id, time, source, …], …]
+	sharesJSON := make([]byte, 0, 64*len(order))
+	sharesJSON = append(sharesJSON, '[')
+	for i, id := range order {
+		t := tallies[id]
+		if i > 0 {
+			sharesJSON = append(sharesJSON, ',')
+		}
+		sharesJSON = append(sharesJSON, '[')
+		sharesJSON = appendJSONString(sharesJSON, id)
+		sharesJSON = append(sharesJSON, ',')
+		sharesJSON = strconv.AppendInt(sharesJSON, t.counted, 10)
+		sharesJSON = append(sharesJSON, ',')
+		sharesJSON = strconv.AppendInt(sharesJSON, t.last, 10)
+		sharesJSON = append(sharesJSON, ']')
+	}
+	sharesJSON = append(sharesJSON, ']')
+	rowsJSON := make([]byte, 0, 256*len(rows))
+	rowsJSON = append(rowsJSON, '[')
+	for i, e := range rows {
+		if i > 0 {
+			rowsJSON = append(rowsJSON, ',')
+		}
+		rowsJSON = appendAuditJSON(rowsJSON, e)
+	}
+	rowsJSON = append(rowsJSON, ']')
+
 	return s.write(ctx, func(tx *wtx) error {
 		bg := context.Background()
-		for _, id := range order {
-			t := tallies[id]
-			sh, err := scanShare(tx.QueryRowContext(bg, `UPDATE shares SET uses = uses + CASE WHEN max_uses = 0 THEN $1 ELSE 0 END,
-				last_used = MAX(last_used, $2) WHERE id = $3 RETURNING `+shareCols, t.counted, t.last, id))
-			if errors.Is(err, sql.ErrNoRows) {
-				continue // an unknown share's rows are dropped
-			}
-			if err != nil {
+		rs, err := tx.QueryContext(bg, sqlAuditShares, sharesJSON)
+		if err != nil {
+			return fmt.Errorf("meta/sqlite: add audit: %w", err)
+		}
+		type used struct {
+			accessKey  string
+			uses, last int64
+		}
+		var upd []used
+		for rs.Next() {
+			var u used
+			if err := rs.Scan(&u.accessKey, &u.uses, &u.last); err != nil {
+				rs.Close()
 				return fmt.Errorf("meta/sqlite: add audit: %w", err)
 			}
-			t.known = true
-			s.cacheShare(tx, sh)
+			upd = append(upd, u)
 		}
-		for _, e := range rows {
-			if !tallies[e.ShareID].known {
-				continue
-			}
-			if err := insertAudit(tx, e); err != nil {
-				return err
-			}
+		if err := errors.Join(rs.Err(), rs.Close()); err != nil {
+			return fmt.Errorf("meta/sqlite: add audit: %w", err)
+		}
+		if len(upd) == 0 {
+			return nil // no known share: every row is dropped
+		}
+		if _, err := tx.ExecContext(bg, sqlInsertAuditJSON, rowsJSON); err != nil {
+			return fmt.Errorf("meta/sqlite: add audit rows: %w", err)
+		}
+		if s.shares != nil {
+			tx.afterCommit(func() {
+				for _, u := range upd {
+					s.shares.update(u.accessKey, func(sh *share.Share) { sh.Uses, sh.LastUsed = u.uses, decTime(u.last) })
+				}
+			})
 		}
 		return nil
 	})
+}
+
+// sqlAuditShares updates the shares of a batch ($1: [[id, counted, last],
+// …], each id once) and returns what it left of each that exists.
+const sqlAuditShares = `UPDATE shares SET uses = uses + CASE WHEN shares.max_uses = 0 THEN b.counted ELSE 0 END,
+	last_used = MAX(shares.last_used, b.last)
+	FROM (SELECT value->>0 AS id, value->>1 AS counted, value->>2 AS last FROM json_each($1)) AS b
+	WHERE shares.id = b.id
+	RETURNING shares.access_key, shares.uses, shares.last_used`
+
+// sqlInsertAuditJSON inserts a batch's rows ($1: appendAuditJSON's
+// arrays) in order, leaving out those of unknown shares.
+const sqlInsertAuditJSON = `INSERT INTO share_audit (` + auditCols + `)
+	SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, value->>8, value->>9
+	FROM json_each($1) WHERE EXISTS (SELECT 1 FROM shares WHERE shares.id = value->>0) ORDER BY key`
+
+// appendAuditJSON appends e as a JSON array of auditCols' values (its
+// text cleaned, as insertAudit stores it).
+func appendAuditJSON(b []byte, e share.AuditEntry) []byte {
+	b = append(b, '[')
+	b = appendJSONString(b, e.ShareID)
+	b = append(b, ',')
+	b = strconv.AppendInt(b, encTime(e.Time), 10)
+	for _, t := range []string{e.Source, e.UserAgent, e.Method} {
+		b = append(b, ',')
+		b = appendJSONString(b, share.CleanText(t))
+	}
+	b = append(b, ',')
+	b = strconv.AppendInt(b, int64(e.Status), 10)
+	b = append(b, ',')
+	b = strconv.AppendInt(b, e.Bytes, 10)
+	for _, t := range []string{e.Range, e.RequestID} {
+		b = append(b, ',')
+		b = appendJSONString(b, share.CleanText(t))
+	}
+	if e.Counted {
+		b = append(b, ",1]"...)
+	} else {
+		b = append(b, ",0]"...)
+	}
+	return b
+}
+
+// appendJSONString appends s as a JSON string. s must be valid UTF-8 (as
+// share.CleanText leaves text; share ids are ASCII): bytes from 0x80 up are
+// copied as they are; quotes, backslashes and control characters are
+// escaped.
+func appendJSONString(b []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20:
+			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
 }
 
 // ListAudit implements share.Store, in one read transaction so that the

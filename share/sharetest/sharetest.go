@@ -475,6 +475,32 @@ func testAddAudit(t *testing.T, s share.Store) {
 	if total != 5 || len(got) != 1 || got[0].UserAgent != "bad\uFFFD\uFFFDagent" {
 		t.Fatalf("after the odd row: %d audit rows, newest %+v, want 5 and the user agent cleaned", total, got)
 	}
+	// Every field comes back as it was recorded, text with quotes,
+	// backslashes, control characters and any script; rows of one batch
+	// with the same time come back newest (last recorded) first.
+	at := t1.Add(7 * time.Second)
+	var batch []share.AuditEntry
+	for i, ua := range []string{`say "hi" \ back\slash`, "tab\tnewline\n\x01\x1f\x7f", "é 😀 \u2028 </script> & ü"} {
+		e := entry(unlimited.ID, at, i != 1, 10+i)
+		e.UserAgent, e.Range, e.Source, e.Bytes, e.Status = ua, `bytes=0-"`, "2001:db8::1", 1<<40+int64(i), 200+i
+		batch = append(batch, e)
+	}
+	checkErr(t, s.AddAudit(ctx, batch), nil)
+	got, total, err = s.ListAudit(ctx, unlimited.ID, 3)
+	checkErr(t, err, nil)
+	if total != 8 || len(got) != 3 {
+		t.Fatalf("after a batch of 3: %d rows (%d returned), want 8", total, len(got))
+	}
+	for i, g := range got {
+		want := batch[2-i]
+		if !g.Time.Equal(want.Time) {
+			t.Fatalf("row %d: time %v, want %v", i, g.Time, want.Time)
+		}
+		g.Time = want.Time
+		if g != want {
+			t.Fatalf("row %d (newest first):\n got  %+v\n want %+v", i, g, want)
+		}
+	}
 }
 
 func testListAudit(t *testing.T, s share.Store) {
