@@ -155,9 +155,12 @@ func open(ctx context.Context, path string, logger *slog.Logger, cfg config) (*S
 		cfg.readConns = 1
 	}
 	// Write connection: BEGIN IMMEDIATE so a transaction takes the write lock
-	// up front, WAL, fsync on every commit, foreign keys enforced.
+	// up front, WAL, fsync on every commit, foreign keys enforced, and
+	// statement journals (group commit's savepoints, multi-row statements)
+	// in memory rather than in a temporary file that SQLite writes once
+	// they pass 64 KiB: they hold the pages one transaction changes.
 	const common = "_busy_timeout=10000&_foreign_keys=1&_synchronous=FULL"
-	wdb, err := sql.Open("sqlite", path+"?_txlock=immediate&_journal_mode=WAL&"+common)
+	wdb, err := sql.Open("sqlite", path+"?_txlock=immediate&_journal_mode=WAL&_pragma=temp_store(memory)&"+common)
 	if err != nil {
 		return nil, fmt.Errorf("meta/sqlite: open %s: %w", path, err)
 	}
