@@ -128,4 +128,6 @@ for ((t = 0; t < 60; t++)); do
   sleep 1
 done
 echo "requests made with shares: $sent; uses recorded from the audit: $used"
+batches=$(curl -s "$EP/metrics" | awk '$1=="postern_share_audit_batches_total"{print $2}')
+echo "audit batches (transactions): $batches, $(python3 -c "print(f'{$sent/max(float(\"${batches:-0}\"),1):.1f}')") rows per batch"
 echo "(output in $OUT)"
