@@ -26,7 +26,7 @@ func BenchmarkAddAudit(b *testing.B) {
 	for i := range 100 {
 		sh := share.Share{ID: fmt.Sprintf("shr-%020d", i), AccessKey: fmt.Sprintf("PSHR%016d", i), AccountID: "111122223333",
 			Creator: share.Creator{Kind: "root", ARN: "arn:aws:iam::111122223333:root", UserID: "111122223333"},
-			Method: share.MethodGet, Bucket: "b", Key: fmt.Sprintf("k%d", i), Endpoint: "http://127.0.0.1:9000",
+			Method:  share.MethodGet, Bucket: "b", Key: fmt.Sprintf("k%d", i), Endpoint: "http://127.0.0.1:9000",
 			CreatedAt: t0, Expires: t0.Add(time.Hour)}
 		if err := s.CreateShare(ctx, sh); err != nil {
 			b.Fatal(err)
