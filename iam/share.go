@@ -29,8 +29,10 @@ func (e *ShareError) Unwrap() error { return e.Err }
 func (s *Service) Shares() share.Store { return s.shares }
 
 // shareCredentials is Credentials for a share's access key: the share is
-// read from the store on every request (no cache, so a revocation holds on
-// the next request on every node), must be active, and its creator must
+// read from the store on every request (nothing is cached here, so a
+// revocation holds on the next request on every node; the SQLite store
+// answers from a cache that its own writes keep exact, as its database's
+// only writer), must be active, and its creator must
 // still exist; the principal is the creator as it is now, with Share set.
 // The secret is derived from the server key, never stored.
 func (s *Service) shareCredentials(ctx context.Context, accessKey string) (string, *Principal, error) {

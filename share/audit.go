@@ -3,6 +3,7 @@ package share
 import (
 	"context"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,7 +55,9 @@ type RecorderOptions struct {
 
 // Recorder writes audit rows off the request path: Record puts a row in a
 // bounded queue and one goroutine writes the queue to the store, up to
-// Batch rows per AddAudit (one transaction). When the queue is full,
+// Batch rows per AddAudit (one transaction). It gathers a batch while rows
+// keep coming (gather): a lone row is written at once, and under load one
+// transaction (one fsync) takes the rows of all the requests in flight. When the queue is full,
 // Record waits up to Wait for room (back-pressure on the requests that
 // outrun the database), then drops the row: it is counted (Dropped) and
 // the first drop is logged. Close writes what is queued.
@@ -66,6 +69,7 @@ type Recorder struct {
 	done    chan struct{}
 	once    sync.Once
 	dropped atomic.Uint64
+	batches atomic.Uint64
 	logged  atomic.Bool
 }
 
@@ -118,6 +122,9 @@ func (r *Recorder) Emit(ev Event) {
 // Dropped is how many rows were dropped (queue full, or the store failed).
 func (r *Recorder) Dropped() uint64 { return r.dropped.Load() }
 
+// Batches is how many batches were written (AddAudit calls).
+func (r *Recorder) Batches() uint64 { return r.batches.Load() }
+
 // QueueLen is how many rows wait to be written.
 func (r *Recorder) QueueLen() int { return len(r.q) }
 
@@ -134,7 +141,7 @@ func (r *Recorder) run() {
 	for {
 		select {
 		case e := <-r.q:
-			batch = append(batch[:0], e)
+			batch = r.gather(append(batch[:0], e))
 		case <-r.stop:
 			// Flush: write what is queued now, then stop.
 			for {
@@ -145,8 +152,25 @@ func (r *Recorder) run() {
 				r.write(batch)
 			}
 		}
-		r.write(r.fill(batch))
+		r.write(batch)
 	}
+}
+
+// gather adds to batch the rows that keep arriving, up to Batch rows: it
+// lets the goroutines that are ready run (the requests being served, which
+// record their rows as they end), takes what was queued meanwhile, and
+// goes on while each look finds more. The window is the queue's own: no
+// timer, nothing to tune. An idle server writes a lone row after one
+// yield; a busy one writes the rows of every request in flight at once.
+func (r *Recorder) gather(batch []AuditEntry) []AuditEntry {
+	for len(batch) < r.o.Batch {
+		runtime.Gosched()
+		n := len(batch)
+		if batch = r.fill(batch); len(batch) == n {
+			break
+		}
+	}
+	return batch
 }
 
 // fill appends queued rows to batch, without waiting, up to Batch rows.
@@ -166,6 +190,7 @@ func (r *Recorder) fill(batch []AuditEntry) []AuditEntry {
 func (r *Recorder) write(batch []AuditEntry) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	r.batches.Add(1)
 	if err := r.o.Store.AddAudit(ctx, batch); err != nil {
 		r.dropped.Add(uint64(len(batch)))
 		r.o.Logger.Warn("share audit: writing rows failed; they are dropped", "rows", len(batch), "err", err)

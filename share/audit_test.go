@@ -2,6 +2,8 @@ package share
 
 import (
 	"context"
+	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -71,5 +73,33 @@ func TestRecorderEvents(t *testing.T) {
 	r.Emit(Event{Kind: EventRevoked})
 	if len(got) != 1 || got[0].Kind != EventRevoked {
 		t.Fatalf("events %+v", got)
+	}
+}
+
+// Rows that queue while a batch is being written go in the next batches,
+// in order, never more than Batch rows to one; Batches counts the writes.
+func TestRecorderGatherKeepsOrderAndBound(t *testing.T) {
+	st := &auditStore{gate: make(chan struct{}), entered: make(chan struct{}, 100)}
+	r := NewRecorder(RecorderOptions{Store: st, Queue: 100, Batch: 10})
+	r.Record(AuditEntry{RequestID: "0"})
+	<-st.entered // the writer holds row 0, blocked in AddAudit
+	for i := 1; i <= 25; i++ {
+		r.Record(AuditEntry{RequestID: strconv.Itoa(i)})
+	}
+	close(st.gate)
+	r.Close()
+	var sizes []int
+	next := 0
+	for _, b := range st.batches {
+		sizes = append(sizes, len(b))
+		for _, e := range b {
+			if e.RequestID != strconv.Itoa(next) {
+				t.Fatalf("row %q where %d was due; batches %v", e.RequestID, next, sizes)
+			}
+			next++
+		}
+	}
+	if next != 26 || !slices.Equal(sizes, []int{1, 10, 10, 5}) || r.Batches() != 4 {
+		t.Fatalf("%d rows in batches of %v (Batches %d), want 26 in 1, 10, 10, 5", next, sizes, r.Batches())
 	}
 }

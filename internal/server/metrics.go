@@ -83,13 +83,18 @@ func (m *metrics) watchDisk(g *diskspace.Guard) {
 	)
 }
 
-// watchShareAudit exports the share audit recorder's queue and drops.
+// watchShareAudit exports the share audit recorder's queue, batches and
+// drops.
 func (m *metrics) watchShareAudit(r *share.Recorder) {
 	m.reg.MustRegister(
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "postern_share_audit_dropped_total",
 			Help: "Share audit rows dropped: the queue stayed full past the back-pressure wait, or the store failed to write them.",
 		}, func() float64 { return float64(r.Dropped()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "postern_share_audit_batches_total",
+			Help: "Share audit batches written (one database transaction each).",
+		}, func() float64 { return float64(r.Batches()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "postern_share_audit_queue_length",
 			Help: "Share audit rows waiting to be written.",

@@ -55,10 +55,12 @@ func (s *Server) openStores(ctx context.Context) (meta.Store, iam.Store, func(co
 	}
 	// Every request reads its bucket; a short-lived cache spares most of
 	// those reads. Recent objects' metadata (and small objects' bytes) are
-	// kept in memory too. The embedded store is its database's only
-	// writer, so it keeps both exact itself (package meta/sqlite).
+	// kept in memory too, and share links' rows (read by each request
+	// made with one). The embedded store is its database's only writer,
+	// so it keeps them exact itself (package meta/sqlite).
 	db, err := sqlite.Open(ctx, filepath.Join(cfg.Data, "meta.db"), logger,
-		sqlite.WithBucketCache(time.Second), sqlite.WithObjectCache(50_000, 64<<20))
+		sqlite.WithBucketCache(time.Second), sqlite.WithObjectCache(50_000, 64<<20),
+		sqlite.WithShareCache(20_000))
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("metadata store: %w", err)
 	}

@@ -124,3 +124,55 @@ func (c *cache[K, V]) forgetKey(k K) {
 	}
 	c.mu.Unlock()
 }
+
+// set caches v for k as the value a write has just committed, and moves
+// the generation (a read that overlapped the write must not replace it).
+// Only the writer goroutine calls it, in commit order (wtx.afterCommit),
+// so a later write's value always wins. A full cache is cleared.
+func (c *cache[K, V]) set(k K, v V) {
+	if c == nil {
+		return
+	}
+	size := c.sizeOf(v)
+	var till time.Time
+	if c.ttl > 0 {
+		till = c.now().Add(c.ttl)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	if old, ok := c.m[k]; ok {
+		c.bytes -= c.sizeOf(old.v)
+		delete(c.m, k)
+	}
+	if size > c.maxBytes {
+		return
+	}
+	if len(c.m) >= c.maxItems || c.bytes+size > c.maxBytes {
+		clear(c.m)
+		c.bytes = 0
+	}
+	c.m[k] = cacheEntry[V]{v: v, till: till}
+	c.bytes += size
+}
+
+// update applies f to k's entry, if cached, as a write has just committed
+// it, and moves the generation (as set does; only the writer goroutine
+// calls it, in commit order). f must set absolute values: a read that
+// followed the commit may have cached the entry already.
+func (c *cache[K, V]) update(k K, f func(*V)) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	e, ok := c.m[k]
+	if !ok {
+		return
+	}
+	old := c.sizeOf(e.v)
+	f(&e.v)
+	c.bytes += c.sizeOf(e.v) - old
+	c.m[k] = e
+}

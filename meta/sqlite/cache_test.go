@@ -130,3 +130,27 @@ func TestStoreCachesServeWithoutQueryAndInvalidate(t *testing.T) {
 		}
 	}
 }
+
+// set (a committed write's value) wins over a read that overlapped it,
+// whichever of the two reaches the cache first.
+func TestCacheSetWinsOverOverlappingRead(t *testing.T) {
+	c := newCache[string, int](0, 10, 0, nil)
+	_, _, gen, _ := c.lookup("a") // a read starts (miss)…
+	c.set("a", 2)                 // …a write commits 2…
+	c.add("a", 1, nil, gen)       // …the read brings back what it saw before
+	if v, _, _, ok := c.lookup("a"); !ok || v != 2 {
+		t.Fatalf("after set then a stale add: %d, %v; want 2", v, ok)
+	}
+	_, _, gen, _ = c.lookup("b")
+	c.add("b", 1, nil, gen) // the read lands first…
+	c.set("b", 2)           // …then the write's value replaces it
+	if v, _, _, ok := c.lookup("b"); !ok || v != 2 {
+		t.Fatalf("after add then set: %d, %v; want 2", v, ok)
+	}
+	for i := range 11 { // full: cleared, then the new entry kept
+		c.set(fmt.Sprint("k", i), i)
+	}
+	if v, _, _, ok := c.lookup("k10"); !ok || v != 10 {
+		t.Fatalf("newest entry lost when the cache filled: %d, %v", v, ok)
+	}
+}

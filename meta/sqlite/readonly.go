@@ -60,12 +60,9 @@ func OpenReadOnly(ctx context.Context, path string, logger *slog.Logger) (*Store
 		missing:  map[string]bool{},
 	}
 	close(s.done) // no writer goroutine
-	if s.stmtGetBucket, err = rdb.PrepareContext(ctx, sqlGetBucket); err == nil {
-		s.stmtGetObject, err = rdb.PrepareContext(ctx, sqlGetObject)
-	}
-	if err != nil {
+	if err := s.prepareReads(ctx); err != nil {
 		rdb.Close()
-		return nil, fmt.Errorf("meta/sqlite: prepare: %w", err)
+		return nil, err
 	}
 	return s, nil
 }

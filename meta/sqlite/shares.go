@@ -17,6 +17,13 @@ import (
 // writes go through the single writer, so a claim's check and its update
 // (one conditional UPDATE … RETURNING) can never interleave with another
 // write: counting is exact.
+//
+// With WithShareCache, ShareByAccessKey answers from memory: every write
+// of a share row here sets the cached entry to the row as committed
+// (cacheShare, run after the commit in commit order), and a read that
+// overlapped a write never caches what it read (the cache's generation).
+// The cache is thus as exact as the database for this process, the only
+// writer.
 
 var (
 	_ share.Store    = (*Store)(nil)
@@ -75,7 +82,13 @@ func insertShare(tx *wtx, s share.Share) error {
 // CreateShare implements share.Store.
 func (s *Store) CreateShare(ctx context.Context, sh share.Share) error {
 	sh.Uses, sh.RevokedAt, sh.RevokedBy, sh.LastUsed = 0, time.Time{}, "", time.Time{}
-	return s.write(ctx, func(tx *wtx) error { return insertShare(tx, sh) })
+	return s.write(ctx, func(tx *wtx) error {
+		if err := insertShare(tx, sh); err != nil {
+			return err
+		}
+		s.forgetShare(tx, sh.AccessKey)
+		return nil
+	})
 }
 
 // GetShare implements share.Store.
@@ -83,9 +96,39 @@ func (s *Store) GetShare(ctx context.Context, id string) (share.Share, error) {
 	return getOne(ctx, s.rdb, scanShare, noShare, "get share", `SELECT `+shareCols+` FROM shares WHERE id = $1`, id)
 }
 
+var sqlShareByKey = `SELECT ` + shareCols + ` FROM shares WHERE access_key = $1`
+
 // ShareByAccessKey implements share.Store.
 func (s *Store) ShareByAccessKey(ctx context.Context, accessKey string) (share.Share, error) {
-	return getOne(ctx, s.rdb, scanShare, noShare, "get share", `SELECT `+shareCols+` FROM shares WHERE access_key = $1`, accessKey)
+	sh, _, gen, ok := s.shares.lookup(accessKey)
+	if ok {
+		return sh, nil
+	}
+	sh, err := scanShare(s.stmtShareByKey.QueryRowContext(ctx, accessKey))
+	if errors.Is(err, sql.ErrNoRows) {
+		return share.Share{}, share.ErrNoSuchShare
+	}
+	if err != nil {
+		return share.Share{}, fmt.Errorf("meta/sqlite: get share: %w", err)
+	}
+	s.shares.add(accessKey, sh, nil, gen)
+	return sh, nil
+}
+
+// cacheShare sets sh, as this write leaves it, in the share cache once the
+// write has committed.
+func (s *Store) cacheShare(tx *wtx, sh share.Share) {
+	if s.shares != nil {
+		tx.afterCommit(func() { s.shares.set(sh.AccessKey, sh) })
+	}
+}
+
+// forgetShare drops accessKey's entry once the write has committed (a new
+// share: the next read caches it as the database has it).
+func (s *Store) forgetShare(tx *wtx, accessKey string) {
+	if s.shares != nil {
+		tx.afterCommit(func() { s.shares.forgetKey(accessKey) })
+	}
 }
 
 // ListShares implements share.Store.
@@ -155,8 +198,11 @@ func (s *Store) RevokeShare(ctx context.Context, id, by string, at time.Time) (s
 			return fmt.Errorf("meta/sqlite: revoke share: %w", err)
 		}
 		var err error
-		out, err = getShareTx(tx, id)
-		return err
+		if out, err = getShareTx(tx, id); err != nil {
+			return err
+		}
+		s.cacheShare(tx, out)
+		return nil
 	})
 	return out, err
 }
@@ -174,6 +220,7 @@ func (s *Store) ClaimUse(ctx context.Context, id string, now time.Time) (share.S
 			if err != nil {
 				return fmt.Errorf("meta/sqlite: claim share use: %w", err)
 			}
+			s.cacheShare(tx, out)
 			return nil
 		}
 		cur, err := getShareTx(tx, id)
@@ -201,13 +248,14 @@ func refusal(cur share.Share, now time.Time) error {
 // ReleaseUse implements share.Store.
 func (s *Store) ReleaseUse(ctx context.Context, id string) error {
 	return s.write(ctx, func(tx *wtx) error {
-		bg := context.Background()
-		res, err := tx.ExecContext(bg, `UPDATE shares SET uses = uses - 1 WHERE id = $1 AND uses > 0`, id)
-		if err != nil {
-			return fmt.Errorf("meta/sqlite: release share use: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n > 0 {
+		sh, err := scanShare(tx.QueryRowContext(context.Background(), `UPDATE shares SET uses = uses - 1 WHERE id = $1 AND uses > 0
+			RETURNING `+shareCols, id))
+		if err == nil {
+			s.cacheShare(tx, sh)
 			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("meta/sqlite: release share use: %w", err)
 		}
 		_, err = getShareTx(tx, id)
 		return err
@@ -236,9 +284,12 @@ func scanAudit(sc scanner) (share.AuditEntry, error) {
 	return e, err
 }
 
-// AddAudit implements share.Store: the rows of known shares are inserted
-// in order, then each share's uses (unlimited shares only) and last use
-// are brought up to date, all in one transaction.
+// AddAudit implements share.Store, in one transaction of two statements
+// whatever the batch's size (a statement costs more than a row): one
+// UPDATE brings each share of the batch up to date (uses of unlimited
+// shares, last use) and names the shares that exist, then one INSERT adds
+// the rows of those shares, in order. The batch goes to SQLite as JSON
+// arrays (json_each), built before the write.
 func (s *Store) AddAudit(ctx context.Context, rows []share.AuditEntry) error {
 	if len(rows) == 0 {
 		return nil
@@ -247,47 +298,146 @@ func (s *Store) AddAudit(ctx context.Context, rows []share.AuditEntry) error {
 		counted int64
 		last    int64
 	}
+	tallies := make(map[string]*tally, 8)
+	var order []string
+	for _, e := range rows {
+		t := tallies[e.ShareID]
+		if t == nil {
+			t = &tally{}
+			tallies[e.ShareID] = t
+			order = append(order, e.ShareID)
+		}
+		if e.Counted {
+			t.counted++
+		}
+		t.last = max(t.last, encTime(e.Time))
+	}
+	// [[id, counted, last], …] and [[share_id, time, source, …], …]
+	sharesJSON := make([]byte, 0, 64*len(order))
+	sharesJSON = append(sharesJSON, '[')
+	for i, id := range order {
+		t := tallies[id]
+		if i > 0 {
+			sharesJSON = append(sharesJSON, ',')
+		}
+		sharesJSON = append(sharesJSON, '[')
+		sharesJSON = appendJSONString(sharesJSON, id)
+		sharesJSON = append(sharesJSON, ',')
+		sharesJSON = strconv.AppendInt(sharesJSON, t.counted, 10)
+		sharesJSON = append(sharesJSON, ',')
+		sharesJSON = strconv.AppendInt(sharesJSON, t.last, 10)
+		sharesJSON = append(sharesJSON, ']')
+	}
+	sharesJSON = append(sharesJSON, ']')
+	rowsJSON := make([]byte, 0, 256*len(rows))
+	rowsJSON = append(rowsJSON, '[')
+	for i, e := range rows {
+		if i > 0 {
+			rowsJSON = append(rowsJSON, ',')
+		}
+		rowsJSON = appendAuditJSON(rowsJSON, e)
+	}
+	rowsJSON = append(rowsJSON, ']')
+
 	return s.write(ctx, func(tx *wtx) error {
 		bg := context.Background()
-		known := map[string]bool{}
-		var order []string
-		tallies := map[string]*tally{}
-		for _, e := range rows {
-			ok, seen := known[e.ShareID]
-			if !seen {
-				var one int
-				err := tx.QueryRowContext(bg, `SELECT 1 FROM shares WHERE id = $1`, e.ShareID).Scan(&one)
-				if err != nil && !errors.Is(err, sql.ErrNoRows) {
-					return fmt.Errorf("meta/sqlite: add audit: %w", err)
-				}
-				ok = err == nil
-				known[e.ShareID] = ok
-				if ok {
-					order = append(order, e.ShareID)
-					tallies[e.ShareID] = &tally{}
-				}
-			}
-			if !ok {
-				continue // an unknown share's row is dropped
-			}
-			if err := insertAudit(tx, e); err != nil {
-				return err
-			}
-			t := tallies[e.ShareID]
-			if e.Counted {
-				t.counted++
-			}
-			t.last = max(t.last, encTime(e.Time))
+		rs, err := tx.QueryContext(bg, sqlAuditShares, sharesJSON)
+		if err != nil {
+			return fmt.Errorf("meta/sqlite: add audit: %w", err)
 		}
-		for _, id := range order {
-			t := tallies[id]
-			if _, err := tx.ExecContext(bg, `UPDATE shares SET uses = uses + CASE WHEN max_uses = 0 THEN $1 ELSE 0 END,
-				last_used = MAX(last_used, $2) WHERE id = $3`, t.counted, t.last, id); err != nil {
+		type used struct {
+			accessKey  string
+			uses, last int64
+		}
+		var upd []used
+		for rs.Next() {
+			var u used
+			if err := rs.Scan(&u.accessKey, &u.uses, &u.last); err != nil {
+				rs.Close()
 				return fmt.Errorf("meta/sqlite: add audit: %w", err)
 			}
+			upd = append(upd, u)
+		}
+		if err := errors.Join(rs.Err(), rs.Close()); err != nil {
+			return fmt.Errorf("meta/sqlite: add audit: %w", err)
+		}
+		if len(upd) == 0 {
+			return nil // no known share: every row is dropped
+		}
+		if _, err := tx.ExecContext(bg, sqlInsertAuditJSON, rowsJSON); err != nil {
+			return fmt.Errorf("meta/sqlite: add audit rows: %w", err)
+		}
+		if s.shares != nil {
+			tx.afterCommit(func() {
+				for _, u := range upd {
+					s.shares.update(u.accessKey, func(sh *share.Share) { sh.Uses, sh.LastUsed = u.uses, decTime(u.last) })
+				}
+			})
 		}
 		return nil
 	})
+}
+
+// sqlAuditShares updates the shares of a batch ($1: [[id, counted, last],
+// …], each id once) and returns what it left of each that exists.
+const sqlAuditShares = `UPDATE shares SET uses = uses + CASE WHEN shares.max_uses = 0 THEN b.counted ELSE 0 END,
+	last_used = MAX(shares.last_used, b.last)
+	FROM (SELECT value->>0 AS id, value->>1 AS counted, value->>2 AS last FROM json_each($1)) AS b
+	WHERE shares.id = b.id
+	RETURNING shares.access_key, shares.uses, shares.last_used`
+
+// sqlInsertAuditJSON inserts a batch's rows ($1: appendAuditJSON's
+// arrays) in order, leaving out those of unknown shares.
+const sqlInsertAuditJSON = `INSERT INTO share_audit (` + auditCols + `)
+	SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, value->>8, value->>9
+	FROM json_each($1) WHERE EXISTS (SELECT 1 FROM shares WHERE shares.id = value->>0) ORDER BY key`
+
+// appendAuditJSON appends e as a JSON array of auditCols' values (its
+// text cleaned, as insertAudit stores it).
+func appendAuditJSON(b []byte, e share.AuditEntry) []byte {
+	b = append(b, '[')
+	b = appendJSONString(b, e.ShareID)
+	b = append(b, ',')
+	b = strconv.AppendInt(b, encTime(e.Time), 10)
+	for _, t := range []string{e.Source, e.UserAgent, e.Method} {
+		b = append(b, ',')
+		b = appendJSONString(b, share.CleanText(t))
+	}
+	b = append(b, ',')
+	b = strconv.AppendInt(b, int64(e.Status), 10)
+	b = append(b, ',')
+	b = strconv.AppendInt(b, e.Bytes, 10)
+	for _, t := range []string{e.Range, e.RequestID} {
+		b = append(b, ',')
+		b = appendJSONString(b, share.CleanText(t))
+	}
+	if e.Counted {
+		b = append(b, ",1]"...)
+	} else {
+		b = append(b, ",0]"...)
+	}
+	return b
+}
+
+// appendJSONString appends s as a JSON string. s must be valid UTF-8 (as
+// share.CleanText leaves text; share ids are ASCII): bytes from 0x80 up are
+// copied as they are; quotes, backslashes and control characters are
+// escaped.
+func appendJSONString(b []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20:
+			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
 }
 
 // ListAudit implements share.Store, in one read transaction so that the
@@ -323,6 +473,7 @@ func (s *Store) ImportShare(ctx context.Context, sh share.Share, audit []share.A
 		if err := insertShare(tx, sh); err != nil {
 			return err
 		}
+		s.forgetShare(tx, sh.AccessKey)
 		for _, e := range audit {
 			e.ShareID = sh.ID
 			if err := insertAudit(tx, e); err != nil {

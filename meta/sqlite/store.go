@@ -35,6 +35,7 @@ import (
 	"github.com/postern/postern/diskspace"
 	"github.com/postern/postern/internal/blocking"
 	"github.com/postern/postern/meta"
+	"github.com/postern/postern/share"
 )
 
 // ErrClosed is returned by methods called after Close.
@@ -70,6 +71,9 @@ type Store struct {
 	// through this Store forget what they change, after their commit.
 	buckets *cache[string, meta.Bucket]
 	objects *cache[objectKey, meta.Object]
+	shares  *cache[string, share.Share] // by access key
+	// stmtShareByKey is ShareByAccessKey's read, prepared on the read pool.
+	stmtShareByKey *sql.Stmt
 	// closeMu makes submission and Close exclusive so that no request can be
 	// queued after the writer has stopped draining.
 	closeMu   sync.RWMutex
@@ -85,6 +89,7 @@ type config struct {
 
 	bucketTTL                time.Duration // > 0: cache GetBucket
 	objectItems, objectBytes int           // > 0: cache GetObject
+	shareItems               int           // > 0: cache ShareByAccessKey
 }
 
 // An Option configures Open.
@@ -106,6 +111,17 @@ func WithBucketCache(ttl time.Duration) Option {
 // so reads stay exact with this process as the only writer.
 func WithObjectCache(maxItems, maxBytes int) Option {
 	return func(c *config) { c.objectItems, c.objectBytes = maxItems, maxBytes }
+}
+
+// WithShareCache keeps up to maxItems shares in memory for
+// ShareByAccessKey, which every request made with a share link does. It is
+// exact, not merely fresh: each write of a share (create, revoke, a use
+// claimed or given back, an audit batch) sets the entry to the row it
+// committed, in commit order, before the write returns; this process is
+// the database's only writer. A multi-node store must not cache shares
+// (a revocation holds on the next request on every node).
+func WithShareCache(maxItems int) Option {
+	return func(c *config) { c.shareItems = maxItems }
 }
 
 // objectKey addresses an object in the object cache.
@@ -139,9 +155,12 @@ func open(ctx context.Context, path string, logger *slog.Logger, cfg config) (*S
 		cfg.readConns = 1
 	}
 	// Write connection: BEGIN IMMEDIATE so a transaction takes the write lock
-	// up front, WAL, fsync on every commit, foreign keys enforced.
+	// up front, WAL, fsync on every commit, foreign keys enforced, and
+	// statement journals (group commit's savepoints, multi-row statements)
+	// in memory rather than in a temporary file that SQLite writes once
+	// they pass 64 KiB: they hold the pages one transaction changes.
 	const common = "_busy_timeout=10000&_foreign_keys=1&_synchronous=FULL"
-	wdb, err := sql.Open("sqlite", path+"?_txlock=immediate&_journal_mode=WAL&"+common)
+	wdb, err := sql.Open("sqlite", path+"?_txlock=immediate&_journal_mode=WAL&_pragma=temp_store(memory)&"+common)
 	if err != nil {
 		return nil, fmt.Errorf("meta/sqlite: open %s: %w", path, err)
 	}
@@ -190,16 +209,30 @@ func open(ctx context.Context, path string, logger *slog.Logger, cfg config) (*S
 	if cfg.objectItems > 0 && cfg.objectBytes > 0 {
 		s.objects = newCache[objectKey](0, cfg.objectItems, cfg.objectBytes, func(o meta.Object) int { return len(o.Inline) })
 	}
-	if s.stmtGetBucket, err = rdb.PrepareContext(ctx, sqlGetBucket); err == nil {
-		s.stmtGetObject, err = rdb.PrepareContext(ctx, sqlGetObject)
+	if cfg.shareItems > 0 {
+		s.shares = newCache[string, share.Share](0, cfg.shareItems, 0, nil)
 	}
-	if err != nil {
+	if err = s.prepareReads(ctx); err != nil {
 		wdb.Close()
 		rdb.Close()
-		return nil, fmt.Errorf("meta/sqlite: prepare: %w", err)
+		return nil, err
 	}
 	go s.writer()
 	return s, nil
+}
+
+// prepareReads prepares the hot reads' statements on the read pool.
+func (s *Store) prepareReads(ctx context.Context) error {
+	var err error
+	if s.stmtGetBucket, err = s.rdb.PrepareContext(ctx, sqlGetBucket); err == nil {
+		if s.stmtGetObject, err = s.rdb.PrepareContext(ctx, sqlGetObject); err == nil {
+			s.stmtShareByKey, err = s.rdb.PrepareContext(ctx, sqlShareByKey)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("meta/sqlite: prepare: %w", err)
+	}
+	return nil
 }
 
 // bucketCacheMax bounds the bucket cache; when full it is cleared.
@@ -245,6 +278,10 @@ type writeReq struct {
 	state atomic.Int32
 	err   error
 	panic any
+	// after are fn's afterCommit functions: run in the writer goroutine
+	// once the transaction has committed, in commit order, before the
+	// caller is answered; dropped when fn fails.
+	after []func()
 	done  chan struct{}
 }
 
@@ -421,11 +458,13 @@ func (s *Store) runBatch(batch []*writeReq) {
 				return
 			}
 		}
+		tx.cur = r
 		r.panic, r.err = runFn(r.fn, tx)
 		if single {
 			break
 		}
 		if r.err != nil || r.panic != nil {
+			r.after = nil
 			if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT req`); err != nil {
 				_ = sqlTx.Rollback()
 				s.logger.Error("meta/sqlite: rollback to savepoint", "err", err)
@@ -442,6 +481,7 @@ func (s *Store) runBatch(batch []*writeReq) {
 	}
 	if single && (live[0].err != nil || live[0].panic != nil) {
 		_ = sqlTx.Rollback()
+		live[0].after = nil
 		close(live[0].done)
 		return
 	}
@@ -456,6 +496,10 @@ func (s *Store) runBatch(batch []*writeReq) {
 	}
 	s.commits.Add(1)
 	for _, r := range live {
+		for _, f := range r.after {
+			f()
+		}
+		r.after = nil
 		close(r.done)
 	}
 }
@@ -480,6 +524,19 @@ type wtx struct {
 	tx    *sql.Tx
 	s     *Store
 	local map[string]*sql.Stmt // cached statements bound to tx
+	cur   *writeReq            // the request whose fn runs now
+}
+
+// afterCommit runs f in the writer goroutine once this request's changes
+// have committed, before its caller is answered; not at all if they roll
+// back. Writes run their functions in commit order, so a function may set
+// a cache entry to the value the write committed: a later write's
+// function always comes after. f must be quick and must not write.
+func (w *wtx) afterCommit(f func()) {
+	if w.cur == nil { // not through runBatch (never in this package)
+		panic("meta/sqlite: afterCommit outside a write")
+	}
+	w.cur.after = append(w.cur.after, f)
 }
 
 func (w *wtx) stmt(ctx context.Context, q string) *sql.Stmt {

@@ -172,3 +172,17 @@ func obj(bucket, key string, blobs ...string) meta.Object {
 	}
 	return o
 }
+
+// The write connection keeps temporary data, statement journals included,
+// in memory.
+func TestWriteConnTempStoreMemory(t *testing.T) {
+	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "meta.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var mode int
+	if err := s.wdb.QueryRow(`PRAGMA temp_store`).Scan(&mode); err != nil || mode != 2 {
+		t.Fatalf("temp_store = %d, %v; want 2 (memory)", mode, err)
+	}
+}

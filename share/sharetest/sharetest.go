@@ -41,6 +41,7 @@ func Run(t *testing.T, open Opener) {
 		{"AddAudit", testAddAudit},
 		{"ListAudit", testListAudit},
 		{"Import", testImport},
+		{"ByKeyFollowsWrites", testByKeyFollowsWrites},
 		{"ConcurrentClaims", func(t *testing.T, s share.Store) { testConcurrentClaims(t, s, s) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
@@ -110,15 +111,23 @@ func newShare(n int, account string, c share.Creator, maxUses int64) share.Share
 	}
 }
 
+// mustCreate creates sh and reads it back (mustGet), so that a store that
+// caches ShareByAccessKey has it cached for the writes that follow.
 func mustCreate(t *testing.T, s share.Store, sh share.Share) {
 	t.Helper()
 	checkErr(t, s.CreateShare(context.Background(), sh), nil)
+	mustGet(t, s, sh.ID)
 }
 
+// mustGet reads the share by id, and checks that ShareByAccessKey (the
+// request path's read, which a store may cache) agrees with it.
 func mustGet(t *testing.T, s share.Store, id string) share.Share {
 	t.Helper()
 	got, err := s.GetShare(context.Background(), id)
 	checkErr(t, err, nil)
+	byKey, err := s.ShareByAccessKey(context.Background(), got.AccessKey)
+	checkErr(t, err, nil)
+	same(t, "ShareByAccessKey after GetShare", byKey, got)
 	return got
 }
 
@@ -466,6 +475,32 @@ func testAddAudit(t *testing.T, s share.Store) {
 	if total != 5 || len(got) != 1 || got[0].UserAgent != "bad\uFFFD\uFFFDagent" {
 		t.Fatalf("after the odd row: %d audit rows, newest %+v, want 5 and the user agent cleaned", total, got)
 	}
+	// Every field comes back as it was recorded, text with quotes,
+	// backslashes, control characters and any script; rows of one batch
+	// with the same time come back newest (last recorded) first.
+	at := t1.Add(7 * time.Second)
+	var batch []share.AuditEntry
+	for i, ua := range []string{`say "hi" \ back\slash`, "tab\tnewline\n\x01\x1f\x7f", "é 😀 \u2028 </script> & ü"} {
+		e := entry(unlimited.ID, at, i != 1, 10+i)
+		e.UserAgent, e.Range, e.Source, e.Bytes, e.Status = ua, `bytes=0-"`, "2001:db8::1", 1<<40+int64(i), 200+i
+		batch = append(batch, e)
+	}
+	checkErr(t, s.AddAudit(ctx, batch), nil)
+	got, total, err = s.ListAudit(ctx, unlimited.ID, 3)
+	checkErr(t, err, nil)
+	if total != 8 || len(got) != 3 {
+		t.Fatalf("after a batch of 3: %d rows (%d returned), want 8", total, len(got))
+	}
+	for i, g := range got {
+		want := batch[2-i]
+		if !g.Time.Equal(want.Time) {
+			t.Fatalf("row %d: time %v, want %v", i, g.Time, want.Time)
+		}
+		g.Time = want.Time
+		if g != want {
+			t.Fatalf("row %d (newest first):\n got  %+v\n want %+v", i, g, want)
+		}
+	}
 }
 
 func testListAudit(t *testing.T, s share.Store) {
@@ -630,4 +665,53 @@ func testConcurrentClaims(t *testing.T, a, b share.Store) {
 			t.Fatalf("after the race: Uses %d state %q", got.Uses, got.State(sh.CreatedAt.Add(time.Second)))
 		}
 	}
+}
+
+// testByKeyFollowsWrites reads a share by its access key (the request
+// path's read) after each kind of write: it must always see the write, as
+// GetShare does, whatever the store caches.
+func testByKeyFollowsWrites(t *testing.T, s share.Store) {
+	ctx := context.Background()
+	limited := newShare(1, acct, creatorA, 2)
+	free := newShare(2, acct, creatorA, 0)
+	mustCreate(t, s, limited)
+	mustCreate(t, s, free)
+	byKey := func(sh share.Share) share.Share {
+		t.Helper()
+		got, err := s.ShareByAccessKey(ctx, sh.AccessKey)
+		checkErr(t, err, nil)
+		return got
+	}
+	at := limited.CreatedAt.Add(time.Minute)
+	for i := int64(1); i <= 2; i++ {
+		_, err := s.ClaimUse(ctx, limited.ID, at)
+		checkErr(t, err, nil)
+		if got := byKey(limited); got.Uses != i || !got.LastUsed.Equal(at) {
+			t.Fatalf("after claim %d: Uses %d LastUsed %v", i, got.Uses, got.LastUsed)
+		}
+	}
+	if got := byKey(limited); got.State(at) != share.StateUsedUp {
+		t.Fatalf("after its last use: state %q, want used up", got.State(at))
+	}
+	checkErr(t, s.ReleaseUse(ctx, limited.ID), nil)
+	if got := byKey(limited); got.Uses != 1 || got.State(at) != share.StateActive {
+		t.Fatalf("after release: Uses %d, state %q", got.Uses, got.State(at))
+	}
+	later := at.Add(time.Second)
+	checkErr(t, s.AddAudit(ctx, []share.AuditEntry{entry(free.ID, at, true, 1), entry(free.ID, later, true, 2), entry(limited.ID, later, true, 3)}), nil)
+	if got := byKey(free); got.Uses != 2 || !got.LastUsed.Equal(later) {
+		t.Fatalf("after audit: unlimited share Uses %d LastUsed %v, want 2, %v", got.Uses, got.LastUsed, later)
+	}
+	if got := byKey(limited); got.Uses != 1 || !got.LastUsed.Equal(later) {
+		t.Fatalf("after audit: limited share Uses %d LastUsed %v, want 1 (claimed, not counted again), %v", got.Uses, got.LastUsed, later)
+	}
+	_, err := s.RevokeShare(ctx, free.ID, rootC.ARN, later)
+	checkErr(t, err, nil)
+	if got := byKey(free); got.State(later) != share.StateRevoked || got.RevokedBy != rootC.ARN {
+		t.Fatalf("after revoke: state %q by %q", got.State(later), got.RevokedBy)
+	}
+	same(t, "limited share by key", byKey(limited), mustGet(t, s, limited.ID))
+	same(t, "unlimited share by key", byKey(free), mustGet(t, s, free.ID))
+	_, err = s.ShareByAccessKey(ctx, "PSHRNOSUCHSHARE23456")
+	checkErr(t, err, share.ErrNoSuchShare)
 }
