@@ -23,20 +23,21 @@ func startServer(t testing.TB) *testserver.Server {
 	return testserver.Start(t, testserver.Options{})
 }
 
-// pythonGet fetches url with python3's urllib (plain HTTP, no credentials)
-// and returns the status, the message of an error body, and the body.
+// pythonGet fetches url with boto3's own HTTP layer (botocore's
+// URLLib3Session sending an unsigned AWSRequest: plain HTTP, no
+// credentials, as an application holding only the link would) and returns
+// the status and the body.
 func pythonGet(t testing.TB, url string) (int, []byte) {
 	t.Helper()
 	const prog = `
-import sys, urllib.request, urllib.error
-try:
-    r = urllib.request.urlopen(urllib.request.Request(sys.argv[1], headers={"User-Agent": "python-urllib-share-test"}))
-    status, body = r.status, r.read()
-except urllib.error.HTTPError as e:
-    status, body = e.code, e.read()
-sys.stdout.write("%d\n" % status)
+import sys
+from botocore.awsrequest import AWSRequest
+from botocore.httpsession import URLLib3Session
+req = AWSRequest(method="GET", url=sys.argv[1], headers={"User-Agent": "python-botocore-share-test"})
+r = URLLib3Session().send(req.prepare())
+sys.stdout.write("%d\n" % r.status_code)
 sys.stdout.flush()
-sys.stdout.buffer.write(body)
+sys.stdout.buffer.write(r.content)
 `
 	out, err := exec.Command("python3", "-c", prog, url).Output()
 	if err != nil {
@@ -48,8 +49,8 @@ sys.stdout.buffer.write(body)
 	return status, body
 }
 
-// TestDownloadShare: a GET share's URL works unchanged with curl, python's
-// urllib and Go's net/http; revoking it stops it on the next request
+// TestDownloadShare: a GET share's URL works unchanged with curl, boto3's
+// plain HTTP (botocore) and Go's net/http; revoking it stops it on the next request
 // while a second share of the same object still works; the audit rows
 // match the requests made.
 func TestDownloadShare(t *testing.T) {
@@ -112,10 +113,10 @@ func TestDownloadShare(t *testing.T) {
 
 	// The audit: 5 requests, newest first, written in the background.
 	want := []auditRow{
-		{Method: "GET", Status: 403, UserAgent: "python-urllib-share-test"},
+		{Method: "GET", Status: 403, UserAgent: "python-botocore-share-test"},
 		{Method: "GET", Status: 403, UserAgent: "go-share-test"},
 		{Method: "GET", Status: 206, UserAgent: "go-share-test", Bytes: 100, Range: "bytes=100-199"},
-		{Method: "GET", Status: 200, UserAgent: "python-urllib-share-test", Bytes: 3000, Counted: true},
+		{Method: "GET", Status: 200, UserAgent: "python-botocore-share-test", Bytes: 3000, Counted: true},
 		{Method: "GET", Status: 200, UserAgent: "curl-share-test", Bytes: 3000, Counted: true},
 	}
 	sh := waitAudit(t, srv, rootCreds(srv), first.ID, len(want))
