@@ -179,14 +179,32 @@ func TestWebhooks(t *testing.T) {
 		t.Fatalf("one notification too many: %s %s", n.path, n.body)
 	default:
 	}
-	resp, err := http.Get(srv.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if line := regexp.MustCompile(`(?m)^postern_share_webhook_delivered_total (\d+)$`).FindSubmatch(m); line == nil || string(line[1]) != strconv.Itoa(total) {
-		t.Errorf("postern_share_webhook_delivered_total: %q, want %d", line, total)
+	// The receiver has every notification; the server counts a delivery
+	// once the receiver's answer is back, which may be just after: wait
+	// for the counter to reach the total (the event), never past it.
+	deadline := time.Now().Add(time.Minute)
+	for {
+		resp, err := http.Get(srv.URL + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		line := regexp.MustCompile(`(?m)^postern_share_webhook_delivered_total (\d+)$`).FindSubmatch(m)
+		if line == nil {
+			t.Fatalf("no postern_share_webhook_delivered_total in /metrics")
+		}
+		n, _ := strconv.Atoi(string(line[1]))
+		if n > total {
+			t.Fatalf("postern_share_webhook_delivered_total %d, more than the %d notifications received", n, total)
+		}
+		if n == total {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("postern_share_webhook_delivered_total still %d after a minute, want %d", n, total)
+		}
+		time.Sleep(10 * time.Millisecond) // polling for the event
 	}
 }
 
