@@ -418,7 +418,7 @@ func (h *Handler) list(c *call, _ string) error {
 	} else {
 		cr := creatorOf(c.p)
 		if c.p.Kind == iam.KindAssumedRole {
-			return writeJSON(c.w, http.StatusOK, listOut{Shares: []shareOut{}})
+			return writeJSON(c.w, http.StatusOK, List{Shares: []Share{}})
 		}
 		f.CreatorID = cr.UserID
 	}
@@ -426,7 +426,7 @@ func (h *Handler) list(c *call, _ string) error {
 	if err != nil {
 		return err
 	}
-	out := listOut{Shares: make([]shareOut, 0, len(shares))}
+	out := List{Shares: make([]Share, 0, len(shares))}
 	for i := range shares {
 		v, err := h.view(&shares[i])
 		if err != nil {
@@ -454,9 +454,9 @@ func (h *Handler) get(c *call, id string) error {
 	if err != nil {
 		return err
 	}
-	out.Audit = make([]auditOut, 0, len(rows))
+	out.Audit = make([]AuditRow, 0, len(rows))
 	for _, a := range rows {
-		out.Audit = append(out.Audit, auditOut{
+		out.Audit = append(out.Audit, AuditRow{
 			Time: a.Time.UTC().Format(time.RFC3339), Source: a.Source, UserAgent: a.UserAgent, Method: a.Method,
 			Status: a.Status, Bytes: a.Bytes, Range: a.Range, RequestID: a.RequestID, Counted: a.Counted,
 		})
@@ -522,7 +522,9 @@ func (h *Handler) trustedPeer(r *http.Request) bool {
 
 // --- output ----------------------------------------------------------------
 
-type shareOut struct {
+// Share is a share as the API returns it (docs/api.md, "A share, as
+// returned"); `postern share` decodes the same type.
+type Share struct {
 	ID          string            `json:"id"`
 	Method      string            `json:"method"`
 	Bucket      string            `json:"bucket"`
@@ -546,11 +548,12 @@ type shareOut struct {
 	Creator       string     `json:"creator"`
 	RevokedAt     string     `json:"revokedAt,omitempty"`
 	RevokedBy     string     `json:"revokedBy,omitempty"`
-	Audit         []auditOut `json:"audit,omitempty"`
+	Audit         []AuditRow `json:"audit,omitempty"`
 	AuditTotal    *int64     `json:"auditTotal,omitempty"`
 }
 
-type auditOut struct {
+// AuditRow is one audit row of a share, as GetShare returns it.
+type AuditRow struct {
 	Time      string `json:"time"`
 	Source    string `json:"source"`
 	UserAgent string `json:"userAgent"`
@@ -562,9 +565,10 @@ type auditOut struct {
 	Counted   bool   `json:"counted"`
 }
 
-type listOut struct {
-	Shares    []shareOut `json:"shares"`
-	NextAfter string     `json:"nextAfter,omitempty"`
+// List is ListShares's answer.
+type List struct {
+	Shares    []Share `json:"shares"`
+	NextAfter string  `json:"nextAfter,omitempty"`
 }
 
 func rfc3339(t time.Time) string {
@@ -576,12 +580,12 @@ func rfc3339(t time.Time) string {
 
 // view is a share as returned, with its link signed again (the same link:
 // signing is deterministic).
-func (h *Handler) view(sh *share.Share) (shareOut, error) {
+func (h *Handler) view(sh *share.Share) (Share, error) {
 	signed, err := h.svc.SignShare(sh, h.cfg.Region)
 	if err != nil {
-		return shareOut{}, err
+		return Share{}, err
 	}
-	return shareOut{
+	return Share{
 		ID: sh.ID, Method: sh.Method, Bucket: sh.Bucket, Key: sh.Key, URL: signed.URL, Fields: signed.Fields,
 		State: sh.State(h.now()), CreatedAt: rfc3339(sh.CreatedAt), ExpiresAt: rfc3339(sh.Expires),
 		Uses: sh.Uses, MaxUses: sh.MaxUses, LastUsed: rfc3339(sh.LastUsed),
@@ -593,7 +597,7 @@ func (h *Handler) view(sh *share.Share) (shareOut, error) {
 
 // withWebhookSecret adds to out the secret of sh's webhook notifications,
 // if it has a webhook.
-func (h *Handler) withWebhookSecret(out *shareOut, sh *share.Share) {
+func (h *Handler) withWebhookSecret(out *Share, sh *share.Share) {
 	if sh.Webhook != "" && h.cfg.WebhookSecret != nil {
 		out.WebhookSecret = h.cfg.WebhookSecret(sh.ID)
 	}

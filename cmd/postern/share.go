@@ -22,6 +22,7 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	"github.com/postern/postern/share"
+	"github.com/postern/postern/shareapi"
 )
 
 // sharesPath is where the server answers its share API (docs/api.md).
@@ -432,46 +433,10 @@ func checkShareID(id string) (string, error) {
 	return id, nil
 }
 
-// shareView is the part of a share (docs/api.md, "A share, as returned")
-// the text output shows.
-type shareView struct {
-	ID          string            `json:"id"`
-	Method      string            `json:"method"`
-	Bucket      string            `json:"bucket"`
-	Key         string            `json:"key"`
-	URL         string            `json:"url"`
-	Fields      map[string]string `json:"fields,omitempty"`
-	State       string            `json:"state"`
-	CreatedAt   string            `json:"createdAt"`
-	ExpiresAt   string            `json:"expiresAt"`
-	Uses        int64             `json:"uses"`
-	MaxUses     int64             `json:"maxUses"`
-	LastUsed    string            `json:"lastUsed"`
-	MaxSize     int64             `json:"maxSize"`
-	ContentType string            `json:"contentType"`
-	Overwrite   bool              `json:"overwrite"`
-	Note        string            `json:"note"`
-	Webhook     string            `json:"webhook"`
-	Creator     string            `json:"creator"`
-	RevokedAt   string            `json:"revokedAt"`
-	RevokedBy   string            `json:"revokedBy"`
-	Audit       []auditView       `json:"audit"`
-	AuditTotal  int64             `json:"auditTotal"`
-}
+// shareView is a share as the API returns it (docs/api.md).
+type shareView = shareapi.Share
 
-type auditView struct {
-	Time      string `json:"time"`
-	Source    string `json:"source"`
-	UserAgent string `json:"userAgent"`
-	Method    string `json:"method"`
-	Status    int    `json:"status"`
-	Bytes     int64  `json:"bytes"`
-	Range     string `json:"range"`
-	RequestID string `json:"requestId"`
-	Counted   bool   `json:"counted"`
-}
-
-func (s shareView) s3Path() string { return "s3://" + s.Bucket + "/" + s.Key }
+func s3Path(s shareView) string { return "s3://" + s.Bucket + "/" + s.Key }
 
 func usesText(uses, max int64) string {
 	if max == 0 {
@@ -501,7 +466,7 @@ func writeShareTable(w io.Writer, shares []shareView) {
 	fmt.Fprintln(tw, "ID\tSTATE\tUSES\tEXPIRES\tMETHOD\tS3 PATH\tNOTE")
 	for _, s := range shares {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", clean(s.ID), clean(s.State), usesText(s.Uses, s.MaxUses),
-			clean(s.ExpiresAt), clean(s.Method), clean(s.s3Path()), clean(s.Note))
+			clean(s.ExpiresAt), clean(s.Method), clean(s3Path(s)), clean(s.Note))
 	}
 	tw.Flush()
 }
@@ -512,7 +477,7 @@ func writeShareDetails(w io.Writer, s shareView) {
 	row("ID", s.ID)
 	row("State", s.State)
 	row("Method", s.Method)
-	row("S3 path", s.s3Path())
+	row("S3 path", s3Path(s))
 	row("URL", s.URL)
 	row("Created", s.CreatedAt)
 	row("Expires", s.ExpiresAt)
@@ -540,7 +505,7 @@ func writeShareDetails(w io.Writer, s shareView) {
 		row("Revoked", s.RevokedAt+" by "+s.RevokedBy)
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "\nAudit (%d of %d requests, newest first):\n", len(s.Audit), s.AuditTotal)
+	fmt.Fprintf(w, "\nAudit (%d of %d requests, newest first):\n", len(s.Audit), auditTotal(s))
 	if len(s.Audit) == 0 {
 		fmt.Fprintln(w, "  none")
 		return
@@ -643,4 +608,12 @@ func answerError(status int, data []byte) *apiError {
 		code = "HTTP" + strconv.Itoa(status)
 	}
 	return &apiError{Status: status, Code: code, Message: fmt.Sprintf("the server answered %d", status)}
+}
+
+// auditTotal is the number of audit rows the share has (GetShare says it).
+func auditTotal(s shareView) int64 {
+	if s.AuditTotal == nil {
+		return int64(len(s.Audit))
+	}
+	return *s.AuditTotal
 }
