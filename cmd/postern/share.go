@@ -355,35 +355,15 @@ func runShareShow(args []string, stdout, stderr io.Writer) error {
 
 Shows a share link: its state, URL, uses, limits and its audit rows (newest
 first: time, source address, method, status, bytes, range, user agent).`, stderr)
-	var cf clientFlags
-	cf.register(fs, "print the share as the API returns it (JSON, with uses and audit)")
-	pos, err := parseArgs(fs, args, 1, false)
-	if err != nil {
-		return err
-	}
-	id, err := checkShareID(pos[0])
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	c, err := cf.client(ctx)
-	if err != nil {
-		return err
-	}
-	raw, err := c.call(ctx, http.MethodGet, sharesPath+"/"+id, nil, nil)
-	if err != nil {
-		return err
-	}
-	if cf.json {
-		return printJSON(stdout, raw)
-	}
-	var s shareView
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return fmt.Errorf("unexpected answer from the server: %.200s", raw)
-	}
-	writeShareDetails(stdout, s)
-	return nil
+	return callShareByID(fs, args, http.MethodGet, "print the share as the API returns it (JSON, with uses and audit)", stdout,
+		func(id string, raw []byte) error {
+			var s shareView
+			if err := json.Unmarshal(raw, &s); err != nil {
+				return fmt.Errorf("unexpected answer from the server: %.200s", raw)
+			}
+			writeShareDetails(stdout, s)
+			return nil
+		})
 }
 
 func runShareRevoke(args []string, stdout, stderr io.Writer) error {
@@ -391,8 +371,19 @@ func runShareRevoke(args []string, stdout, stderr io.Writer) error {
 
 Revokes a share link: from its next request on, its URL answers 403
 AccessDenied "This share link was revoked." Other links and keys are untouched.`, stderr)
+	return callShareByID(fs, args, http.MethodDelete, "print the revoked share as the API returns it (JSON)", stdout,
+		func(id string, _ []byte) error {
+			_, err := fmt.Fprintf(stdout, "%s revoked\n", id)
+			return err
+		})
+}
+
+// callShareByID runs a subcommand that takes one share id: it parses fs
+// (with the client flags), sends method to the share's path, and prints the
+// answer as JSON with --json, else through text.
+func callShareByID(fs *flag.FlagSet, args []string, method, jsonHelp string, stdout io.Writer, text func(id string, raw []byte) error) error {
 	var cf clientFlags
-	cf.register(fs, "print the revoked share as the API returns it (JSON)")
+	cf.register(fs, jsonHelp)
 	pos, err := parseArgs(fs, args, 1, false)
 	if err != nil {
 		return err
@@ -407,15 +398,14 @@ AccessDenied "This share link was revoked." Other links and keys are untouched.`
 	if err != nil {
 		return err
 	}
-	raw, err := c.call(ctx, http.MethodDelete, sharesPath+"/"+id, nil, nil)
+	raw, err := c.call(ctx, method, sharesPath+"/"+id, nil, nil)
 	if err != nil {
 		return err
 	}
 	if cf.json {
 		return printJSON(stdout, raw)
 	}
-	fmt.Fprintf(stdout, "%s revoked\n", id)
-	return nil
+	return text(id, raw)
 }
 
 // checkShareID refuses what cannot be a share id before it reaches a URL
